@@ -1,0 +1,107 @@
+from django.db import models
+
+
+class ChannelKind(models.TextChoices):
+    PAID_SEARCH = "paid_search", "Paid search"
+    PARTNER = "partner", "Partner"
+    OUTBOUND = "outbound", "Outbound"
+    ORGANIC = "organic", "Organic"
+    MARKETPLACE = "marketplace", "Marketplace"
+    REFERRAL = "referral", "Referral"
+    PAID_SOCIAL = "paid_social", "Paid social"
+    EVENTS = "events", "Events"
+
+
+class LifecycleStage(models.TextChoices):
+    SIGNED_UP = "signed_up", "Signed up"
+    ONBOARDING = "onboarding", "Onboarding"
+    ACTIVATED = "activated", "Activated"
+    AT_RISK = "at_risk", "At risk"
+    CHURNED = "churned", "Churned"
+
+
+class OnboardingPath(models.TextChoices):
+    SELF_SERVE = "self_serve", "Self-serve"
+    MANAGED = "managed", "Managed"
+
+
+class BillingStatus(models.TextChoices):
+    NONE = "none", "No billing"
+    TRIALING = "trialing", "Trialing"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Past due"
+    UNPAID = "unpaid", "Unpaid"
+    CANCELED = "canceled", "Canceled"
+    INCOMPLETE = "incomplete", "Incomplete"
+
+
+class SystemOfRecord(models.TextChoices):
+    PRODUCT = "product", "Product"
+    STRIPE = "stripe", "Stripe"
+    CRM = "crm", "CRM"
+
+
+class EventSource(models.TextChoices):
+    PRODUCT = "product", "Product"
+    OPS = "ops", "Ops"
+    STRIPE = "stripe", "Stripe"
+    CRM = "crm", "CRM"
+    SYSTEM = "system", "System"
+
+
+class Layer(models.TextChoices):
+    ONBOARDING = "onboarding", "Onboarding"
+    PROVISIONING = "provisioning", "Provisioning"
+    SUPPORT = "support", "Support"
+    ESCALATION = "escalation", "Escalation"
+    BILLING = "billing", "Billing"
+
+
+class Team(models.TextChoices):
+    SUPPORT = "support", "Support"
+    BILLING = "billing", "Billing"
+    ENGINEERING = "engineering", "Engineering"
+    OPS_LEAD = "ops_lead", "Ops lead"
+
+
+class ExceptionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    WAITING_ON_CUSTOMER = "waiting_on_customer", "Waiting on customer"
+    ESCALATED = "escalated", "Escalated"
+    RESOLVED = "resolved", "Resolved"
+
+
+UNRESOLVED_EXCEPTION_STATUSES = [s for s in ExceptionStatus.values if s != ExceptionStatus.RESOLVED]
+
+
+class ProvisioningStepName(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    ASSIGN_PLAN = "assign_plan", "Assign plan"
+    CREATE_WORKSPACE = "create_workspace", "Create workspace"
+    INVITE_ADMIN = "invite_admin", "Invite admin"
+    CONNECT_INTEGRATION = "connect_integration", "Connect integration"
+    IMPORT_DATA = "import_data", "Import data"
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ProvisioningStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    ACTION_REQUIRED = "action_required", "Action required"
+    UNDER_REVIEW = "under_review", "Under review"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class EntitlementKind(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    TEMPORARY = "temporary", "Temporary"
+    BETA = "beta", "Beta"
+    GRANDFATHERED = "grandfathered", "Grandfathered"

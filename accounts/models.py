@@ -1,0 +1,301 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.choices import (
+    UNRESOLVED_EXCEPTION_STATUSES,
+    BillingStatus,
+    ChannelKind,
+    EntitlementKind,
+    EventSource,
+    ExceptionStatus,
+    Layer,
+    LifecycleStage,
+    OnboardingPath,
+    ProvisioningStepName,
+    StepStatus,
+    SystemOfRecord,
+    Team,
+)
+from accounts.shapes import PLANS, SHAPES
+from opsconsole.history import audited_history
+
+SHAPE_CHOICES = [(s.code, s.name) for s in SHAPES.values()]
+PLAN_CHOICES = [(p.code, p.name) for p in PLANS.values()]
+
+
+class Channel(models.Model):
+    """An acquisition channel. Every report and gate groups by it."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices)
+    partner_name = models.CharField(max_length=120, blank=True)
+    support_sla_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Contractual first-response time, if the deal has one."
+    )
+    managed_onboarding = models.BooleanField(
+        default=False, help_text="Accounts from this channel get managed onboarding."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = audited_history()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class ReasonCode(models.Model):
+    """Why an account needs a person: the catalogue exceptions, tickets and runbooks share."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    title = models.CharField(max_length=200)
+    layer = models.CharField(max_length=20, choices=Layer.choices)
+    owner_team = models.CharField(max_length=20, choices=Team.choices)
+    estimated_handling_minutes = models.PositiveIntegerField()
+    target_response_minutes = models.PositiveIntegerField(
+        help_text="Default time to a first response; the shape and channel SLA may shorten it."
+    )
+    customer_message = models.CharField(max_length=300)
+    customer_next_action = models.CharField(max_length=200)
+    provisioning_step = models.CharField(
+        max_length=32, choices=ProvisioningStepName.choices, blank=True
+    )
+    has_runbook = models.BooleanField(default=False)
+    history = audited_history()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
+class Account(models.Model):
+    """A customer account after acquisition, with where it came from and where it stands."""
+
+    external_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    admin_email = models.EmailField(max_length=254)
+    shape = models.CharField(max_length=40, choices=SHAPE_CHOICES)
+    plan = models.CharField(max_length=40, choices=PLAN_CHOICES)
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="accounts")
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    partner = models.CharField(max_length=120, blank=True)
+
+    lifecycle_stage = models.CharField(
+        max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.SIGNED_UP
+    )
+    onboarding_path = models.CharField(max_length=20, choices=OnboardingPath.choices)
+    onboarding_path_reason = models.CharField(max_length=200)
+    flags = models.JSONField(default=list, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_accounts",
+    )
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates"
+    )
+
+    signed_up_at = models.DateTimeField()
+    activated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Billing. Stripe is the usual system of record; the *_source fields say who owns each.
+    stripe_customer_id = models.CharField(max_length=64, blank=True, db_index=True)
+    stripe_subscription_id = models.CharField(max_length=64, blank=True, db_index=True)
+    billing_status = models.CharField(
+        max_length=20, choices=BillingStatus.choices, default=BillingStatus.NONE
+    )
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    renews_at = models.DateTimeField(null=True, blank=True)
+    mrr_cents = models.PositiveIntegerField(default=0)
+    plan_source = models.CharField(
+        max_length=10, choices=SystemOfRecord.choices, default=SystemOfRecord.PRODUCT
+    )
+    billing_status_source = models.CharField(
+        max_length=10, choices=SystemOfRecord.choices, default=SystemOfRecord.STRIPE
+    )
+    trial_end_source = models.CharField(
+        max_length=10, choices=SystemOfRecord.choices, default=SystemOfRecord.STRIPE
+    )
+    renewal_source = models.CharField(
+        max_length=10, choices=SystemOfRecord.choices, default=SystemOfRecord.STRIPE
+    )
+    # Out-of-order protection: the newest Stripe/CRM state applied so far (invariant 4).
+    stripe_state_at = models.DateTimeField(null=True, blank=True)
+    crm_state_at = models.DateTimeField(null=True, blank=True)
+    billing_synced_at = models.DateTimeField(null=True, blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        ordering = ["-signed_up_at"]
+        indexes = [
+            models.Index(fields=["channel", "signed_up_at"], name="account_channel_signup_idx"),
+            models.Index(fields=["admin_email"], name="account_admin_email_idx"),
+        ]
+        permissions = [
+            ("approve_account", "Can approve an account under review"),
+            ("view_billing", "Can view billing details"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.external_id})"
+
+
+class AccountEvent(models.Model):
+    """The append-only timeline of an account. Rows are written once and never changed.
+
+    The row is its own audit record (``source`` and ``recorded_by`` say who wrote it), so it
+    carries no simple-history of its own.
+    """
+
+    event_id = models.CharField(max_length=100, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=10, choices=EventSource.choices)
+    type = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    request_id = models.CharField(max_length=100, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    reason_code = models.ForeignKey(
+        ReasonCode, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    feature_area = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    # Which intake wrote the row; lets a batch learn which of its events were new.
+    intake_id = models.UUIDField(db_index=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-occurred_at"], name="event_account_recent_idx"),
+            models.Index(fields=["channel", "occurred_at"], name="event_channel_day_idx"),
+            models.Index(fields=["type", "occurred_at"], name="event_type_day_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ProvisioningStep(models.Model):
+    """Where one provisioning step of one account stands; moved only by events."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="provisioning_steps")
+    step = models.CharField(max_length=32, choices=ProvisioningStepName.choices)
+    status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.PENDING)
+    # The occurred_at of the event that set the status: older events cannot move it back.
+    status_at = models.DateTimeField(null=True, blank=True)
+    last_event = models.ForeignKey(
+        AccountEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    blocking_exception = models.ForeignKey(
+        "OpsException", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = audited_history()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "step"], name="provisioning_step_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.account_id}:{self.step}={self.status}"
+
+
+class OpsException(models.Model):
+    """An account that needs a person, with an owner, a reason and a response target."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="exceptions")
+    reason_code = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, related_name="exceptions")
+    status = models.CharField(
+        max_length=24, choices=ExceptionStatus.choices, default=ExceptionStatus.OPEN
+    )
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_exceptions",
+    )
+    owner_team = models.CharField(max_length=20, choices=Team.choices)
+    target_response_minutes = models.PositiveIntegerField()
+    respond_by = models.DateTimeField()
+    opened_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    opened_by_event = models.ForeignKey(
+        AccountEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    history = audited_history()
+
+    class Meta:
+        ordering = ["respond_by"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "reason_code"],
+                condition=Q(status__in=UNRESOLVED_EXCEPTION_STATUSES),
+                name="one_unresolved_exception_per_account_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ExceptionStatus.RESOLVED, resolved_at__isnull=False)
+                | ~Q(status=ExceptionStatus.RESOLVED),
+                name="resolved_exception_has_resolved_at",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "respond_by"], name="exception_queue_idx"),
+            models.Index(fields=["owner_team", "status"], name="exception_team_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.reason_code_id} on {self.account_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != ExceptionStatus.RESOLVED
+
+
+class EntitlementOverride(models.Model):
+    """A feature or limit granted to one account beyond its shape and plan."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="entitlement_overrides")
+    key = models.CharField(max_length=64)
+    limit_value = models.PositiveIntegerField(
+        null=True, blank=True, help_text="For a limit (seats, workspaces); blank for a feature."
+    )
+    kind = models.CharField(max_length=16, choices=EntitlementKind.choices)
+    reason = models.CharField(max_length=200)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = audited_history()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "key"], name="entitlement_override_unique"),
+            models.CheckConstraint(
+                condition=~Q(kind=EntitlementKind.TEMPORARY) | Q(expires_at__isnull=False),
+                name="temporary_entitlement_expires",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.key} for {self.account_id} ({self.kind})"

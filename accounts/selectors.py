@@ -1,0 +1,164 @@
+"""Reads for accounts: restricted querysets, provisioning status, entitlements, timelines."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from guardian.shortcuts import get_objects_for_user
+
+from accounts.choices import (
+    UNRESOLVED_EXCEPTION_STATUSES,
+    EntitlementKind,
+    LifecycleStage,
+    ProvisioningStatus,
+    StepStatus,
+)
+from accounts.models import Account, AccountEvent, EntitlementOverride, OpsException, ProvisioningStep
+from accounts.services import applicable_steps
+from accounts.shapes import plan_for, shape_for
+from opsconsole.errors import NotFound
+
+
+def accounts_visible_to(user) -> QuerySet[Account]:
+    """Accounts a user may see: every account with the model permission, else those granted
+    one by one through guardian (a partner manager seeing their partner's accounts)."""
+    base = Account.objects.select_related("channel", "owner")
+    if user.has_perm("accounts.view_account"):
+        return base
+    return get_objects_for_user(user, "accounts.view_account", klass=base, accept_global_perms=False)
+
+
+def account_get(*, external_id: str, user) -> Account:
+    account = accounts_visible_to(user).filter(external_id=external_id).first()
+    if account is None:
+        raise NotFound("account_not_found", f"No account with external_id {external_id!r}.")
+    return account
+
+
+def account_recent_events(*, account: Account, limit: int = 5) -> list[AccountEvent]:
+    return list(AccountEvent.objects.filter(account=account).order_by("-occurred_at", "-id")[:limit])
+
+
+# --- Provisioning status -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Blocking:
+    step: str
+    reason_code: str
+    message: str
+    next_action: str
+
+
+@dataclass(frozen=True)
+class ProvisioningStatusView:
+    account: str
+    status: str
+    steps: list[dict]
+    blocking: Blocking | None
+    updated_at: datetime
+
+
+def provisioning_status(account: Account) -> ProvisioningStatusView:
+    order = {name: i for i, name in enumerate(applicable_steps(account))}
+    steps = sorted(
+        ProvisioningStep.objects.filter(account=account).select_related(
+            "blocking_exception__reason_code"
+        ),
+        key=lambda s: order.get(s.step, len(order)),
+    )
+    failed = [s for s in steps if s.status == StepStatus.FAILED]
+    blocking = None
+    if failed:
+        first = failed[0]
+        reason = first.blocking_exception.reason_code if first.blocking_exception else None
+        blocking = Blocking(
+            step=first.step,
+            reason_code=reason.code if reason else "unknown",
+            message=reason.customer_message if reason else "A setup step failed.",
+            next_action=reason.customer_next_action if reason else "Contact support.",
+        )
+    status = _overall_status(account, steps, blocking)
+    updated = max([s.updated_at for s in steps] + [account.updated_at])
+    return ProvisioningStatusView(
+        account=account.external_id,
+        status=status,
+        steps=[{"step": s.step, "status": s.status, "updated_at": s.updated_at} for s in steps],
+        blocking=blocking,
+        updated_at=updated,
+    )
+
+
+def _overall_status(account: Account, steps: list[ProvisioningStep], blocking) -> str:
+    if account.lifecycle_stage == LifecycleStage.CHURNED and not all(
+        s.status == StepStatus.SUCCEEDED for s in steps
+    ):
+        return ProvisioningStatus.FAILED
+    if blocking is not None:
+        return ProvisioningStatus.ACTION_REQUIRED
+    by_step = {s.step: s.status for s in steps}
+    if "approve" in by_step and by_step["approve"] != StepStatus.SUCCEEDED:
+        return ProvisioningStatus.UNDER_REVIEW
+    if steps and all(s.status == StepStatus.SUCCEEDED for s in steps):
+        return ProvisioningStatus.READY
+    if any(s.status != StepStatus.PENDING for s in steps):
+        return ProvisioningStatus.IN_PROGRESS
+    return ProvisioningStatus.PENDING
+
+
+# --- Entitlements -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    key: str
+    type: str  # "feature" or "limit"
+    value: bool | int
+    granted_by: str
+    kind: str
+    temporary: bool
+    beta: bool
+    grandfathered: bool
+    expires_at: datetime | None
+
+
+def entitlements_for(account: Account, *, now: datetime | None = None) -> list[Entitlement]:
+    """Features and limits: the shape's, raised by the plan's, then the account's overrides."""
+    now = now or timezone.now()
+    shape = shape_for(account.shape)
+    plan = plan_for(account.plan)
+    merged: dict[str, Entitlement] = {}
+
+    def standard(key, type_, value, granted_by):
+        return Entitlement(key, type_, value, granted_by, EntitlementKind.STANDARD, False, False, False, None)
+
+    for feature in shape.entitlements:
+        merged[feature] = standard(feature, "feature", True, f"shape:{shape.code}")
+    for feature in plan.features:
+        merged.setdefault(feature, standard(feature, "feature", True, f"plan:{plan.code}"))
+    for key, value in shape.limits.items():
+        merged[key] = standard(key, "limit", value, f"shape:{shape.code}")
+    for key, value in plan.limits.items():
+        if key not in merged or value > merged[key].value:
+            merged[key] = standard(key, "limit", value, f"plan:{plan.code}")
+    overrides = EntitlementOverride.objects.filter(account=account).exclude(expires_at__lte=now)
+    for o in overrides.order_by("key"):
+        merged[o.key] = Entitlement(
+            key=o.key,
+            type="limit" if o.limit_value is not None else "feature",
+            value=o.limit_value if o.limit_value is not None else True,
+            granted_by=f"override:{o.pk}",
+            kind=o.kind,
+            temporary=o.kind == EntitlementKind.TEMPORARY or o.expires_at is not None,
+            beta=o.kind == EntitlementKind.BETA,
+            grandfathered=o.kind == EntitlementKind.GRANDFATHERED,
+            expires_at=o.expires_at,
+        )
+    return sorted(merged.values(), key=lambda e: (e.type, e.key))
+
+
+def open_exceptions(account: Account) -> QuerySet[OpsException]:
+    return OpsException.objects.filter(
+        account=account, status__in=UNRESOLVED_EXCEPTION_STATUSES
+    ).select_related("reason_code")

@@ -1,0 +1,442 @@
+"""Writes for accounts: signups, the event timeline, provisioning, exceptions and activation.
+
+Every function takes the acting user as ``actor`` and runs in one transaction (``@service``).
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.choices import (
+    UNRESOLVED_EXCEPTION_STATUSES,
+    EventSource,
+    ExceptionStatus,
+    LifecycleStage,
+    OnboardingPath,
+    ProvisioningStepName,
+    StepStatus,
+)
+from accounts.models import (
+    Account,
+    AccountEvent,
+    Channel,
+    OpsException,
+    ProvisioningStep,
+    ReasonCode,
+)
+from accounts.shapes import EVENT_STEP_TRANSITIONS, SHAPES, shape_for
+from opsconsole.errors import Conflict, ValidationFailed
+from opsconsole.history import service
+
+# Flags on a signup that ask for a person to walk the customer through onboarding.
+MANAGED_ONBOARDING_FLAGS = frozenset({"white_glove", "migration_assist", "regulated"})
+IDENTITY_REVIEW_FLAG = "identity_review"
+
+
+def choose_onboarding_path(*, shape_code: str, channel: Channel, flags: list[str]) -> tuple[str, str]:
+    """The onboarding rule: returns (path, the reason in words)."""
+    shape = shape_for(shape_code)
+    if shape.onboarding_path == OnboardingPath.MANAGED:
+        return OnboardingPath.MANAGED, f"Shape {shape.code} is onboarded by a person."
+    if channel.managed_onboarding:
+        return OnboardingPath.MANAGED, f"Channel {channel.code} promises managed onboarding."
+    asked = sorted(MANAGED_ONBOARDING_FLAGS.intersection(flags))
+    if asked:
+        return OnboardingPath.MANAGED, f"Signup flagged {', '.join(asked)}."
+    return OnboardingPath.SELF_SERVE, f"Shape {shape.code} from {channel.code} is self-serve."
+
+
+def applicable_steps(account: Account) -> tuple[str, ...]:
+    steps = shape_for(account.shape).steps
+    if IDENTITY_REVIEW_FLAG in (account.flags or []) and ProvisioningStepName.APPROVE not in steps:
+        steps = (ProvisioningStepName.APPROVE,) + steps
+    return steps
+
+
+def requires_review(account: Account) -> bool:
+    return ProvisioningStepName.APPROVE in applicable_steps(account)
+
+
+@service
+def account_create(
+    *,
+    external_id: str,
+    name: str,
+    admin_email: str,
+    shape: str,
+    channel: Channel,
+    plan: str | None = None,
+    signed_up_at: datetime | None = None,
+    utm_source: str = "",
+    utm_medium: str = "",
+    utm_campaign: str = "",
+    partner: str = "",
+    flags: list[str] | None = None,
+    owner=None,
+    actor,
+) -> Account:
+    """Create an account from a signup, with its provisioning steps and its first event."""
+    if shape not in SHAPES:
+        raise ValidationFailed("unknown_shape", f"Unknown shape {shape!r}.", {"shape": shape})
+    flags = list(flags or [])
+    path, path_reason = choose_onboarding_path(shape_code=shape, channel=channel, flags=flags)
+    signed_up_at = signed_up_at or timezone.now()
+    try:
+        with transaction.atomic():
+            account = Account.objects.create(
+                external_id=external_id,
+                name=name,
+                admin_email=admin_email,
+                shape=shape,
+                plan=plan or shape_for(shape).default_plan,
+                channel=channel,
+                utm_source=utm_source,
+                utm_medium=utm_medium,
+                utm_campaign=utm_campaign,
+                partner=partner or channel.partner_name,
+                flags=flags,
+                onboarding_path=path,
+                onboarding_path_reason=path_reason,
+                owner=owner,
+                signed_up_at=signed_up_at,
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            "account_exists",
+            f"An account with external_id {external_id!r} already exists.",
+            {"external_id": external_id},
+        ) from exc
+    ProvisioningStep.objects.bulk_create(
+        [ProvisioningStep(account=account, step=step) for step in applicable_steps(account)]
+    )
+    _insert_events(
+        account=account,
+        events=[
+            EventInput(
+                event_id=f"opsconsole:account.created:{account.external_id}",
+                type="account.created",
+                occurred_at=signed_up_at,
+                source=EventSource.SYSTEM,
+            )
+        ],
+        actor=actor,
+    )
+    return account
+
+
+# --- Events -------------------------------------------------------------------------------
+
+
+@dataclass
+class EventInput:
+    """One validated event, ready to be recorded."""
+
+    event_id: str
+    type: str
+    occurred_at: datetime
+    source: str = EventSource.PRODUCT
+    request_id: str = ""
+    error_code: str = ""
+    feature_area: str = ""
+    payload: dict = field(default_factory=dict)
+
+
+@dataclass
+class EventIntakeResult:
+    accepted: int = 0
+    duplicates: int = 0
+
+
+def _insert_events(*, account: Account, events: list[EventInput], actor) -> list[AccountEvent]:
+    """Insert events that are new, skip known ``event_id``s; returns the new rows."""
+    if not events:
+        return []
+    intake_id = uuid.uuid4()
+    reason_codes = _reason_codes_for(events)
+    rows = [
+        AccountEvent(
+            event_id=e.event_id,
+            account=account,
+            channel_id=account.channel_id,
+            source=e.source,
+            type=e.type,
+            occurred_at=e.occurred_at,
+            request_id=e.request_id,
+            error_code=e.error_code,
+            reason_code=reason_codes.get(e.event_id),
+            feature_area=e.feature_area,
+            payload=e.payload,
+            recorded_by=actor,
+            intake_id=intake_id,
+        )
+        for e in events
+    ]
+    # The unique event_id is what makes a redelivered event count once (invariant 3).
+    AccountEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    return list(
+        AccountEvent.objects.filter(intake_id=intake_id)
+        .select_related("reason_code")
+        .order_by("occurred_at", "id")
+    )
+
+
+def _reason_codes_for(events: list[EventInput]) -> dict[str, ReasonCode]:
+    """The reason code of each failure event: its error_code if known, else its step default."""
+    wanted = {}
+    for e in events:
+        transition = EVENT_STEP_TRANSITIONS.get(e.type)
+        is_failure = e.type.endswith((".failed", ".expired"))
+        if is_failure or (transition is not None and transition.outcome == "failed"):
+            wanted[e.event_id] = (e.error_code, transition.default_reason_code if transition else None)
+    if not wanted:
+        return {}
+    candidates = {c for pair in wanted.values() for c in pair if c}
+    known = {rc.code: rc for rc in ReasonCode.objects.filter(code__in=candidates)}
+    result = {}
+    for event_id, (error_code, default) in wanted.items():
+        reason = known.get(error_code) or known.get(default)
+        if reason is not None:
+            result[event_id] = reason
+    return result
+
+
+@service
+def account_events_record(*, account: Account, events: list[EventInput], actor) -> EventIntakeResult:
+    """Record events for one account and apply them to provisioning, exceptions and activation.
+
+    Events may arrive in any order and more than once; the account row is locked so that
+    concurrent batches for the same account apply one after the other.
+    """
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    new_rows = _insert_events(account=account, events=events, actor=actor)
+    result = EventIntakeResult(accepted=len(new_rows), duplicates=len(events) - len(new_rows))
+    if new_rows:
+        _apply_events(account=account, new_events=new_rows, actor=actor)
+    return result
+
+
+def _apply_events(*, account: Account, new_events: list[AccountEvent], actor) -> None:
+    steps = {s.step: s for s in ProvisioningStep.objects.select_for_update().filter(account=account)}
+    for event in new_events:
+        transition = EVENT_STEP_TRANSITIONS.get(event.type)
+        if transition is not None and transition.step in steps:
+            _apply_step_transition(
+                account=account, step=steps[transition.step], event=event, outcome=transition.outcome
+            )
+        elif event.type == "subscription.cancelled":
+            _set_lifecycle(account, LifecycleStage.CHURNED)
+    _refresh_activation(account)
+
+
+def _apply_step_transition(*, account: Account, step: ProvisioningStep, event: AccountEvent, outcome: str):
+    # Invariant 4: an event older than the one that set the step cannot move it back.
+    if step.status_at is not None and event.occurred_at < step.status_at:
+        return
+    step.status_at = event.occurred_at
+    step.last_event = event
+    if outcome == "started":
+        step.status = StepStatus.IN_PROGRESS
+    elif outcome == "succeeded":
+        step.status = StepStatus.SUCCEEDED
+        if step.blocking_exception_id:
+            _resolve_exception_locked(
+                OpsException.objects.select_for_update().get(pk=step.blocking_exception_id),
+                note=f"Resolved automatically: {event.type} ({event.event_id}) at "
+                f"{event.occurred_at:%Y-%m-%d %H:%M} UTC.",
+            )
+            step.blocking_exception = None
+    elif outcome == "failed":
+        step.status = StepStatus.FAILED
+        if event.reason_code is not None:
+            exception = _open_exception_locked(
+                account=account,
+                reason=event.reason_code,
+                summary=f"{event.type}" + (f" ({event.error_code})" if event.error_code else ""),
+                evidence={
+                    "event_id": event.event_id,
+                    "error_code": event.error_code,
+                    "request_id": event.request_id,
+                    "feature_area": event.feature_area,
+                },
+                opened_at=event.occurred_at,
+                opened_by_event=event,
+            )
+            step.blocking_exception = exception
+    step.save()
+    if account.lifecycle_stage == LifecycleStage.SIGNED_UP:
+        _set_lifecycle(account, LifecycleStage.ONBOARDING)
+
+
+def _set_lifecycle(account: Account, stage: str) -> None:
+    if account.lifecycle_stage != stage:
+        account.lifecycle_stage = stage
+        account.save(update_fields=["lifecycle_stage", "updated_at"])
+
+
+def _refresh_activation(account: Account) -> None:
+    """Set ``activated_at`` once the shape's defining events have all arrived, in any order."""
+    if account.activated_at is not None:
+        return
+    definition = shape_for(account.shape).activation
+    deadline = account.signed_up_at + definition.window
+    firsts = {}
+    for event_type in definition.required_event_types:
+        first = (
+            AccountEvent.objects.filter(
+                account=account, type=event_type, occurred_at__lte=deadline
+            )
+            .order_by("occurred_at")
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
+        if first is None:
+            return
+        firsts[event_type] = first
+    account.activated_at = max(firsts.values())
+    fields = ["activated_at", "updated_at"]
+    if account.lifecycle_stage in (LifecycleStage.SIGNED_UP, LifecycleStage.ONBOARDING):
+        account.lifecycle_stage = LifecycleStage.ACTIVATED
+        fields.append("lifecycle_stage")
+    account.save(update_fields=fields)
+
+
+# --- Exceptions ---------------------------------------------------------------------------
+
+
+def response_target_minutes(*, reason: ReasonCode, account: Account) -> int:
+    """The tightest of the reason code's default, the shape's ceiling and the channel's SLA."""
+    candidates = [reason.target_response_minutes, shape_for(account.shape).max_response_minutes]
+    if account.channel.support_sla_minutes:
+        candidates.append(account.channel.support_sla_minutes)
+    return min(candidates)
+
+
+def _open_exception_locked(
+    *,
+    account: Account,
+    reason: ReasonCode,
+    summary: str = "",
+    evidence: dict | None = None,
+    opened_at: datetime | None = None,
+    opened_by_event: AccountEvent | None = None,
+    owner_user=None,
+) -> OpsException:
+    """Open an exception, or return the one already unresolved for (account, reason)."""
+    existing = (
+        OpsException.objects.select_for_update()
+        .filter(account=account, reason_code=reason, status__in=UNRESOLVED_EXCEPTION_STATUSES)
+        .first()
+    )
+    if existing is not None:
+        return existing
+    opened_at = opened_at or timezone.now()
+    minutes = response_target_minutes(reason=reason, account=account)
+    try:
+        with transaction.atomic():
+            return OpsException.objects.create(
+                account=account,
+                reason_code=reason,
+                owner_team=reason.owner_team,
+                owner_user=owner_user,
+                target_response_minutes=minutes,
+                respond_by=opened_at + timedelta(minutes=minutes),
+                opened_at=opened_at,
+                summary=summary[:300],
+                evidence=evidence or {},
+                opened_by_event=opened_by_event,
+            )
+    except IntegrityError:
+        # A concurrent writer opened it first; the partial unique constraint kept it single.
+        return OpsException.objects.get(
+            account=account, reason_code=reason, status__in=UNRESOLVED_EXCEPTION_STATUSES
+        )
+
+
+def _resolve_exception_locked(exception: OpsException, *, note: str) -> OpsException:
+    if exception.status == ExceptionStatus.RESOLVED:
+        return exception
+    exception.status = ExceptionStatus.RESOLVED
+    exception.resolved_at = timezone.now()
+    exception.resolution_note = note
+    exception.save()
+    return exception
+
+
+@service
+def exception_open(
+    *,
+    account: Account,
+    reason_code: str,
+    summary: str = "",
+    evidence: dict | None = None,
+    owner_user=None,
+    actor,
+) -> OpsException:
+    reason = ReasonCode.objects.filter(code=reason_code).first()
+    if reason is None:
+        raise ValidationFailed("unknown_reason_code", f"Unknown reason code {reason_code!r}.")
+    account = Account.objects.select_for_update().select_related("channel").get(pk=account.pk)
+    return _open_exception_locked(
+        account=account, reason=reason, summary=summary, evidence=evidence, owner_user=owner_user
+    )
+
+
+@service
+def exception_resolve(*, exception: OpsException, note: str, actor) -> OpsException:
+    if not note or not note.strip():
+        raise ValidationFailed("resolution_note_required", "A resolution note is required.")
+    exception = OpsException.objects.select_for_update().get(pk=exception.pk)
+    if exception.status == ExceptionStatus.RESOLVED:
+        raise Conflict("exception_already_resolved", "This exception is already resolved.")
+    if exception.first_response_at is None:
+        exception.first_response_at = timezone.now()
+    return _resolve_exception_locked(exception, note=note.strip())
+
+
+@service
+def exception_set_status(*, exception: OpsException, status: str, actor) -> OpsException:
+    """Move an exception between its working states; resolving goes through exception_resolve."""
+    if status not in ExceptionStatus.values or status == ExceptionStatus.RESOLVED:
+        raise ValidationFailed("invalid_status", f"Cannot set status {status!r} here.")
+    exception = OpsException.objects.select_for_update().get(pk=exception.pk)
+    if exception.status == ExceptionStatus.RESOLVED:
+        raise Conflict("exception_already_resolved", "This exception is already resolved.")
+    exception.status = status
+    if exception.first_response_at is None and status != ExceptionStatus.OPEN:
+        exception.first_response_at = timezone.now()
+    exception.save()
+    return exception
+
+
+# --- Review -------------------------------------------------------------------------------
+
+
+@service
+def account_approve(*, account: Account, note: str = "", actor) -> Account:
+    """A staff member approves an account that is under review (enterprise, identity review)."""
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    step = ProvisioningStep.objects.filter(account=account, step=ProvisioningStepName.APPROVE).first()
+    if step is None:
+        raise Conflict("approval_not_required", "This account does not need approval.")
+    if step.status == StepStatus.SUCCEEDED:
+        raise Conflict("already_approved", "This account is already approved.")
+    now = timezone.now()
+    new_rows = _insert_events(
+        account=account,
+        events=[
+            EventInput(
+                event_id=f"opsconsole:account.approved:{account.external_id}",
+                type="account.approved",
+                occurred_at=now,
+                source=EventSource.OPS,
+                payload={"approved_by": actor.get_username(), "note": note},
+            )
+        ],
+        actor=actor,
+    )
+    _apply_events(account=account, new_events=new_rows, actor=actor)
+    return account
+

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+
+
+class OpsConsoleAdminConfig(AdminConfig):
+    default_site = "opsconsole.admin_site.OpsConsoleAdminSite"
+
+
+class OpsConsoleConfig(AppConfig):
+    name = "opsconsole"
+    verbose_name = "Ops console"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from opsconsole import roles
+
+        # New models bring new permissions after the roles migration ran; keep the roles whole.
+        post_migrate.connect(roles.sync_roles_after_migrate, sender=self)

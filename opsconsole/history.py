@@ -1,0 +1,75 @@
+"""Attribution of every change: who did it, whether a person, a service token or the system.
+
+Services run inside ``acting_as(actor)``; simple-history reads the actor from here, so
+history rows carry ``history_user`` whether the write came from the console, the API (where
+DRF authenticates after the history middleware ran) or a Celery task.
+"""
+
+import contextvars
+import functools
+from contextlib import contextmanager
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from simple_history.models import HistoricalRecords
+
+_current_actor: contextvars.ContextVar = contextvars.ContextVar("opsconsole_actor", default=None)
+
+SYSTEM_RECONCILER = "system:reconciler"
+SYSTEM_SEEDER = "system:seeder"
+SYSTEM_SCHEDULER = "system:scheduler"
+SYSTEM_INTAKE = "system:intake"
+
+
+@contextmanager
+def acting_as(actor):
+    token = _current_actor.set(actor)
+    try:
+        yield actor
+    finally:
+        _current_actor.reset(token)
+
+
+def current_actor():
+    return _current_actor.get()
+
+
+def _history_user(instance, request, **kwargs):
+    actor = _current_actor.get()
+    if actor is not None:
+        return actor
+    explicit = getattr(instance, "_history_user", None)
+    if explicit is not None:
+        return explicit
+    user = getattr(request, "user", None) if request is not None else None
+    if user is not None and user.is_authenticated:
+        return user
+    return None
+
+
+def audited_history(**kwargs) -> HistoricalRecords:
+    """simple-history for a domain model, attributed through ``acting_as``."""
+    kwargs.setdefault("get_user", _history_user)
+    return HistoricalRecords(**kwargs)
+
+
+def system_user(name: str):
+    """The named system user (``system:reconciler`` ...) that background work acts as."""
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(
+        username=name, defaults={"is_active": False, "first_name": "System", "last_name": name}
+    )
+    return user
+
+
+def service(fn):
+    """Run a service in one transaction, attributed to its ``actor`` keyword argument."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "actor" not in kwargs:
+            raise TypeError(f"{fn.__name__}() needs actor=")
+        with transaction.atomic(), acting_as(kwargs["actor"]):
+            return fn(*args, **kwargs)
+
+    return wrapper

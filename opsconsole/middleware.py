@@ -1,0 +1,31 @@
+"""Console session limits beyond Django's idle timeout."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.utils import timezone
+
+SESSION_STARTED_KEY = "opsconsole_session_started_at"
+
+
+class AdminSessionTimeoutMiddleware:
+    """End a staff session 12 hours after login, however active it has been.
+
+    The 30-minute idle limit is SESSION_COOKIE_AGE with SESSION_SAVE_EVERY_REQUEST; this adds
+    the absolute cap that a sliding cookie cannot express.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            started = request.session.get(SESSION_STARTED_KEY)
+            now = timezone.now()
+            if started is None:
+                request.session[SESSION_STARTED_KEY] = now.isoformat()
+            elif now - datetime.fromisoformat(started) > settings.ADMIN_SESSION_MAX_AGE:
+                logout(request)
+        return self.get_response(request)

@@ -1,0 +1,93 @@
+"""The roles, defined once in code. A migration creates them; post_migrate keeps them whole.
+
+Each role is a Django group whose model permissions are given as ``app_label.codename``
+patterns, so a permission a later migration adds joins the roles that match it.
+"""
+
+from fnmatch import fnmatchcase
+
+SUPPORT = "support"
+BILLING = "billing"
+ENGINEERING = "engineering"
+OPS_LEAD = "ops_lead"
+PRODUCT = "product"
+
+STAFF_ROLES = (SUPPORT, BILLING, ENGINEERING, OPS_LEAD)
+SERVICE_ROLES = (PRODUCT,)
+ALL_ROLES = STAFF_ROLES + SERVICE_ROLES
+
+_READ_EVERYTHING = ["accounts.view_*", "routing.view_*", "gates.view_*", "reports.view_*"]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    SUPPORT: _READ_EVERYTHING + [
+        "accounts.change_opsexception",
+        "routing.change_ticket",
+    ],
+    BILLING: _READ_EVERYTHING + [
+        "accounts.change_opsexception",
+        "accounts.view_billing",
+    ],
+    ENGINEERING: _READ_EVERYTHING + [
+        "accounts.change_opsexception",
+        "routing.change_ticket",
+    ],
+    OPS_LEAD: _READ_EVERYTHING + [
+        "accounts.add_channel",
+        "accounts.change_channel",
+        "accounts.change_opsexception",
+        "accounts.change_reasoncode",
+        "accounts.approve_account",
+        "accounts.add_entitlementoverride",
+        "accounts.change_entitlementoverride",
+        "accounts.delete_entitlementoverride",
+        "accounts.view_billing",
+        "routing.*",
+        "gates.*",
+        "opsconsole.view_*",
+    ],
+    PRODUCT: [
+        "accounts.add_account",
+        "accounts.view_account",
+        "accounts.add_accountevent",
+        "accounts.view_provisioningstep",
+        "accounts.view_entitlementoverride",
+        "routing.add_ticket",
+        "gates.view_ramp",
+    ],
+}
+
+# Audit and history rows are written by services only: no role may change or delete them.
+_NEVER_GRANTED = ("*.change_historical*", "*.delete_historical*", "*.add_historical*")
+
+
+def permission_matches(role: str, app_label: str, codename: str) -> bool:
+    full = f"{app_label}.{codename}"
+    if any(fnmatchcase(full, pattern) for pattern in _NEVER_GRANTED):
+        return False
+    return any(fnmatchcase(full, pattern) for pattern in ROLE_PERMISSIONS[role])
+
+
+def sync_roles(apps=None) -> None:
+    """Create the role groups and give each exactly the permissions its patterns match."""
+    if apps is None:
+        from django.apps import apps as global_apps
+
+        apps = global_apps
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    permissions = list(Permission.objects.select_related("content_type"))
+    for role in ALL_ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = [
+            p for p in permissions if permission_matches(role, p.content_type.app_label, p.codename)
+        ]
+        group.permissions.set(wanted)
+
+
+def sync_roles_after_migrate(sender, using="default", **kwargs):
+    from django.db import router
+
+    from django.contrib.auth.models import Group
+
+    if router.allow_migrate_model(using, Group):
+        sync_roles()

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from opsconsole.api.permissions import PublicEndpoint
+
+urlpatterns = [
+    path("", admin.site.urls),
+    path("api/v1/", include("accounts.api.urls")),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=[PublicEndpoint]),
+        name="api-schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[PublicEndpoint]),
+        name="api-docs",
+    ),
+]
