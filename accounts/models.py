@@ -60,9 +60,7 @@ class ReasonCode(models.Model):
     )
     customer_message = models.CharField(max_length=300)
     customer_next_action = models.CharField(max_length=200)
-    provisioning_step = models.CharField(
-        max_length=32, choices=ProvisioningStepName.choices, blank=True
-    )
+    provisioning_step = models.CharField(max_length=32, choices=ProvisioningStepName.choices, blank=True)
     has_runbook = models.BooleanField(default=False)
     history = audited_history()
 
@@ -210,9 +208,7 @@ class ProvisioningStep(models.Model):
     history = audited_history()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["account", "step"], name="provisioning_step_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["account", "step"], name="provisioning_step_unique")]
 
     def __str__(self):
         return f"{self.account_id}:{self.step}={self.status}"
@@ -223,9 +219,7 @@ class OpsException(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="exceptions")
     reason_code = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, related_name="exceptions")
-    status = models.CharField(
-        max_length=24, choices=ExceptionStatus.choices, default=ExceptionStatus.OPEN
-    )
+    status = models.CharField(max_length=24, choices=ExceptionStatus.choices, default=ExceptionStatus.OPEN)
     owner_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -63,9 +63,7 @@ class ProvisioningStatusView:
 def provisioning_status(account: Account) -> ProvisioningStatusView:
     order = {name: i for i, name in enumerate(applicable_steps(account))}
     steps = sorted(
-        ProvisioningStep.objects.filter(account=account).select_related(
-            "blocking_exception__reason_code"
-        ),
+        ProvisioningStep.objects.filter(account=account).select_related("blocking_exception__reason_code"),
         key=lambda s: order.get(s.step, len(order)),
     )
     failed = [s for s in steps if s.status == StepStatus.FAILED]

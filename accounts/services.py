@@ -285,9 +285,7 @@ def _refresh_activation(account: Account) -> None:
     firsts = {}
     for event_type in definition.required_event_types:
         first = (
-            AccountEvent.objects.filter(
-                account=account, type=event_type, occurred_at__lte=deadline
-            )
+            AccountEvent.objects.filter(account=account, type=event_type, occurred_at__lte=deadline)
             .order_by("occurred_at")
             .values_list("occurred_at", flat=True)
             .first()
@@ -439,4 +437,3 @@ def account_approve(*, account: Account, note: str = "", actor) -> Account:
     )
     _apply_events(account=account, new_events=new_rows, actor=actor)
     return account
-

@@ -8,7 +8,8 @@ onboarded, which provisioning steps apply and what "activated" means for it.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from accounts.choices import BillingStatus, OnboardingPath, ProvisioningStepName as Step
+from accounts.choices import BillingStatus, OnboardingPath
+from accounts.choices import ProvisioningStepName as Step
 
 
 @dataclass(frozen=True)

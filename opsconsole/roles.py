@@ -19,19 +19,23 @@ ALL_ROLES = STAFF_ROLES + SERVICE_ROLES
 _READ_EVERYTHING = ["accounts.view_*", "routing.view_*", "gates.view_*", "reports.view_*"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    SUPPORT: _READ_EVERYTHING + [
+    SUPPORT: _READ_EVERYTHING
+    + [
         "accounts.change_opsexception",
         "routing.change_ticket",
     ],
-    BILLING: _READ_EVERYTHING + [
+    BILLING: _READ_EVERYTHING
+    + [
         "accounts.change_opsexception",
         "accounts.view_billing",
     ],
-    ENGINEERING: _READ_EVERYTHING + [
+    ENGINEERING: _READ_EVERYTHING
+    + [
         "accounts.change_opsexception",
         "routing.change_ticket",
     ],
-    OPS_LEAD: _READ_EVERYTHING + [
+    OPS_LEAD: _READ_EVERYTHING
+    + [
         "accounts.add_channel",
         "accounts.change_channel",
         "accounts.change_opsexception",
@@ -78,16 +82,13 @@ def sync_roles(apps=None) -> None:
     permissions = list(Permission.objects.select_related("content_type"))
     for role in ALL_ROLES:
         group, _ = Group.objects.get_or_create(name=role)
-        wanted = [
-            p for p in permissions if permission_matches(role, p.content_type.app_label, p.codename)
-        ]
+        wanted = [p for p in permissions if permission_matches(role, p.content_type.app_label, p.codename)]
         group.permissions.set(wanted)
 
 
 def sync_roles_after_migrate(sender, using="default", **kwargs):
-    from django.db import router
-
     from django.contrib.auth.models import Group
+    from django.db import router
 
     if router.allow_migrate_model(using, Group):
         sync_roles()

@@ -72,9 +72,7 @@ def idempotency_claim(*, principal, scope: str, key: str, fingerprint: str) -> I
     ``idempotency_request_in_flight`` while the first request is still running.
     """
     if not key or len(key) > 255:
-        raise ValidationFailed(
-            "idempotency_key_invalid", "Idempotency-Key must be 1 to 255 characters."
-        )
+        raise ValidationFailed("idempotency_key_invalid", "Idempotency-Key must be 1 to 255 characters.")
     try:
         with transaction.atomic():
             record = IdempotencyRecord.objects.create(
@@ -84,9 +82,7 @@ def idempotency_claim(*, principal, scope: str, key: str, fingerprint: str) -> I
     except IntegrityError:
         pass
     with transaction.atomic():
-        record = IdempotencyRecord.objects.select_for_update().get(
-            principal=principal, scope=scope, key=key
-        )
+        record = IdempotencyRecord.objects.select_for_update().get(principal=principal, scope=scope, key=key)
         if record.fingerprint != fingerprint:
             raise Unprocessable(
                 "idempotency_key_reused",

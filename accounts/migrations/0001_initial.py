@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,387 +15,1221 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('kind', models.CharField(choices=[('paid_search', 'Paid search'), ('partner', 'Partner'), ('outbound', 'Outbound'), ('organic', 'Organic'), ('marketplace', 'Marketplace'), ('referral', 'Referral'), ('paid_social', 'Paid social'), ('events', 'Events')], max_length=20)),
-                ('partner_name', models.CharField(blank=True, max_length=120)),
-                ('support_sla_minutes', models.PositiveIntegerField(blank=True, help_text='Contractual first-response time, if the deal has one.', null=True)),
-                ('managed_onboarding', models.BooleanField(default=False, help_text='Accounts from this channel get managed onboarding.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(unique=True)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("paid_search", "Paid search"),
+                            ("partner", "Partner"),
+                            ("outbound", "Outbound"),
+                            ("organic", "Organic"),
+                            ("marketplace", "Marketplace"),
+                            ("referral", "Referral"),
+                            ("paid_social", "Paid social"),
+                            ("events", "Events"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("partner_name", models.CharField(blank=True, max_length=120)),
+                (
+                    "support_sla_minutes",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Contractual first-response time, if the deal has one.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "managed_onboarding",
+                    models.BooleanField(
+                        default=False, help_text="Accounts from this channel get managed onboarding."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='ReasonCode',
+            name="ReasonCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('layer', models.CharField(choices=[('onboarding', 'Onboarding'), ('provisioning', 'Provisioning'), ('support', 'Support'), ('escalation', 'Escalation'), ('billing', 'Billing')], max_length=20)),
-                ('owner_team', models.CharField(choices=[('support', 'Support'), ('billing', 'Billing'), ('engineering', 'Engineering'), ('ops_lead', 'Ops lead')], max_length=20)),
-                ('estimated_handling_minutes', models.PositiveIntegerField()),
-                ('target_response_minutes', models.PositiveIntegerField(help_text='Default time to a first response; the shape and channel SLA may shorten it.')),
-                ('customer_message', models.CharField(max_length=300)),
-                ('customer_next_action', models.CharField(max_length=200)),
-                ('provisioning_step', models.CharField(blank=True, choices=[('approve', 'Approve'), ('assign_plan', 'Assign plan'), ('create_workspace', 'Create workspace'), ('invite_admin', 'Invite admin'), ('connect_integration', 'Connect integration'), ('import_data', 'Import data')], max_length=32)),
-                ('has_runbook', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(unique=True)),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "layer",
+                    models.CharField(
+                        choices=[
+                            ("onboarding", "Onboarding"),
+                            ("provisioning", "Provisioning"),
+                            ("support", "Support"),
+                            ("escalation", "Escalation"),
+                            ("billing", "Billing"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "owner_team",
+                    models.CharField(
+                        choices=[
+                            ("support", "Support"),
+                            ("billing", "Billing"),
+                            ("engineering", "Engineering"),
+                            ("ops_lead", "Ops lead"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("estimated_handling_minutes", models.PositiveIntegerField()),
+                (
+                    "target_response_minutes",
+                    models.PositiveIntegerField(
+                        help_text="Default time to a first response; the shape and channel SLA may shorten it."
+                    ),
+                ),
+                ("customer_message", models.CharField(max_length=300)),
+                ("customer_next_action", models.CharField(max_length=200)),
+                (
+                    "provisioning_step",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("approve", "Approve"),
+                            ("assign_plan", "Assign plan"),
+                            ("create_workspace", "Create workspace"),
+                            ("invite_admin", "Invite admin"),
+                            ("connect_integration", "Connect integration"),
+                            ("import_data", "Import data"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("has_runbook", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('admin_email', models.EmailField(max_length=254)),
-                ('shape', models.CharField(choices=[('free_trial', 'Free trial'), ('self_serve_team', 'Self-serve team'), ('sales_assisted_business', 'Sales-assisted business'), ('enterprise', 'Enterprise')], max_length=40)),
-                ('plan', models.CharField(choices=[('free', 'Free'), ('starter', 'Starter'), ('team', 'Team'), ('business', 'Business'), ('enterprise', 'Enterprise')], max_length=40)),
-                ('utm_source', models.CharField(blank=True, max_length=100)),
-                ('utm_medium', models.CharField(blank=True, max_length=100)),
-                ('utm_campaign', models.CharField(blank=True, max_length=100)),
-                ('partner', models.CharField(blank=True, max_length=120)),
-                ('lifecycle_stage', models.CharField(choices=[('signed_up', 'Signed up'), ('onboarding', 'Onboarding'), ('activated', 'Activated'), ('at_risk', 'At risk'), ('churned', 'Churned')], default='signed_up', max_length=20)),
-                ('onboarding_path', models.CharField(choices=[('self_serve', 'Self-serve'), ('managed', 'Managed')], max_length=20)),
-                ('onboarding_path_reason', models.CharField(max_length=200)),
-                ('flags', models.JSONField(blank=True, default=list)),
-                ('signed_up_at', models.DateTimeField()),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('stripe_customer_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('stripe_subscription_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('billing_status', models.CharField(choices=[('none', 'No billing'), ('trialing', 'Trialing'), ('active', 'Active'), ('past_due', 'Past due'), ('unpaid', 'Unpaid'), ('canceled', 'Canceled'), ('incomplete', 'Incomplete')], default='none', max_length=20)),
-                ('trial_ends_at', models.DateTimeField(blank=True, null=True)),
-                ('renews_at', models.DateTimeField(blank=True, null=True)),
-                ('mrr_cents', models.PositiveIntegerField(default=0)),
-                ('plan_source', models.CharField(choices=[('product', 'Product'), ('stripe', 'Stripe'), ('crm', 'CRM')], default='product', max_length=10)),
-                ('billing_status_source', models.CharField(choices=[('product', 'Product'), ('stripe', 'Stripe'), ('crm', 'CRM')], default='stripe', max_length=10)),
-                ('trial_end_source', models.CharField(choices=[('product', 'Product'), ('stripe', 'Stripe'), ('crm', 'CRM')], default='stripe', max_length=10)),
-                ('renewal_source', models.CharField(choices=[('product', 'Product'), ('stripe', 'Stripe'), ('crm', 'CRM')], default='stripe', max_length=10)),
-                ('stripe_state_at', models.DateTimeField(blank=True, null=True)),
-                ('crm_state_at', models.DateTimeField(blank=True, null=True)),
-                ('billing_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('duplicate_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='duplicates', to='accounts.account')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_accounts', to=settings.AUTH_USER_MODEL)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='accounts.channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("admin_email", models.EmailField(max_length=254)),
+                (
+                    "shape",
+                    models.CharField(
+                        choices=[
+                            ("free_trial", "Free trial"),
+                            ("self_serve_team", "Self-serve team"),
+                            ("sales_assisted_business", "Sales-assisted business"),
+                            ("enterprise", "Enterprise"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.CharField(
+                        choices=[
+                            ("free", "Free"),
+                            ("starter", "Starter"),
+                            ("team", "Team"),
+                            ("business", "Business"),
+                            ("enterprise", "Enterprise"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("utm_source", models.CharField(blank=True, max_length=100)),
+                ("utm_medium", models.CharField(blank=True, max_length=100)),
+                ("utm_campaign", models.CharField(blank=True, max_length=100)),
+                ("partner", models.CharField(blank=True, max_length=120)),
+                (
+                    "lifecycle_stage",
+                    models.CharField(
+                        choices=[
+                            ("signed_up", "Signed up"),
+                            ("onboarding", "Onboarding"),
+                            ("activated", "Activated"),
+                            ("at_risk", "At risk"),
+                            ("churned", "Churned"),
+                        ],
+                        default="signed_up",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "onboarding_path",
+                    models.CharField(
+                        choices=[("self_serve", "Self-serve"), ("managed", "Managed")], max_length=20
+                    ),
+                ),
+                ("onboarding_path_reason", models.CharField(max_length=200)),
+                ("flags", models.JSONField(blank=True, default=list)),
+                ("signed_up_at", models.DateTimeField()),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("stripe_customer_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("stripe_subscription_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "billing_status",
+                    models.CharField(
+                        choices=[
+                            ("none", "No billing"),
+                            ("trialing", "Trialing"),
+                            ("active", "Active"),
+                            ("past_due", "Past due"),
+                            ("unpaid", "Unpaid"),
+                            ("canceled", "Canceled"),
+                            ("incomplete", "Incomplete"),
+                        ],
+                        default="none",
+                        max_length=20,
+                    ),
+                ),
+                ("trial_ends_at", models.DateTimeField(blank=True, null=True)),
+                ("renews_at", models.DateTimeField(blank=True, null=True)),
+                ("mrr_cents", models.PositiveIntegerField(default=0)),
+                (
+                    "plan_source",
+                    models.CharField(
+                        choices=[("product", "Product"), ("stripe", "Stripe"), ("crm", "CRM")],
+                        default="product",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "billing_status_source",
+                    models.CharField(
+                        choices=[("product", "Product"), ("stripe", "Stripe"), ("crm", "CRM")],
+                        default="stripe",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "trial_end_source",
+                    models.CharField(
+                        choices=[("product", "Product"), ("stripe", "Stripe"), ("crm", "CRM")],
+                        default="stripe",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "renewal_source",
+                    models.CharField(
+                        choices=[("product", "Product"), ("stripe", "Stripe"), ("crm", "CRM")],
+                        default="stripe",
+                        max_length=10,
+                    ),
+                ),
+                ("stripe_state_at", models.DateTimeField(blank=True, null=True)),
+                ("crm_state_at", models.DateTimeField(blank=True, null=True)),
+                ("billing_synced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "duplicate_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="duplicates",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_accounts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="accounts.channel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-signed_up_at'],
-                'permissions': [('approve_account', 'Can approve an account under review'), ('view_billing', 'Can view billing details')],
+                "ordering": ["-signed_up_at"],
+                "permissions": [
+                    ("approve_account", "Can approve an account under review"),
+                    ("view_billing", "Can view billing details"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AccountEvent',
+            name="AccountEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=100, unique=True)),
-                ('source', models.CharField(choices=[('product', 'Product'), ('ops', 'Ops'), ('stripe', 'Stripe'), ('crm', 'CRM'), ('system', 'System')], max_length=10)),
-                ('type', models.CharField(max_length=64)),
-                ('occurred_at', models.DateTimeField()),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('request_id', models.CharField(blank=True, max_length=100)),
-                ('error_code', models.CharField(blank=True, max_length=64)),
-                ('feature_area', models.CharField(blank=True, max_length=64)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('intake_id', models.UUIDField(db_index=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='accounts.account')),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.channel')),
-                ('reason_code', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.reasoncode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=100, unique=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("product", "Product"),
+                            ("ops", "Ops"),
+                            ("stripe", "Stripe"),
+                            ("crm", "CRM"),
+                            ("system", "System"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("type", models.CharField(max_length=64)),
+                ("occurred_at", models.DateTimeField()),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                ("request_id", models.CharField(blank=True, max_length=100)),
+                ("error_code", models.CharField(blank=True, max_length=64)),
+                ("feature_area", models.CharField(blank=True, max_length=64)),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                ("intake_id", models.UUIDField(db_index=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.channel"
+                    ),
+                ),
+                (
+                    "reason_code",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.reasoncode",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-occurred_at', '-id'],
+                "ordering": ["-occurred_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='EntitlementOverride',
+            name="EntitlementOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64)),
-                ('limit_value', models.PositiveIntegerField(blank=True, help_text='For a limit (seats, workspaces); blank for a feature.', null=True)),
-                ('kind', models.CharField(choices=[('standard', 'Standard'), ('temporary', 'Temporary'), ('beta', 'Beta'), ('grandfathered', 'Grandfathered')], max_length=16)),
-                ('reason', models.CharField(max_length=200)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entitlement_overrides', to='accounts.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=64)),
+                (
+                    "limit_value",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="For a limit (seats, workspaces); blank for a feature.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("standard", "Standard"),
+                            ("temporary", "Temporary"),
+                            ("beta", "Beta"),
+                            ("grandfathered", "Grandfathered"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(max_length=200)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="entitlement_overrides",
+                        to="accounts.account",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='HistoricalAccount',
+            name="HistoricalAccount",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('external_id', models.CharField(db_index=True, max_length=64)),
-                ('name', models.CharField(max_length=200)),
-                ('admin_email', models.EmailField(max_length=254)),
-                ('shape', models.CharField(choices=[('free_trial', 'Free trial'), ('self_serve_team', 'Self-serve team'), ('sales_assisted_business', 'Sales-assisted business'), ('enterprise', 'Enterprise')], max_length=40)),
-                ('plan', models.CharField(choices=[('free', 'Free'), ('starter', 'Starter'), ('team', 'Team'), ('business', 'Business'), ('enterprise', 'Enterprise')], max_length=40)),
-                ('utm_source', models.CharField(blank=True, max_length=100)),
-                ('utm_medium', models.CharField(blank=True, max_length=100)),
-                ('utm_campaign', models.CharField(blank=True, max_length=100)),
-                ('partner', models.CharField(blank=True, max_length=120)),
-                ('lifecycle_stage', models.CharField(choices=[('signed_up', 'Signed up'), ('onboarding', 'Onboarding'), ('activated', 'Activated'), ('at_risk', 'At risk'), ('churned', 'Churned')], default='signed_up', max_length=20)),
-                ('onboarding_path', models.CharField(choices=[('self_serve', 'Self-serve'), ('managed', 'Managed')], max_length=20)),
-                ('onboarding_path_reason', models.CharField(max_length=200)),
-                ('flags', models.JSONField(blank=True, default=list)),
-                ('signed_up_at', models.DateTimeField()),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('stripe_customer_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('stripe_subscription_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('billing_status', models.CharField(choices=[('none', 'No billing'), ('trialing', 'Trialing'), ('active', 'Active'), ('past_due', 'Past due'), ('unpaid', 'Unpaid'), ('canceled', 'Canceled'), ('incomplete', 'Incomplete')], default='none', max_length=20)),
-                ('trial_ends_at', models.DateTimeField(blank=True, null=True)),
-                ('renews_at', models.DateTimeField(blank=True, null=True)),
-                ('mrr_cents', models.PositiveIntegerField(default=0)),
-                ('plan_source', models.CharField(choices=[('product', 'Product'), ('stripe', 'Stripe'), ('crm', 'CRM')], default='product', max_length=10)),
-                ('billing_status_source', models.CharField(choices=[('product', 'Product'), ('stripe', 'Stripe'), ('crm', 'CRM')], default='stripe', max_length=10)),
-                ('trial_end_source', models.CharField(choices=[('product', 'Product'), ('stripe', 'Stripe'), ('crm', 'CRM')], default='stripe', max_length=10)),
-                ('renewal_source', models.CharField(choices=[('product', 'Product'), ('stripe', 'Stripe'), ('crm', 'CRM')], default='stripe', max_length=10)),
-                ('stripe_state_at', models.DateTimeField(blank=True, null=True)),
-                ('crm_state_at', models.DateTimeField(blank=True, null=True)),
-                ('billing_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('channel', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.channel')),
-                ('duplicate_of', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.account')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('owner', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("external_id", models.CharField(db_index=True, max_length=64)),
+                ("name", models.CharField(max_length=200)),
+                ("admin_email", models.EmailField(max_length=254)),
+                (
+                    "shape",
+                    models.CharField(
+                        choices=[
+                            ("free_trial", "Free trial"),
+                            ("self_serve_team", "Self-serve team"),
+                            ("sales_assisted_business", "Sales-assisted business"),
+                            ("enterprise", "Enterprise"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.CharField(
+                        choices=[
+                            ("free", "Free"),
+                            ("starter", "Starter"),
+                            ("team", "Team"),
+                            ("business", "Business"),
+                            ("enterprise", "Enterprise"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("utm_source", models.CharField(blank=True, max_length=100)),
+                ("utm_medium", models.CharField(blank=True, max_length=100)),
+                ("utm_campaign", models.CharField(blank=True, max_length=100)),
+                ("partner", models.CharField(blank=True, max_length=120)),
+                (
+                    "lifecycle_stage",
+                    models.CharField(
+                        choices=[
+                            ("signed_up", "Signed up"),
+                            ("onboarding", "Onboarding"),
+                            ("activated", "Activated"),
+                            ("at_risk", "At risk"),
+                            ("churned", "Churned"),
+                        ],
+                        default="signed_up",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "onboarding_path",
+                    models.CharField(
+                        choices=[("self_serve", "Self-serve"), ("managed", "Managed")], max_length=20
+                    ),
+                ),
+                ("onboarding_path_reason", models.CharField(max_length=200)),
+                ("flags", models.JSONField(blank=True, default=list)),
+                ("signed_up_at", models.DateTimeField()),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("stripe_customer_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("stripe_subscription_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "billing_status",
+                    models.CharField(
+                        choices=[
+                            ("none", "No billing"),
+                            ("trialing", "Trialing"),
+                            ("active", "Active"),
+                            ("past_due", "Past due"),
+                            ("unpaid", "Unpaid"),
+                            ("canceled", "Canceled"),
+                            ("incomplete", "Incomplete"),
+                        ],
+                        default="none",
+                        max_length=20,
+                    ),
+                ),
+                ("trial_ends_at", models.DateTimeField(blank=True, null=True)),
+                ("renews_at", models.DateTimeField(blank=True, null=True)),
+                ("mrr_cents", models.PositiveIntegerField(default=0)),
+                (
+                    "plan_source",
+                    models.CharField(
+                        choices=[("product", "Product"), ("stripe", "Stripe"), ("crm", "CRM")],
+                        default="product",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "billing_status_source",
+                    models.CharField(
+                        choices=[("product", "Product"), ("stripe", "Stripe"), ("crm", "CRM")],
+                        default="stripe",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "trial_end_source",
+                    models.CharField(
+                        choices=[("product", "Product"), ("stripe", "Stripe"), ("crm", "CRM")],
+                        default="stripe",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "renewal_source",
+                    models.CharField(
+                        choices=[("product", "Product"), ("stripe", "Stripe"), ("crm", "CRM")],
+                        default="stripe",
+                        max_length=10,
+                    ),
+                ),
+                ("stripe_state_at", models.DateTimeField(blank=True, null=True)),
+                ("crm_state_at", models.DateTimeField(blank=True, null=True)),
+                ("billing_synced_at", models.DateTimeField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="accounts.channel",
+                    ),
+                ),
+                (
+                    "duplicate_of",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical account',
-                'verbose_name_plural': 'historical accounts',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical account",
+                "verbose_name_plural": "historical accounts",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalChannel',
+            name="HistoricalChannel",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.SlugField()),
-                ('name', models.CharField(max_length=120)),
-                ('kind', models.CharField(choices=[('paid_search', 'Paid search'), ('partner', 'Partner'), ('outbound', 'Outbound'), ('organic', 'Organic'), ('marketplace', 'Marketplace'), ('referral', 'Referral'), ('paid_social', 'Paid social'), ('events', 'Events')], max_length=20)),
-                ('partner_name', models.CharField(blank=True, max_length=120)),
-                ('support_sla_minutes', models.PositiveIntegerField(blank=True, help_text='Contractual first-response time, if the deal has one.', null=True)),
-                ('managed_onboarding', models.BooleanField(default=False, help_text='Accounts from this channel get managed onboarding.')),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("code", models.SlugField()),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("paid_search", "Paid search"),
+                            ("partner", "Partner"),
+                            ("outbound", "Outbound"),
+                            ("organic", "Organic"),
+                            ("marketplace", "Marketplace"),
+                            ("referral", "Referral"),
+                            ("paid_social", "Paid social"),
+                            ("events", "Events"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("partner_name", models.CharField(blank=True, max_length=120)),
+                (
+                    "support_sla_minutes",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Contractual first-response time, if the deal has one.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "managed_onboarding",
+                    models.BooleanField(
+                        default=False, help_text="Accounts from this channel get managed onboarding."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical channel',
-                'verbose_name_plural': 'historical channels',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical channel",
+                "verbose_name_plural": "historical channels",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalEntitlementOverride',
+            name="HistoricalEntitlementOverride",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('key', models.CharField(max_length=64)),
-                ('limit_value', models.PositiveIntegerField(blank=True, help_text='For a limit (seats, workspaces); blank for a feature.', null=True)),
-                ('kind', models.CharField(choices=[('standard', 'Standard'), ('temporary', 'Temporary'), ('beta', 'Beta'), ('grandfathered', 'Grandfathered')], max_length=16)),
-                ('reason', models.CharField(max_length=200)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('account', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.account')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("key", models.CharField(max_length=64)),
+                (
+                    "limit_value",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="For a limit (seats, workspaces); blank for a feature.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("standard", "Standard"),
+                            ("temporary", "Temporary"),
+                            ("beta", "Beta"),
+                            ("grandfathered", "Grandfathered"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(max_length=200)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical entitlement override',
-                'verbose_name_plural': 'historical entitlement overrides',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical entitlement override",
+                "verbose_name_plural": "historical entitlement overrides",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalReasonCode',
+            name="HistoricalReasonCode",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.SlugField()),
-                ('title', models.CharField(max_length=200)),
-                ('layer', models.CharField(choices=[('onboarding', 'Onboarding'), ('provisioning', 'Provisioning'), ('support', 'Support'), ('escalation', 'Escalation'), ('billing', 'Billing')], max_length=20)),
-                ('owner_team', models.CharField(choices=[('support', 'Support'), ('billing', 'Billing'), ('engineering', 'Engineering'), ('ops_lead', 'Ops lead')], max_length=20)),
-                ('estimated_handling_minutes', models.PositiveIntegerField()),
-                ('target_response_minutes', models.PositiveIntegerField(help_text='Default time to a first response; the shape and channel SLA may shorten it.')),
-                ('customer_message', models.CharField(max_length=300)),
-                ('customer_next_action', models.CharField(max_length=200)),
-                ('provisioning_step', models.CharField(blank=True, choices=[('approve', 'Approve'), ('assign_plan', 'Assign plan'), ('create_workspace', 'Create workspace'), ('invite_admin', 'Invite admin'), ('connect_integration', 'Connect integration'), ('import_data', 'Import data')], max_length=32)),
-                ('has_runbook', models.BooleanField(default=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("code", models.SlugField()),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "layer",
+                    models.CharField(
+                        choices=[
+                            ("onboarding", "Onboarding"),
+                            ("provisioning", "Provisioning"),
+                            ("support", "Support"),
+                            ("escalation", "Escalation"),
+                            ("billing", "Billing"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "owner_team",
+                    models.CharField(
+                        choices=[
+                            ("support", "Support"),
+                            ("billing", "Billing"),
+                            ("engineering", "Engineering"),
+                            ("ops_lead", "Ops lead"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("estimated_handling_minutes", models.PositiveIntegerField()),
+                (
+                    "target_response_minutes",
+                    models.PositiveIntegerField(
+                        help_text="Default time to a first response; the shape and channel SLA may shorten it."
+                    ),
+                ),
+                ("customer_message", models.CharField(max_length=300)),
+                ("customer_next_action", models.CharField(max_length=200)),
+                (
+                    "provisioning_step",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("approve", "Approve"),
+                            ("assign_plan", "Assign plan"),
+                            ("create_workspace", "Create workspace"),
+                            ("invite_admin", "Invite admin"),
+                            ("connect_integration", "Connect integration"),
+                            ("import_data", "Import data"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("has_runbook", models.BooleanField(default=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical reason code',
-                'verbose_name_plural': 'historical reason codes',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical reason code",
+                "verbose_name_plural": "historical reason codes",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='OpsException',
+            name="OpsException",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('in_progress', 'In progress'), ('waiting_on_customer', 'Waiting on customer'), ('escalated', 'Escalated'), ('resolved', 'Resolved')], default='open', max_length=24)),
-                ('owner_team', models.CharField(choices=[('support', 'Support'), ('billing', 'Billing'), ('engineering', 'Engineering'), ('ops_lead', 'Ops lead')], max_length=20)),
-                ('target_response_minutes', models.PositiveIntegerField()),
-                ('respond_by', models.DateTimeField()),
-                ('opened_at', models.DateTimeField()),
-                ('first_response_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_note', models.TextField(blank=True)),
-                ('summary', models.CharField(blank=True, max_length=300)),
-                ('evidence', models.JSONField(blank=True, default=dict)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='exceptions', to='accounts.account')),
-                ('opened_by_event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.accountevent')),
-                ('owner_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_exceptions', to=settings.AUTH_USER_MODEL)),
-                ('reason_code', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exceptions', to='accounts.reasoncode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("in_progress", "In progress"),
+                            ("waiting_on_customer", "Waiting on customer"),
+                            ("escalated", "Escalated"),
+                            ("resolved", "Resolved"),
+                        ],
+                        default="open",
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "owner_team",
+                    models.CharField(
+                        choices=[
+                            ("support", "Support"),
+                            ("billing", "Billing"),
+                            ("engineering", "Engineering"),
+                            ("ops_lead", "Ops lead"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("target_response_minutes", models.PositiveIntegerField()),
+                ("respond_by", models.DateTimeField()),
+                ("opened_at", models.DateTimeField()),
+                ("first_response_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_note", models.TextField(blank=True)),
+                ("summary", models.CharField(blank=True, max_length=300)),
+                ("evidence", models.JSONField(blank=True, default=dict)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="exceptions",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "opened_by_event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.accountevent",
+                    ),
+                ),
+                (
+                    "owner_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_exceptions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reason_code",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="exceptions",
+                        to="accounts.reasoncode",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['respond_by'],
+                "ordering": ["respond_by"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalProvisioningStep',
+            name="HistoricalProvisioningStep",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('step', models.CharField(choices=[('approve', 'Approve'), ('assign_plan', 'Assign plan'), ('create_workspace', 'Create workspace'), ('invite_admin', 'Invite admin'), ('connect_integration', 'Connect integration'), ('import_data', 'Import data')], max_length=32)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('in_progress', 'In progress'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('status_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('account', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.account')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('last_event', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.accountevent')),
-                ('blocking_exception', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.opsexception')),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "step",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approve"),
+                            ("assign_plan", "Assign plan"),
+                            ("create_workspace", "Create workspace"),
+                            ("invite_admin", "Invite admin"),
+                            ("connect_integration", "Connect integration"),
+                            ("import_data", "Import data"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("in_progress", "In progress"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("status_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "last_event",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="accounts.accountevent",
+                    ),
+                ),
+                (
+                    "blocking_exception",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="accounts.opsexception",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical provisioning step',
-                'verbose_name_plural': 'historical provisioning steps',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical provisioning step",
+                "verbose_name_plural": "historical provisioning steps",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='ProvisioningStep',
+            name="ProvisioningStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.CharField(choices=[('approve', 'Approve'), ('assign_plan', 'Assign plan'), ('create_workspace', 'Create workspace'), ('invite_admin', 'Invite admin'), ('connect_integration', 'Connect integration'), ('import_data', 'Import data')], max_length=32)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('in_progress', 'In progress'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('status_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='provisioning_steps', to='accounts.account')),
-                ('blocking_exception', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.opsexception')),
-                ('last_event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.accountevent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "step",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approve"),
+                            ("assign_plan", "Assign plan"),
+                            ("create_workspace", "Create workspace"),
+                            ("invite_admin", "Invite admin"),
+                            ("connect_integration", "Connect integration"),
+                            ("import_data", "Import data"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("in_progress", "In progress"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("status_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="provisioning_steps",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "blocking_exception",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.opsexception",
+                    ),
+                ),
+                (
+                    "last_event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.accountevent",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='HistoricalOpsException',
+            name="HistoricalOpsException",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('in_progress', 'In progress'), ('waiting_on_customer', 'Waiting on customer'), ('escalated', 'Escalated'), ('resolved', 'Resolved')], default='open', max_length=24)),
-                ('owner_team', models.CharField(choices=[('support', 'Support'), ('billing', 'Billing'), ('engineering', 'Engineering'), ('ops_lead', 'Ops lead')], max_length=20)),
-                ('target_response_minutes', models.PositiveIntegerField()),
-                ('respond_by', models.DateTimeField()),
-                ('opened_at', models.DateTimeField()),
-                ('first_response_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_note', models.TextField(blank=True)),
-                ('summary', models.CharField(blank=True, max_length=300)),
-                ('evidence', models.JSONField(blank=True, default=dict)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('account', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.account')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('opened_by_event', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.accountevent')),
-                ('owner_user', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reason_code', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='accounts.reasoncode')),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("in_progress", "In progress"),
+                            ("waiting_on_customer", "Waiting on customer"),
+                            ("escalated", "Escalated"),
+                            ("resolved", "Resolved"),
+                        ],
+                        default="open",
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "owner_team",
+                    models.CharField(
+                        choices=[
+                            ("support", "Support"),
+                            ("billing", "Billing"),
+                            ("engineering", "Engineering"),
+                            ("ops_lead", "Ops lead"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("target_response_minutes", models.PositiveIntegerField()),
+                ("respond_by", models.DateTimeField()),
+                ("opened_at", models.DateTimeField()),
+                ("first_response_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_note", models.TextField(blank=True)),
+                ("summary", models.CharField(blank=True, max_length=300)),
+                ("evidence", models.JSONField(blank=True, default=dict)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "opened_by_event",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="accounts.accountevent",
+                    ),
+                ),
+                (
+                    "owner_user",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reason_code",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="accounts.reasoncode",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical ops exception',
-                'verbose_name_plural': 'historical ops exceptions',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical ops exception",
+                "verbose_name_plural": "historical ops exceptions",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['channel', 'signed_up_at'], name='account_channel_signup_idx'),
+            model_name="account",
+            index=models.Index(fields=["channel", "signed_up_at"], name="account_channel_signup_idx"),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['admin_email'], name='account_admin_email_idx'),
+            model_name="account",
+            index=models.Index(fields=["admin_email"], name="account_admin_email_idx"),
         ),
         migrations.AddConstraint(
-            model_name='entitlementoverride',
-            constraint=models.UniqueConstraint(fields=('account', 'key'), name='entitlement_override_unique'),
+            model_name="entitlementoverride",
+            constraint=models.UniqueConstraint(fields=("account", "key"), name="entitlement_override_unique"),
         ),
         migrations.AddConstraint(
-            model_name='entitlementoverride',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'temporary'), _negated=True), ('expires_at__isnull', False), _connector='OR'), name='temporary_entitlement_expires'),
+            model_name="entitlementoverride",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "temporary"), _negated=True),
+                    ("expires_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="temporary_entitlement_expires",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='provisioningstep',
-            constraint=models.UniqueConstraint(fields=('account', 'step'), name='provisioning_step_unique'),
+            model_name="provisioningstep",
+            constraint=models.UniqueConstraint(fields=("account", "step"), name="provisioning_step_unique"),
         ),
         migrations.AddIndex(
-            model_name='opsexception',
-            index=models.Index(fields=['status', 'respond_by'], name='exception_queue_idx'),
+            model_name="opsexception",
+            index=models.Index(fields=["status", "respond_by"], name="exception_queue_idx"),
         ),
         migrations.AddIndex(
-            model_name='opsexception',
-            index=models.Index(fields=['owner_team', 'status'], name='exception_team_idx'),
+            model_name="opsexception",
+            index=models.Index(fields=["owner_team", "status"], name="exception_team_idx"),
         ),
         migrations.AddConstraint(
-            model_name='opsexception',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['open', 'in_progress', 'waiting_on_customer', 'escalated'])), fields=('account', 'reason_code'), name='one_unresolved_exception_per_account_reason'),
+            model_name="opsexception",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("status__in", ["open", "in_progress", "waiting_on_customer", "escalated"])
+                ),
+                fields=("account", "reason_code"),
+                name="one_unresolved_exception_per_account_reason",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opsexception',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('resolved_at__isnull', False), ('status', 'resolved')), models.Q(('status', 'resolved'), _negated=True), _connector='OR'), name='resolved_exception_has_resolved_at'),
+            model_name="opsexception",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("resolved_at__isnull", False), ("status", "resolved")),
+                    models.Q(("status", "resolved"), _negated=True),
+                    _connector="OR",
+                ),
+                name="resolved_exception_has_resolved_at",
+            ),
         ),
         migrations.AddIndex(
-            model_name='accountevent',
-            index=models.Index(fields=['account', '-occurred_at'], name='event_account_recent_idx'),
+            model_name="accountevent",
+            index=models.Index(fields=["account", "-occurred_at"], name="event_account_recent_idx"),
         ),
         migrations.AddIndex(
-            model_name='accountevent',
-            index=models.Index(fields=['channel', 'occurred_at'], name='event_channel_day_idx'),
+            model_name="accountevent",
+            index=models.Index(fields=["channel", "occurred_at"], name="event_channel_day_idx"),
         ),
         migrations.AddIndex(
-            model_name='accountevent',
-            index=models.Index(fields=['type', 'occurred_at'], name='event_type_day_idx'),
+            model_name="accountevent",
+            index=models.Index(fields=["type", "occurred_at"], name="event_type_day_idx"),
         ),
     ]

@@ -11,11 +11,7 @@ class ServiceTokenAuthentication(authentication.TokenAuthentication):
     keyword = "Token"
 
     def authenticate_credentials(self, key):
-        token = (
-            ServiceToken.objects.select_related("user")
-            .filter(key_hash=hash_token_key(key))
-            .first()
-        )
+        token = ServiceToken.objects.select_related("user").filter(key_hash=hash_token_key(key)).first()
         if token is None or (token.revoked_at and token.revoked_at <= timezone.now()):
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         if not token.user.is_active:

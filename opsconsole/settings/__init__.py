@@ -24,9 +24,7 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-only-for-DJANGO_DEBUG"
 
-ALLOWED_HOSTS = env_list(
-    "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else []
-)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 
 INSTALLED_APPS = [
     "opsconsole.apps.OpsConsoleAdminConfig",

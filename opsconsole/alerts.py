@@ -1,0 +1,79 @@
+"""The one way anything raises an alert: a Slack-compatible JSON post, or a log line.
+
+Alerts are sent after the surrounding transaction commits, so a rolled-back failure or a dry
+run raises nothing. With ALERT_WEBHOOK_URL unset the alert is logged instead.
+"""
+
+import json
+import logging
+import urllib.request
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger("opsconsole.alerts")
+
+SEVERITY_EMOJI = {"info": ":information_source:", "warning": ":warning:", "critical": ":rotating_light:"}
+TIMEOUT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str  # e.g. "action_failed", "outbox_delivery_failed", "sla_breach", "page"
+    title: str
+    text: str = ""
+    severity: str = "warning"
+    fields: dict = field(default_factory=dict)
+    link: str = ""
+
+    def as_slack_payload(self) -> dict:
+        lines = [f"{SEVERITY_EMOJI.get(self.severity, '')} *{self.title}*".strip()]
+        if self.text:
+            lines.append(self.text)
+        if self.link:
+            lines.append(f"<{self.link}|Open in the console>")
+        return {
+            "text": "\n".join(lines),
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
+                *(
+                    [
+                        {
+                            "type": "section",
+                            "fields": [
+                                {"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in self.fields.items()
+                            ][:10],
+                        }
+                    ]
+                    if self.fields
+                    else []
+                ),
+            ],
+            "opsconsole": {"kind": self.kind, "severity": self.severity, "fields": self.fields},
+        }
+
+
+def alert_send(alert: Alert, *, url: str | None = None) -> None:
+    """Queue ``alert`` for after commit. ``url`` overrides ALERT_WEBHOOK_URL (a queue's pager)."""
+    transaction.on_commit(lambda: deliver_alert(alert, url=url))
+
+
+def deliver_alert(alert: Alert, *, url: str | None = None) -> bool:
+    """Post the alert now. Returns whether it was delivered; never raises to the caller."""
+    target = url if url is not None else settings.ALERT_WEBHOOK_URL
+    if not target:
+        logger.warning("ALERT %s [%s] %s %s", alert.kind, alert.severity, alert.title, alert.fields)
+        return False
+    body = json.dumps(alert.as_slack_payload(), default=str).encode()
+    request = urllib.request.Request(
+        target, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            return 200 <= response.status < 300
+    except OSError:
+        logger.exception(
+            "Alert %s could not be delivered to the webhook; it was: %s", alert.kind, alert.title
+        )
+        return False
