@@ -154,6 +154,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Provisioning status, events and ticket intake for the product.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several components have a "status" field with different choices; name each set once.
+    "ENUM_NAME_OVERRIDES": {
+        "ProvisioningStatusEnum": "accounts.choices.ProvisioningStatus",
+        "StepStatusEnum": "accounts.choices.StepStatus",
+        "EntitlementKindEnum": "accounts.choices.EntitlementKind",
+        "EntitlementTypeEnum": "accounts.api.serializers.ENTITLEMENT_TYPES",
+    },
 }
 
 # --- Celery. An unset broker means tasks run eagerly in-process (make run, most tests). ---
