@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from accounts.choices import (
     UNRESOLVED_EXCEPTION_STATUSES,
@@ -109,8 +110,10 @@ def account_create(
             f"An account with external_id {external_id!r} already exists.",
             {"external_id": external_id},
         ) from exc
-    ProvisioningStep.objects.bulk_create(
-        [ProvisioningStep(account=account, step=step) for step in applicable_steps(account)]
+    bulk_create_with_history(
+        [ProvisioningStep(account=account, step=step) for step in applicable_steps(account)],
+        ProvisioningStep,
+        default_user=actor,
     )
     _insert_events(
         account=account,
