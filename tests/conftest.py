@@ -17,6 +17,12 @@ from opsconsole.services import service_token_issue
 _counter = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 is slow on purpose; in tests that only costs time (about 0.3 s per user)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(db):
     """``make_user("support")`` gives a staff user in that role (None: no role)."""
