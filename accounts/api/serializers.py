@@ -1,5 +1,6 @@
 """API shapes for accounts: what the product sends (signups, events) and what it reads back."""
 
+import json
 from datetime import timedelta
 
 from django.core.validators import RegexValidator
@@ -10,6 +11,7 @@ from rest_framework import serializers
 from accounts.choices import EntitlementKind, ProvisioningStatus, ProvisioningStepName, StepStatus
 from accounts.models import PLAN_CHOICES, SHAPE_CHOICES, Account, AccountEvent, Channel
 from accounts.selectors import provisioning_status
+from accounts.services import SYSTEM_EVENT_ID_PREFIX
 
 # External ids appear in URL paths, so they are kept to characters that need no escaping.
 external_id_validator = RegexValidator(
@@ -24,6 +26,9 @@ event_type_validator = RegexValidator(
 # clock would freeze its step, so only ordinary clock skew is accepted.
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 MAX_FLAGS = 20
+# An event's free-form ``data`` is telemetry, not storage: bounded so a batch of 500 fits.
+MAX_EVENT_DATA_BYTES = 4096
+MAX_EVENT_DATA_DEPTH = 8
 ENTITLEMENT_TYPES = [("feature", "Feature"), ("limit", "Limit")]
 
 
@@ -168,6 +173,21 @@ class EntitlementsSerializer(serializers.Serializer):
     entitlements = EntitlementSerializer(many=True)
 
 
+def _json_problem(value, depth: int = 0) -> str | None:
+    """Why a JSON value cannot be stored as-is: too deep, or a U+0000 that jsonb refuses."""
+    if depth > MAX_EVENT_DATA_DEPTH:
+        return f"Nested deeper than {MAX_EVENT_DATA_DEPTH} levels."
+    if isinstance(value, str):
+        return "Null characters are not allowed." if "\x00" in value else None
+    if isinstance(value, dict):
+        children = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        children = value
+    else:
+        return None
+    return next((p for p in (_json_problem(c, depth + 1) for c in children) if p), None)
+
+
 class EventSerializer(serializers.Serializer):
     event_id = serializers.CharField(
         max_length=_field_length(AccountEvent, "event_id"), help_text="Unique; a repeat is a duplicate."
@@ -191,11 +211,28 @@ class EventSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
     )
-    data = serializers.DictField(required=False, default=dict)
+    data = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text=f"A free-form JSON object of at most {MAX_EVENT_DATA_BYTES} bytes.",
+    )
+
+    def validate_event_id(self, value):
+        if value.startswith(SYSTEM_EVENT_ID_PREFIX):
+            raise serializers.ValidationError(f"Ids starting with {SYSTEM_EVENT_ID_PREFIX!r} are reserved.")
+        return value
 
     def validate_occurred_at(self, value):
         if value > timezone.now() + MAX_CLOCK_SKEW:
             raise serializers.ValidationError("occurred_at is in the future.")
+        return value
+
+    def validate_data(self, value):
+        problem = _json_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        if len(json.dumps(value)) > MAX_EVENT_DATA_BYTES:
+            raise serializers.ValidationError(f"At most {MAX_EVENT_DATA_BYTES} bytes of JSON.")
         return value
 
 

@@ -33,6 +33,13 @@ def _event(account, event_id: str, type_: str, minutes: int = 1, **fields) -> di
     }
 
 
+def _nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"child": value}
+    return value
+
+
 def _post(client, body):
     return client.post(EVENTS_URL, body, format="json")
 
@@ -114,6 +121,21 @@ def test_malformed_json_is_a_400_and_stores_nothing(product_api):
     assert not _product_events().exists()
 
 
+def test_json_nested_beyond_the_parser_is_malformed_not_a_crash(product_api):
+    response = product_api.post(EVENTS_URL, "[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert response.status_code == 400
+    assert error_code(response) == "malformed_request"
+
+
+def test_a_body_over_the_upload_limit_is_413_and_stores_nothing(product_api, account, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    events = [_event(account, f"big-{i}", "user.login", data={"pad": "x" * 900}) for i in range(20)]
+    response = _post(product_api, {"events": events})
+    assert response.status_code == 413
+    assert error_code(response) == "request_too_large"
+    assert not _product_events().exists()
+
+
 def test_each_event_is_judged_alone(product_api, account):
     batch = {
         "events": [
@@ -127,6 +149,10 @@ def test_each_event_is_judged_alone(product_api, account):
             {**_event(account, "future", "user.login"), "occurred_at": "2999-01-01T00:00:00Z"},  # 7
             {**_event(account, "bad-data", "user.login"), "data": ["not", "an", "object"]},  # 8
             _event(account, "ok-2", "report.viewed", minutes=3),  # 9
+            {**_event(account, "nul", "user.login"), "data": {"note": "a\u0000b"}},  # 10
+            {**_event(account, "deep", "user.login"), "data": _nested(12)},  # 11
+            {**_event(account, "fat", "user.login"), "data": {"pad": "x" * 5000}},  # 12
+            _event(account, "opsconsole:account.approved:x", "account.approved"),  # 13
         ]
     }
     response = _post(product_api, batch)
@@ -143,6 +169,10 @@ def test_each_event_is_judged_alone(product_api, account):
         6: {"account", "type", "occurred_at"},
         7: {"occurred_at"},
         8: {"data"},
+        10: {"data"},
+        11: {"data"},
+        12: {"data"},
+        13: {"event_id"},
     }
     assert [r["index"] for r in data["rejected"]] == sorted(rejected)
     assert set(_product_events().values_list("event_id", flat=True)) == {"ok-1", "ok-2"}
