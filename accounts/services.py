@@ -159,6 +159,12 @@ def _insert_events(*, account: Account, events: list[EventInput], actor) -> list
     """Insert events that are new, skip known ``event_id``s; returns the new rows."""
     if not events:
         return []
+    # A repeat inside one batch is a duplicate like any other: the first delivery wins, and
+    # its reason code must not be taken from a later copy with the same id.
+    first_by_id: dict[str, EventInput] = {}
+    for e in events:
+        first_by_id.setdefault(e.event_id, e)
+    events = list(first_by_id.values())
     intake_id = uuid.uuid4()
     reason_codes = _reason_codes_for(events)
     rows = [

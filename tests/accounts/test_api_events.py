@@ -86,6 +86,20 @@ def test_duplicates_are_counted_not_stored(product_api, account):
     assert _product_events().count() == 2
 
 
+def test_within_a_batch_the_first_copy_of_an_event_id_wins(product_api, account):
+    batch = {
+        "events": [
+            _event(account, "twice", "integration.failed", error_code="token_expired"),
+            _event(account, "twice", "integration.failed"),  # a retry that lost its error_code
+        ]
+    }
+    assert _post(product_api, batch).json() == {"accepted": 1, "duplicates": 1, "rejected": []}
+    stored = AccountEvent.objects.get(event_id="twice")
+    assert (stored.error_code, stored.reason_code.code) == ("token_expired", "token_expired")
+    status = product_api.get(provisioning_url(account.external_id)).json()
+    assert status["blocking"]["reason_code"] == "token_expired"
+
+
 def test_a_batch_of_500_is_accepted(product_api, account):
     batch = {"events": [_event(account, f"b500-{i}", "user.login", minutes=i) for i in range(500)]}
     response = _post(product_api, batch)
