@@ -20,7 +20,11 @@ from accounts.api.serializers import (
 from accounts.models import Account
 from accounts.selectors import account_get, accounts_visible_to, entitlements_for, provisioning_status
 from accounts.services import EventInput, account_create, account_events_record
-from opsconsole.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_response
+from opsconsole.api.idempotency import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    REPLAYED_HEADER_PARAMETER,
+    idempotent_response,
+)
 from opsconsole.api.schema import COMMON_ERRORS, error_response
 from opsconsole.errors import ValidationFailed
 
@@ -36,7 +40,7 @@ class AccountCreateView(APIView):
         operation_id="accounts_create",
         summary="Create an account from a signup",
         request=AccountCreateSerializer,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER_PARAMETER],
         responses={
             201: AccountSerializer,
             400: error_response(

@@ -35,6 +35,14 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     ),
 )
 
+REPLAYED_HEADER_PARAMETER = OpenApiParameter(
+    name=REPLAYED_HEADER,
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    response=[200, 201, 202],  # success answers only: errors are never stored or replayed
+    description="`true` when this is the stored response of an earlier request with the same key.",
+)
+
 
 def _as_json(value: Any) -> Any:
     """The value as plain JSON types, exactly as the client will receive it."""
