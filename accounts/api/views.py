@@ -176,7 +176,9 @@ class EventIntakeView(APIView):
             )
 
         accepted = duplicates = 0
-        # One transaction per account: a slow or locked account does not hold the others back.
+        # One transaction per account keeps each lock short. If one account fails, the ones
+        # before it stay committed; a client retrying the whole batch is safe, because what
+        # was stored comes back as duplicates.
         for account in sorted(per_account, key=lambda a: a.pk):
             result = account_events_record(account=account, events=per_account[account], actor=request.user)
             accepted += result.accepted
