@@ -35,6 +35,8 @@ from opsconsole.history import service
 # Flags on a signup that ask for a person to walk the customer through onboarding.
 MANAGED_ONBOARDING_FLAGS = frozenset({"white_glove", "migration_assist", "regulated"})
 IDENTITY_REVIEW_FLAG = "identity_review"
+# Event ids opsconsole writes itself start with this; the API refuses it from outside.
+SYSTEM_EVENT_ID_PREFIX = "opsconsole:"
 
 
 def choose_onboarding_path(*, shape_code: str, channel: Channel, flags: list[str]) -> tuple[str, str]:
@@ -119,7 +121,7 @@ def account_create(
         account=account,
         events=[
             EventInput(
-                event_id=f"opsconsole:account.created:{account.external_id}",
+                event_id=f"{SYSTEM_EVENT_ID_PREFIX}account.created:{account.external_id}",
                 type="account.created",
                 occurred_at=signed_up_at,
                 source=EventSource.SYSTEM,
@@ -157,6 +159,12 @@ def _insert_events(*, account: Account, events: list[EventInput], actor) -> list
     """Insert events that are new, skip known ``event_id``s; returns the new rows."""
     if not events:
         return []
+    # A repeat inside one batch is a duplicate like any other: the first delivery wins, and
+    # its reason code must not be taken from a later copy with the same id.
+    first_by_id: dict[str, EventInput] = {}
+    for e in events:
+        first_by_id.setdefault(e.event_id, e)
+    events = list(first_by_id.values())
     intake_id = uuid.uuid4()
     reason_codes = _reason_codes_for(events)
     rows = [
@@ -429,7 +437,7 @@ def account_approve(*, account: Account, note: str = "", actor) -> Account:
         account=account,
         events=[
             EventInput(
-                event_id=f"opsconsole:account.approved:{account.external_id}",
+                event_id=f"{SYSTEM_EVENT_ID_PREFIX}account.approved:{account.external_id}",
                 type="account.approved",
                 occurred_at=now,
                 source=EventSource.OPS,

@@ -17,6 +17,12 @@ from opsconsole.services import service_token_issue
 _counter = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 is slow on purpose; in tests that only costs time (about 0.3 s per user)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(db):
     """``make_user("support")`` gives a staff user in that role (None: no role)."""
@@ -77,13 +83,19 @@ def account(make_account):
     return make_account()
 
 
+def https_api_client() -> APIClient:
+    """An APIClient that arrives over TLS through the proxy, as production traffic does;
+    plain HTTP is redirected when DJANGO_DEBUG is unset."""
+    return APIClient(HTTP_X_FORWARDED_PROTO="https")
+
+
 @pytest.fixture
 def api_client_for(db, system):
     """``api_client_for("product")`` gives an APIClient holding a fresh token in that role."""
 
     def _make(role: str = roles.PRODUCT):
         token, key = service_token_issue(name=f"{role}-{next(_counter)}", role=role, actor=system)
-        client = APIClient()
+        client = https_api_client()
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         client.token = token
         return client
