@@ -6,6 +6,7 @@ import itertools
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import Channel
@@ -94,3 +95,12 @@ def api_client_for(db, system):
 @pytest.fixture
 def product_api(api_client_for):
     return api_client_for(roles.PRODUCT)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plain_http_in_tests():
+    """Tests run with production settings (DJANGO_DEBUG unset), whose HTTPS redirect would turn
+    every test-client and live-server request into a 301. Tests speak plain HTTP; the production
+    HTTPS settings are checked by tests/opsconsole/test_settings.py."""
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        yield
