@@ -9,7 +9,6 @@ Mark every test here `@pytest.mark.browser`. Typical use::
         screenshot(page, "accounts-list")     # var/screenshots/accounts-list.png
 """
 
-import os
 from pathlib import Path
 
 import pytest
@@ -30,25 +29,22 @@ SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 TEST_PASSWORD = "pw-for-tests-only"  # the password tests/conftest.py's make_user sets
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(monkeypatch):
+    """Chromium for one test. Playwright's sync API keeps an asyncio loop in this thread while it
+    runs, and Django then refuses ORM calls from the thread (the test's own, and the database
+    flush after it). The loop never runs Django code, so that check is a false alarm while the
+    browser runs; stopping Playwright per test keeps the rest of the suite fully checked."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/services.py does, as root)")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an asyncio loop in this thread, which makes Django refuse ORM
-    # calls from it. The loop never runs Django code, so the check is a false alarm here.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     playwright = sync_playwright().start()
     chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield chromium
     chromium.close()
     playwright.stop()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

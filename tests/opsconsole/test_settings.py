@@ -13,12 +13,19 @@ from django.utils import timezone
 
 from opsconsole.middleware import SESSION_STARTED_KEY
 
-PRODUCTION_ONLY_UNSET = ("DJANGO_DEBUG", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL")
+# What the test run itself sets must not leak into the production-like subprocess.
+NOT_INHERITED = {
+    "DJANGO_DEBUG",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     """Run manage.py in a fresh interpreter, so the settings module is read from this env."""
-    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ONLY_UNSET}
+    base = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     return subprocess.run(
         [sys.executable, str(settings.BASE_DIR / "manage.py"), *args],
         env={**base, **env},
