@@ -2,6 +2,7 @@
 services, and an API client that authenticates with a real service token."""
 
 import itertools
+import os
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -104,3 +105,40 @@ def plain_http_in_tests():
     HTTPS settings are checked by tests/opsconsole/test_settings.py."""
     with override_settings(SECURE_SSL_REDIRECT=False):
         yield
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis that scripts/services.py found or started (``make test`` sets TEST_REDIS_URL)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.fail("TEST_REDIS_URL is not set: run the suite with `make test`, or set it to a Redis")
+    return url
+
+
+@pytest.fixture
+def celery_worker_on_redis(redis_url):
+    """A real Celery worker (a thread in this process) consuming from Redis: ``task.delay()``
+    goes through the broker instead of running eagerly. Tasks that read rows the test wrote
+    need ``@pytest.mark.django_db(transaction=True)``, since the worker has its own connection."""
+    from celery.contrib.testing.worker import start_worker
+
+    from opsconsole.celery import app
+
+    def use_broker_settings(values):
+        app.conf.update(values)
+        # The producer pools are built once from the broker URL of their first use (an eager
+        # run builds them for Celery's default amqp://localhost); rebuild them for this URL.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    overrides = {"broker_url": redis_url, "task_always_eager": False}
+    previous = {key: app.conf[key] for key in overrides}
+    use_broker_settings(overrides)
+    try:
+        # Messages left by an interrupted earlier run must not reach this worker.
+        app.control.purge()
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING") as worker:
+            yield worker
+    finally:
+        use_broker_settings(previous)

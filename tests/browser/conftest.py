@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,6 +44,9 @@ def browser(monkeypatch):
     playwright = sync_playwright().start()
     chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield chromium
+    # While the loop exists, Django keeps the test's ORM connection per asyncio context rather
+    # than per thread: close it here, or it outlives the test and blocks dropping the test database.
+    connections.close_all()
     chromium.close()
     playwright.stop()
 
