@@ -1,6 +1,7 @@
 """Production settings: the deploy checks, the required secret key and the console session limits."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -43,6 +44,19 @@ def production_env(**overrides: str) -> dict[str, str]:
     }
     env.update(overrides)
     return env
+
+
+def test_readme_documents_every_variable_the_settings_read():
+    settings_dir = settings.BASE_DIR / "opsconsole" / "settings"
+    read = {
+        name
+        for path in settings_dir.glob("*.py")
+        for name in re.findall(r"env_(?:str|bool|list)\(\s*\"([A-Z0-9_]+)\"", path.read_text())
+    }
+    readme = (settings.BASE_DIR / "README.md").read_text()
+
+    assert "DATABASE_REPLICA_URL" in read  # the pattern finds what the settings read
+    assert sorted(name for name in read if f"`{name}`" not in readme) == []
 
 
 def test_deploy_check_has_no_warnings_in_production_mode():
