@@ -100,19 +100,22 @@ def wait_until(ready, what: str) -> None:
 
 
 def scratch_dir(prefix: str, owner: str | None) -> Path:
-    """A fresh directory under var/, or under the system temp dir when ``owner`` cannot reach var/
-    (a checkout inside a home directory that only root may enter)."""
-    VAR.mkdir(exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=VAR))
+    """A fresh directory under var/, or under the system temp dir when var/ is not writable for
+    us or not reachable for ``owner`` (a checkout in a home directory only its user may enter)."""
+    try:
+        VAR.mkdir(exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=VAR))
+    except OSError:
+        path = Path(tempfile.mkdtemp(prefix=f"opsconsole-{prefix}"))
     if owner is None:
         return path
-    shutil.chown(path, user=owner, group=pwd.getpwnam(owner).pw_gid)
-    reachable = subprocess.run(["runuser", "-u", owner, "--", "test", "-w", str(path)]).returncode == 0
-    if reachable:
+    group = pwd.getpwnam(owner).pw_gid
+    shutil.chown(path, user=owner, group=group)
+    if subprocess.run(["runuser", "-u", owner, "--", "test", "-w", str(path)]).returncode == 0:
         return path
     path.rmdir()
     path = Path(tempfile.mkdtemp(prefix=f"opsconsole-{prefix}"))
-    shutil.chown(path, user=owner, group=pwd.getpwnam(owner).pw_gid)
+    shutil.chown(path, user=owner, group=group)
     return path
 
 
@@ -290,6 +293,26 @@ def _raise_exit(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def run_forwarding_signals(command: list[str], env: dict[str, str]) -> int:
+    """Run COMMAND in its own process group and pass it SIGINT/SIGTERM/SIGHUP, so an interrupted
+    run first stops the tests, then (in main) the servers they were using."""
+    child = subprocess.Popen(command, env=env, start_new_session=True)
+
+    def forward(signum, frame):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
+    try:
+        return child.wait()
+    finally:
+        if child.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-redis", action="store_true", help="do not provide Redis")
@@ -300,7 +323,7 @@ def main(argv: list[str]) -> int:
     if not command:
         parser.error("give the command to run after --")
 
-    # SIGTERM (a CI timeout, kill) must still stop the servers started here.
+    # A CI timeout or kill while servers start must still stop the ones already started.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_exit)
     with contextlib.ExitStack() as stack:
@@ -313,10 +336,7 @@ def main(argv: list[str]) -> int:
         except (ServiceUnavailable, subprocess.CalledProcessError) as problem:
             print(f"[services] cannot provide the test services: {problem}", file=sys.stderr)
             return 2
-        try:
-            return subprocess.run(command, env=env).returncode
-        except KeyboardInterrupt:
-            return 130
+        return run_forwarding_signals(command, env)
 
 
 if __name__ == "__main__":
