@@ -177,7 +177,7 @@ def postgres_start(stack: contextlib.ExitStack) -> str:
     port = free_port()
     subprocess.run(
         [*as_owner, str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust"]
-        + ["-E", "UTF8", "--no-sync", "--no-instructions"],
+        + ["-E", "UTF8", "--no-sync"],
         check=True,
         stdout=subprocess.DEVNULL,
     )
