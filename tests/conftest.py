@@ -154,3 +154,21 @@ def celery_worker_on_redis(redis_url):
             yield worker
     finally:
         use_broker_settings(previous)
+
+
+def pytest_collection_modifyitems(items):
+    """Transactional tests (threads, live_server) end with a flush that empties every table,
+    including the rows migrations seed (reason codes, runbooks). Serialized rollback restores
+    that snapshot before each such test, so no test depends on running before another."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = (
+            (marker is not None and marker.kwargs.get("transaction"))
+            or "live_server" in item.fixturenames
+            or "transactional_db" in item.fixturenames
+        )
+        if transactional:
+            kwargs = dict(marker.kwargs) if marker is not None else {}
+            kwargs.update(transaction=True, serialized_rollback=True)
+            args = marker.args if marker is not None else ()
+            item.add_marker(pytest.mark.django_db(*args, **kwargs), append=False)
