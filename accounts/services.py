@@ -7,8 +7,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from accounts.choices import (
     UNRESOLVED_EXCEPTION_STATUSES,
@@ -34,6 +36,8 @@ from opsconsole.history import service
 # Flags on a signup that ask for a person to walk the customer through onboarding.
 MANAGED_ONBOARDING_FLAGS = frozenset({"white_glove", "migration_assist", "regulated"})
 IDENTITY_REVIEW_FLAG = "identity_review"
+REVIEW_REASON_IDENTITY = "identity_review"
+REVIEW_REASON_ENTERPRISE = "enterprise_review"
 
 
 def choose_onboarding_path(*, shape_code: str, channel: Channel, flags: list[str]) -> tuple[str, str]:
@@ -109,9 +113,13 @@ def account_create(
             f"An account with external_id {external_id!r} already exists.",
             {"external_id": external_id},
         ) from exc
-    ProvisioningStep.objects.bulk_create(
-        [ProvisioningStep(account=account, step=step) for step in applicable_steps(account)]
+    # bulk_create writes no history; the steps' first history rows must say who created them.
+    steps = bulk_create_with_history(
+        [ProvisioningStep(account=account, step=step) for step in applicable_steps(account)],
+        ProvisioningStep,
+        default_user=actor,
     )
+    _open_review_exception(account=account, steps=steps)
     _insert_events(
         account=account,
         events=[
@@ -125,6 +133,26 @@ def account_create(
         actor=actor,
     )
     return account
+
+
+def _open_review_exception(*, account: Account, steps: list[ProvisioningStep]) -> None:
+    """An account under review needs a person from the start: open the review exception and
+    let the approve step carry it, so the approval resolves it like any other step success."""
+    approve = next((s for s in steps if s.step == ProvisioningStepName.APPROVE), None)
+    if approve is None:
+        return
+    code = REVIEW_REASON_IDENTITY if IDENTITY_REVIEW_FLAG in account.flags else REVIEW_REASON_ENTERPRISE
+    reason = ReasonCode.objects.filter(code=code).first()
+    if reason is None:
+        return
+    approve.blocking_exception = _open_exception_locked(
+        account=account,
+        reason=reason,
+        summary=f"{shape_for(account.shape).name} signup awaiting review",
+        evidence={"flags": account.flags, "shape": account.shape},
+        opened_at=account.signed_up_at,
+    )
+    approve.save()
 
 
 # --- Events -------------------------------------------------------------------------------
@@ -244,6 +272,7 @@ def _apply_step_transition(*, account: Account, step: ProvisioningStep, event: A
         if step.blocking_exception_id:
             _resolve_exception_locked(
                 OpsException.objects.select_for_update().get(pk=step.blocking_exception_id),
+                resolved_at=event.occurred_at,
                 note=f"Resolved automatically: {event.type} ({event.event_id}) at "
                 f"{event.occurred_at:%Y-%m-%d %H:%M} UTC.",
             )
@@ -353,11 +382,15 @@ def _open_exception_locked(
         )
 
 
-def _resolve_exception_locked(exception: OpsException, *, note: str) -> OpsException:
+def _resolve_exception_locked(
+    exception: OpsException, *, note: str, resolved_at: datetime | None = None
+) -> OpsException:
+    """``resolved_at`` is when the fix happened (a success event's time), so time-to-resolve
+    stays true when the event reaches us late; never before the exception opened."""
     if exception.status == ExceptionStatus.RESOLVED:
         return exception
     exception.status = ExceptionStatus.RESOLVED
-    exception.resolved_at = timezone.now()
+    exception.resolved_at = max(resolved_at or timezone.now(), exception.opened_at)
     exception.resolution_note = note
     exception.save()
     return exception
@@ -437,3 +470,64 @@ def account_approve(*, account: Account, note: str = "", actor) -> Account:
     )
     _apply_events(account=account, new_events=new_rows, actor=actor)
     return account
+
+
+# --- Catalogue edits (console) ------------------------------------------------------------
+
+CHANNEL_EDITABLE_FIELDS = ("name", "kind", "partner_name", "support_sla_minutes", "managed_onboarding")
+# Ops leads tune what customers read; the code, layer and team stay as the code expects them.
+REASON_CODE_EDITABLE_FIELDS = ("title", "customer_message", "customer_next_action")
+
+
+def _apply_changes(obj, changes: dict, allowed: tuple[str, ...]) -> None:
+    refused = sorted(set(changes) - set(allowed))
+    if refused:
+        raise ValidationFailed(
+            "field_not_editable", f"These fields cannot be changed here: {', '.join(refused)}.", {"fields": refused}
+        )
+    for name, value in changes.items():
+        setattr(obj, name, value)
+    try:
+        obj.full_clean()
+    except DjangoValidationError as exc:
+        raise ValidationFailed("invalid_fields", "Some values are not valid.", exc.message_dict) from exc
+    obj.save()
+
+
+@service
+def channel_create(
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    partner_name: str = "",
+    support_sla_minutes: int | None = None,
+    managed_onboarding: bool = False,
+    actor,
+) -> Channel:
+    try:
+        with transaction.atomic():
+            return Channel.objects.create(
+                code=code,
+                name=name,
+                kind=kind,
+                partner_name=partner_name,
+                support_sla_minutes=support_sla_minutes,
+                managed_onboarding=managed_onboarding,
+            )
+    except IntegrityError as exc:
+        raise Conflict("channel_exists", f"A channel with code {code!r} already exists.") from exc
+
+
+@service
+def channel_update(*, channel: Channel, changes: dict, actor) -> Channel:
+    channel = Channel.objects.select_for_update().get(pk=channel.pk)
+    _apply_changes(channel, changes, CHANNEL_EDITABLE_FIELDS)
+    return channel
+
+
+@service
+def reason_code_update(*, reason_code: ReasonCode, changes: dict, actor) -> ReasonCode:
+    reason_code = ReasonCode.objects.select_for_update().get(pk=reason_code.pk)
+    _apply_changes(reason_code, changes, REASON_CODE_EDITABLE_FIELDS)
+    return reason_code
