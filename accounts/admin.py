@@ -233,7 +233,15 @@ class AccountAdmin(ServiceCallAdminMixin, HistoryAdmin):
     )
     billing_details_fieldset = (
         "Billing details",
-        {"fields": ("stripe_customer_id", "stripe_subscription_id", "mrr", "stripe_state_at", "crm_state_at")},
+        {
+            "fields": (
+                "stripe_customer_id",
+                "stripe_subscription_id",
+                "mrr",
+                "stripe_state_at",
+                "crm_state_at",
+            )
+        },
     )
 
     class Media:
@@ -372,8 +380,7 @@ class AccountAdmin(ServiceCallAdminMixin, HistoryAdmin):
                 recent_events=selectors.account_recent_events(account=account, limit=RECENT_EVENTS_ON_PAGE),
                 entitlements=selectors.entitlements_for(account),
                 can_approve=(
-                    status.status == ProvisioningStatus.UNDER_REVIEW
-                    and self.has_approve_permission(request)
+                    status.status == ProvisioningStatus.UNDER_REVIEW and self.has_approve_permission(request)
                 ),
                 approve_url=reverse("admin:accounts_account_approve", args=[account.pk]),
             )
@@ -444,7 +451,10 @@ class OpsExceptionForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("status") == ExceptionStatus.RESOLVED and not cleaned.get("resolution_note", "").strip():
+        if (
+            cleaned.get("status") == ExceptionStatus.RESOLVED
+            and not cleaned.get("resolution_note", "").strip()
+        ):
             self.add_error("resolution_note", "Write what was done before resolving.")
         return cleaned
 
@@ -570,7 +580,9 @@ class OpsExceptionAdmin(ServiceCallAdminMixin, HistoryAdmin):
         )
         if changed:
             self.message_user(
-                request, f"{changed} exception(s) now {ExceptionStatus(status).label.lower()}.", messages.SUCCESS
+                request,
+                f"{changed} exception(s) now {ExceptionStatus(status).label.lower()}.",
+                messages.SUCCESS,
             )
 
     @admin.action(description="Mark selected as in progress", permissions=["change"])
@@ -623,4 +635,3 @@ class EntitlementOverrideAdmin(ReadOnlyHistoryAdmin):
     list_filter = ("kind", "key")
     search_fields = ("account__external_id", "key")
     list_select_related = ("account",)
-

@@ -483,7 +483,9 @@ def _apply_changes(obj, changes: dict, allowed: tuple[str, ...]) -> None:
     refused = sorted(set(changes) - set(allowed))
     if refused:
         raise ValidationFailed(
-            "field_not_editable", f"These fields cannot be changed here: {', '.join(refused)}.", {"fields": refused}
+            "field_not_editable",
+            f"These fields cannot be changed here: {', '.join(refused)}.",
+            {"fields": refused},
         )
     for name, value in changes.items():
         setattr(obj, name, value)

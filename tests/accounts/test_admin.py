@@ -34,7 +34,11 @@ def console_for(make_user):
 def _failed_import(account, actor):
     account_events_record(
         account=account,
-        events=[EventInput(f"{account.external_id}:imp", "import.failed", account.signed_up_at + timedelta(hours=1))],
+        events=[
+            EventInput(
+                f"{account.external_id}:imp", "import.failed", account.signed_up_at + timedelta(hours=1)
+            )
+        ],
         actor=actor,
     )
     return account.exceptions.get(reason_code__code="import_failed")
@@ -132,7 +136,9 @@ def test_history_revert_is_refused(console_for, account, system):
     ops_lead = console_for("ops_lead")
     first = exception.history.earliest()
     url = reverse("admin:accounts_opsexception_simple_history", args=[exception.pk, first.history_id])
-    assert ops_lead.get(reverse("admin:accounts_opsexception_history", args=[exception.pk])).status_code == 200
+    assert (
+        ops_lead.get(reverse("admin:accounts_opsexception_history", args=[exception.pk])).status_code == 200
+    )
     assert ops_lead.post(url, {"status": ExceptionStatus.ESCALATED}).status_code == 403
 
 
@@ -148,7 +154,8 @@ def test_approval_by_ops_lead_works(console_for, enterprise_account):
     assert "Approve account" in page.content.decode()
 
     response = ops_lead.post(
-        reverse("admin:accounts_account_approve", args=[enterprise_account.pk]), {"note": "Checked the contract"}
+        reverse("admin:accounts_account_approve", args=[enterprise_account.pk]),
+        {"note": "Checked the contract"},
     )
 
     assert response.status_code == 302
@@ -242,7 +249,9 @@ def test_service_tokens_page_never_shows_key_material(api_client_for, django_use
     admin_user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-for-tests")
     console = _https_client()
     console.force_login(admin_user)
-    html = console.get(reverse("admin:opsconsole_servicetoken_change", args=[client.token.pk])).content.decode()
+    html = console.get(
+        reverse("admin:opsconsole_servicetoken_change", args=[client.token.pk])
+    ).content.decode()
     assert client.token.key_prefix in html
     assert client.token.key_hash not in html
     assert console.post(reverse("admin:opsconsole_servicetoken_add")).status_code == 403
