@@ -481,20 +481,6 @@ class OpsExceptionAdmin(ServiceCallAdminMixin, HistoryAdmin):
     date_hierarchy = "opened_at"
     list_per_page = 50
     actions = ("mark_in_progress", "mark_waiting_on_customer", "mark_escalated")
-    readonly_fields = (
-        "account_link",
-        "reason_summary",
-        "summary",
-        "owner_team",
-        "owner_user",
-        "target_response_minutes",
-        "opened_at",
-        "respond_by_display",
-        "first_response_at",
-        "resolved_at",
-        "evidence",
-        "opened_by_event",
-    )
     fieldsets = (
         (None, {"fields": ("account_link", "reason_summary", "summary", "evidence", "opened_by_event")}),
         (
@@ -518,6 +504,10 @@ class OpsExceptionAdmin(ServiceCallAdminMixin, HistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("account__channel", "reason_code", "owner_user")
+
+    def get_readonly_fields(self, request, obj=None):
+        editable = OpsExceptionForm.Meta.fields
+        return [f for _, options in self.fieldsets for f in options["fields"] if f not in editable]
 
     def has_add_permission(self, request):
         return False  # exceptions open from events and services, with their evidence
