@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Min, Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -248,21 +249,30 @@ def account_events_record(*, account: Account, events: list[EventInput], actor) 
 
 def _apply_events(*, account: Account, new_events: list[AccountEvent], actor) -> None:
     steps = {s.step: s for s in ProvisioningStep.objects.select_for_update().filter(account=account)}
+    moved: dict[str, ProvisioningStep] = {}
     for event in new_events:
         transition = EVENT_STEP_TRANSITIONS.get(event.type)
         if transition is not None and transition.step in steps:
-            _apply_step_transition(
-                account=account, step=steps[transition.step], event=event, outcome=transition.outcome
-            )
+            step = steps[transition.step]
+            if _apply_step_transition(account=account, step=step, event=event, outcome=transition.outcome):
+                moved[step.step] = step
         elif event.type == "subscription.cancelled":
             _set_lifecycle(account, LifecycleStage.CHURNED)
-    _refresh_activation(account)
+    # One save, and one history row, per step per batch, however many of its events arrived.
+    for step in moved.values():
+        step.save()
+    if moved and account.lifecycle_stage == LifecycleStage.SIGNED_UP:
+        _set_lifecycle(account, LifecycleStage.ONBOARDING)
+    _refresh_activation(account, new_events)
 
 
-def _apply_step_transition(*, account: Account, step: ProvisioningStep, event: AccountEvent, outcome: str):
+def _apply_step_transition(
+    *, account: Account, step: ProvisioningStep, event: AccountEvent, outcome: str
+) -> bool:
+    """Move ``step`` in memory (the caller saves it); returns whether it moved."""
     # Invariant 4: an event older than the one that set the step cannot move it back.
     if step.status_at is not None and event.occurred_at < step.status_at:
-        return
+        return False
     step.status_at = event.occurred_at
     step.last_event = event
     if outcome == "started":
@@ -270,12 +280,7 @@ def _apply_step_transition(*, account: Account, step: ProvisioningStep, event: A
     elif outcome == "succeeded":
         step.status = StepStatus.SUCCEEDED
         if step.blocking_exception_id:
-            _resolve_exception_locked(
-                OpsException.objects.select_for_update().get(pk=step.blocking_exception_id),
-                resolved_at=event.occurred_at,
-                note=f"Resolved automatically: {event.type} ({event.event_id}) at "
-                f"{event.occurred_at:%Y-%m-%d %H:%M} UTC.",
-            )
+            _resolve_step_exceptions(account=account, step=step, event=event)
             step.blocking_exception = None
     elif outcome == "failed":
         step.status = StepStatus.FAILED
@@ -294,9 +299,28 @@ def _apply_step_transition(*, account: Account, step: ProvisioningStep, event: A
                 opened_by_event=event,
             )
             step.blocking_exception = exception
-    step.save()
-    if account.lifecycle_stage == LifecycleStage.SIGNED_UP:
-        _set_lifecycle(account, LifecycleStage.ONBOARDING)
+    return True
+
+
+def _failure_types_of(step: str) -> list[str]:
+    return [t for t, tr in EVENT_STEP_TRANSITIONS.items() if tr.step == step and tr.outcome == "failed"]
+
+
+def _resolve_step_exceptions(*, account: Account, step: ProvisioningStep, event: AccountEvent) -> None:
+    """A success fixes every problem this step had: the blocking exception and any earlier one
+    a different failure of the same step opened (token expired, then permissions missing)."""
+    unresolved = OpsException.objects.select_for_update(of=("self",)).filter(
+        Q(pk=step.blocking_exception_id) | Q(opened_by_event__type__in=_failure_types_of(step.step)),
+        account=account,
+        status__in=UNRESOLVED_EXCEPTION_STATUSES,
+    )
+    for exception in unresolved.order_by("pk"):
+        _resolve_exception_locked(
+            exception,
+            resolved_at=event.occurred_at,
+            note=f"Resolved automatically: {event.type} ({event.event_id}) at "
+            f"{event.occurred_at:%Y-%m-%d %H:%M} UTC.",
+        )
 
 
 def _set_lifecycle(account: Account, stage: str) -> None:
@@ -305,23 +329,24 @@ def _set_lifecycle(account: Account, stage: str) -> None:
         account.save(update_fields=["lifecycle_stage", "updated_at"])
 
 
-def _refresh_activation(account: Account) -> None:
+def _refresh_activation(account: Account, new_events: list[AccountEvent]) -> None:
     """Set ``activated_at`` once the shape's defining events have all arrived, in any order."""
     if account.activated_at is not None:
         return
     definition = shape_for(account.shape).activation
+    required = definition.required_event_types
+    if not any(e.type in required for e in new_events):
+        return  # nothing that defines activation arrived, so nothing can have changed
     deadline = account.signed_up_at + definition.window
-    firsts = {}
-    for event_type in definition.required_event_types:
-        first = (
-            AccountEvent.objects.filter(account=account, type=event_type, occurred_at__lte=deadline)
-            .order_by("occurred_at")
-            .values_list("occurred_at", flat=True)
-            .first()
-        )
-        if first is None:
-            return
-        firsts[event_type] = first
+    firsts = dict(
+        AccountEvent.objects.filter(account=account, type__in=required, occurred_at__lte=deadline)
+        .order_by()
+        .values("type")
+        .annotate(first=Min("occurred_at"))
+        .values_list("type", "first")
+    )
+    if len(firsts) < len(required):
+        return
     account.activated_at = max(firsts.values())
     fields = ["activated_at", "updated_at"]
     if account.lifecycle_stage in (LifecycleStage.SIGNED_UP, LifecycleStage.ONBOARDING):
