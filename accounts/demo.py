@@ -136,20 +136,135 @@ CHANNELS = (
 )
 CHANNELS_BY_CODE = {c.code: c for c in CHANNELS}
 
-_NAME_FIRST = (
-    "Acme Alder Amber Apex Arbor Aster Atlas Aurora Basalt Beacon Birch Blue Bright Cedar Clear Cobalt "
-    "Copper Coral Crest Delta Ember Falcon Fern Flint Fox Glacier Granite Harbor Hazel Heron Indigo Iris "
-    "Juniper Kestrel Lark Linden Lumen Maple Meridian Mint Nimbus North Oak Onyx Orbit Pine Polar Quarry "
-    "Quartz Raven Ridge River Sage Signal Slate Solar Spruce Summit Tidal Timber True Vale Willow Zephyr"
-).split()
-_NAME_SECOND = (
-    "Analytics Bakery Biotech Brewing Capital Clinics Cloud Construction Consulting Dental Design Energy "
-    "Engineering Foods Freight Health Holdings Insurance Labs Legal Logistics Manufacturing Media Motors "
-    "Networks Partners Pharma Realty Robotics Security Software Studios Supply Systems Travel Ventures"
-).split()
+_NAME_FIRST = [
+    "Acme",
+    "Alder",
+    "Amber",
+    "Apex",
+    "Arbor",
+    "Aster",
+    "Atlas",
+    "Aurora",
+    "Basalt",
+    "Beacon",
+    "Birch",
+    "Blue",
+    "Bright",
+    "Cedar",
+    "Clear",
+    "Cobalt",
+    "Copper",
+    "Coral",
+    "Crest",
+    "Delta",
+    "Ember",
+    "Falcon",
+    "Fern",
+    "Flint",
+    "Fox",
+    "Glacier",
+    "Granite",
+    "Harbor",
+    "Hazel",
+    "Heron",
+    "Indigo",
+    "Iris",
+    "Juniper",
+    "Kestrel",
+    "Lark",
+    "Linden",
+    "Lumen",
+    "Maple",
+    "Meridian",
+    "Mint",
+    "Nimbus",
+    "North",
+    "Oak",
+    "Onyx",
+    "Orbit",
+    "Pine",
+    "Polar",
+    "Quarry",
+    "Quartz",
+    "Raven",
+    "Ridge",
+    "River",
+    "Sage",
+    "Signal",
+    "Slate",
+    "Solar",
+    "Spruce",
+    "Summit",
+    "Tidal",
+    "Timber",
+    "True",
+    "Vale",
+    "Willow",
+    "Zephyr",
+]
+_NAME_SECOND = [
+    "Analytics",
+    "Bakery",
+    "Biotech",
+    "Brewing",
+    "Capital",
+    "Clinics",
+    "Cloud",
+    "Construction",
+    "Consulting",
+    "Dental",
+    "Design",
+    "Energy",
+    "Engineering",
+    "Foods",
+    "Freight",
+    "Health",
+    "Holdings",
+    "Insurance",
+    "Labs",
+    "Legal",
+    "Logistics",
+    "Manufacturing",
+    "Media",
+    "Motors",
+    "Networks",
+    "Partners",
+    "Pharma",
+    "Realty",
+    "Robotics",
+    "Security",
+    "Software",
+    "Studios",
+    "Supply",
+    "Systems",
+    "Travel",
+    "Ventures",
+]
 _NAME_SUFFIX = ("", "", "", " Inc", " Ltd", " GmbH", " Group", " Co", " LLC", " SA")
-_PEOPLE = "alex sam jordan maria li priya noah emma omar lena kai rosa tom yuki ana ben".split()
-_FEATURE_AREA = {"import": "imports", "integration": "integrations", "workspace": "workspace", "invite": "invites"}
+_PEOPLE = [
+    "alex",
+    "sam",
+    "jordan",
+    "maria",
+    "li",
+    "priya",
+    "noah",
+    "emma",
+    "omar",
+    "lena",
+    "kai",
+    "rosa",
+    "tom",
+    "yuki",
+    "ana",
+    "ben",
+]
+_FEATURE_AREA = {
+    "import": "imports",
+    "integration": "integrations",
+    "workspace": "workspace",
+    "invite": "invites",
+}
 _IMPORT_ERRORS = (("timeout", 4), ("csv_parse_error", 3), ("missing_permissions", 2), ("import_failed", 1))
 _INTEGRATION_ERRORS = (("token_expired", 6), ("missing_permissions", 2), ("oauth_denied", 2))
 _RESOLUTION_NOTES = {
@@ -225,7 +340,9 @@ class _Timeline:
         return timedelta(hours=self.rng.uniform(low, high))
 
 
-def plan_account(*, seed: int, index: int, anchor: datetime, prefix: str = DEMO_PREFIX, days: int = DEMO_DAYS):
+def plan_account(
+    *, seed: int, index: int, anchor: datetime, prefix: str = DEMO_PREFIX, days: int = DEMO_DAYS
+):
     """Everything about account ``index``: who signed up, from where, and what happened next."""
     rng = random.Random(f"{seed}:{prefix}:{index}")
     channel = rng.choices(CHANNELS, weights=[c.share for c in CHANNELS])[0]
@@ -278,7 +395,9 @@ def _plan_journey(plan: AccountPlan, channel: DemoChannel, tl: _Timeline) -> Non
         tl.add("account.approved", t0 + tl.hours(4, 72), source=EventSource.OPS, approved_by="ops_lead")
 
     if rng.random() < 0.03:
-        failed = tl.add("workspace.failed", t0 + tl.minutes(2, 20), error_code="region_capacity", area="workspace")
+        failed = tl.add(
+            "workspace.failed", t0 + tl.minutes(2, 20), error_code="region_capacity", area="workspace"
+        )
         ready = failed and rng.random() < 0.8 and tl.add("workspace.provisioned", failed + tl.hours(1, 12))
     else:
         ready = tl.add("workspace.provisioned", t0 + tl.minutes(1, 15))
@@ -288,7 +407,9 @@ def _plan_journey(plan: AccountPlan, channel: DemoChannel, tl: _Timeline) -> Non
         if rng.random() < 0.05 + 0.9 * quality:
             tl.add("invite.accepted", sent + tl.hours(0.5, 72))
         elif rng.random() < 0.5:
-            expired = tl.add("invite.expired", sent + timedelta(days=7), error_code="invite_expired", area="invites")
+            expired = tl.add(
+                "invite.expired", sent + timedelta(days=7), error_code="invite_expired", area="invites"
+            )
             if expired and rng.random() < 0.4:
                 tl.add("invite.accepted", expired + tl.hours(12, 72))
 
@@ -311,9 +432,16 @@ def _plan_journey(plan: AccountPlan, channel: DemoChannel, tl: _Timeline) -> Non
             if failed and rng.random() < 0.35 + 0.4 * quality:
                 retry = tl.add("import.started", failed + tl.hours(4, 120), area="imports")
                 if retry:
-                    tl.add("import.succeeded", retry + tl.minutes(10, 90), area="imports", rows=rng.randint(50, 90_000))
+                    tl.add(
+                        "import.succeeded",
+                        retry + tl.minutes(10, 90),
+                        area="imports",
+                        rows=rng.randint(50, 90_000),
+                    )
         elif started:
-            tl.add("import.succeeded", started + tl.minutes(10, 90), area="imports", rows=rng.randint(50, 90_000))
+            tl.add(
+                "import.succeeded", started + tl.minutes(10, 90), area="imports", rows=rng.randint(50, 90_000)
+            )
 
     # Some first reports land after the activation window: signed up, but not activated in time.
     window_hours = shape.activation.window.total_seconds() / 3600
@@ -470,6 +598,8 @@ def describe_company(*, prefix: str) -> str:
         )
     shapes = Counter(accounts.values_list("shape", flat=True))
     lines.append("  shapes: " + ", ".join(f"{s} {shapes[s]}" for s in SHAPES))
-    open_count = OpsException.objects.filter(account__in=accounts).exclude(status=ExceptionStatus.RESOLVED).count()
+    open_count = (
+        OpsException.objects.filter(account__in=accounts).exclude(status=ExceptionStatus.RESOLVED).count()
+    )
     lines.append(f"  exceptions: {open_count} unresolved")
     return "\n".join(lines)

@@ -434,7 +434,9 @@ def exception_open(
     reason = ReasonCode.objects.filter(code=reason_code).first()
     if reason is None:
         raise ValidationFailed("unknown_reason_code", f"Unknown reason code {reason_code!r}.")
-    account = Account.objects.select_for_update().select_related("channel").get(pk=account.pk)
+    # of=("self",): a plain FOR UPDATE would lock the joined channel row as well, serialising
+    # every exception of a channel and deadlocking against inserts that reference it.
+    account = Account.objects.select_for_update(of=("self",)).select_related("channel").get(pk=account.pk)
     return _open_exception_locked(
         account=account, reason=reason, summary=summary, evidence=evidence, owner_user=owner_user
     )
