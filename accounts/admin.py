@@ -463,7 +463,7 @@ class OpsExceptionForm(forms.ModelForm):
 class OpsExceptionAdmin(ServiceCallAdminMixin, HistoryAdmin):
     form = OpsExceptionForm
     list_display = (
-        "__str__",
+        "title",
         "account_link",
         "channel",
         "reason_code",
@@ -474,7 +474,7 @@ class OpsExceptionAdmin(ServiceCallAdminMixin, HistoryAdmin):
         "respond_by_display",
         "resolved_at",
     )
-    list_display_links = ("__str__",)
+    list_display_links = ("title",)
     list_filter = ("status", OverdueFilter, "owner_team", "reason_code", "account__channel")
     search_fields = ("account__external_id", "account__name", "summary")
     list_select_related = ("account", "account__channel", "reason_code", "owner_user")
@@ -519,6 +519,10 @@ class OpsExceptionAdmin(ServiceCallAdminMixin, HistoryAdmin):
         if obj is not None and obj.status == ExceptionStatus.RESOLVED:
             return False  # a resolved exception is a record; a recurrence opens a new one
         return super().has_change_permission(request, obj)
+
+    @admin.display(description="Exception", ordering="pk")
+    def title(self, obj):
+        return f"#{obj.pk} {obj.reason_code.code}"
 
     @admin.display(description="Account", ordering="account__external_id")
     def account_link(self, obj):
