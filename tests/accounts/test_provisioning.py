@@ -27,6 +27,9 @@ def record(account, actor, *events):
     return account_events_record(account=account, events=inputs, actor=actor)
 
 
+FULL_STEPS = {"assign_plan", "create_workspace", "invite_admin", "connect_integration", "import_data"}
+
+
 def steps_of(account):
     return dict(ProvisioningStep.objects.filter(account=account).values_list("step", "status"))
 
