@@ -194,15 +194,12 @@ class AccountAdmin(ServiceCallAdminMixin, HistoryAdmin):
     list_display = (
         "external_id",
         "name",
-        "channel",
-        "shape",
-        "plan",
-        "lifecycle",
-        "onboarding_path",
-        "billing",
         "open_exceptions",
-        "signed_up_at",
-        "activated_at",
+        "channel_code",
+        "shape",
+        "lifecycle",
+        "billing_badge",
+        "signed_up",
     )
     list_filter = ("channel", "shape", "lifecycle_stage", "onboarding_path", "billing_status")
     search_fields = ("external_id", "name", "admin_email")
@@ -289,14 +286,23 @@ class AccountAdmin(ServiceCallAdminMixin, HistoryAdmin):
     def lifecycle(self, obj):
         return badge(obj.get_lifecycle_stage_display(), LIFECYCLE_TONES.get(obj.lifecycle_stage, "muted"))
 
-    @admin.display(description="Billing", ordering="billing_status")
+    @admin.display(description="Billing status")
     def billing(self, obj):
-        return _with_source(
-            badge(obj.get_billing_status_display(), BILLING_TONES.get(obj.billing_status, "muted")),
-            obj.billing_status_source,
-        )
+        return _with_source(self.billing_badge(obj), obj.billing_status_source)
 
-    @admin.display(description="Open exceptions", ordering="open_exception_count")
+    @admin.display(description="Signed up", ordering="signed_up_at")
+    def signed_up(self, obj):
+        return _when(obj.signed_up_at)
+
+    @admin.display(description="Billing", ordering="billing_status")
+    def billing_badge(self, obj):
+        return badge(obj.get_billing_status_display(), BILLING_TONES.get(obj.billing_status, "muted"))
+
+    @admin.display(description="Channel", ordering="channel__code")
+    def channel_code(self, obj):
+        return obj.channel.code
+
+    @admin.display(description="Open", ordering="open_exception_count")
     def open_exceptions(self, obj):
         count = getattr(obj, "open_exception_count", 0)
         if not count:
@@ -354,6 +360,8 @@ class AccountAdmin(ServiceCallAdminMixin, HistoryAdmin):
         context = dict(extra_context or {})
         if account is not None:
             status = selectors.provisioning_status(account)
+            # When each step's event happened; updated_at only says when we processed it.
+            since = dict(account.provisioning_steps.values_list("step", "status_at"))
             context.update(
                 provisioning=status,
                 provisioning_tone=PROVISIONING_TONES.get(status.status, "muted"),
@@ -364,7 +372,7 @@ class AccountAdmin(ServiceCallAdminMixin, HistoryAdmin):
                     {
                         "name": s["step"].replace("_", " "),
                         "badge": badge(s["status"].replace("_", " "), STEP_TONES.get(s["status"], "muted")),
-                        "updated_at": s["updated_at"],
+                        "since": since.get(s["step"]),
                     }
                     for s in status.steps
                 ],
@@ -466,13 +474,10 @@ class OpsExceptionAdmin(ServiceCallAdminMixin, HistoryAdmin):
         "title",
         "account_link",
         "channel",
-        "reason_code",
         "status_badge",
-        "owner_team",
-        "owner_user",
-        "opened_at",
+        "owner",
+        "opened",
         "respond_by_display",
-        "resolved_at",
     )
     list_display_links = ("title",)
     list_filter = ("status", OverdueFilter, "owner_team", "reason_code", "account__channel")
@@ -527,7 +532,11 @@ class OpsExceptionAdmin(ServiceCallAdminMixin, HistoryAdmin):
     @admin.display(description="Account", ordering="account__external_id")
     def account_link(self, obj):
         url = reverse("admin:accounts_account_change", args=[obj.account_id])
-        return format_html('<a href="{}">{}</a>', url, obj.account)
+        return format_html('<a href="{}" title="{}">{}</a>', url, obj.account.name, obj.account.external_id)
+
+    @admin.display(description="Opened", ordering="opened_at")
+    def opened(self, obj):
+        return _when(obj.opened_at)
 
     @admin.display(description="Channel", ordering="account__channel__code")
     def channel(self, obj):
@@ -536,6 +545,11 @@ class OpsExceptionAdmin(ServiceCallAdminMixin, HistoryAdmin):
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
         return badge(obj.get_status_display(), EXCEPTION_TONES.get(obj.status, "muted"))
+
+    @admin.display(description="Owner", ordering="owner_team")
+    def owner(self, obj):
+        team = obj.get_owner_team_display()
+        return f"{team} · {obj.owner_user}" if obj.owner_user_id else team
 
     @admin.display(description="Respond by", ordering="respond_by")
     def respond_by_display(self, obj):
@@ -611,7 +625,7 @@ class ProvisioningStepAdmin(ReadOnlyHistoryAdmin):
     list_display = ("account", "step", "status_badge", "status_at", "blocking_exception", "updated_at")
     list_filter = ("step", "status")
     search_fields = ("account__external_id",)
-    list_select_related = ("account", "blocking_exception")
+    list_select_related = ("account", "blocking_exception__reason_code")
 
     class Media:
         css = CONSOLE_CSS

@@ -59,7 +59,7 @@ def test_an_unknown_reason_code_is_refused(account, system):
     assert refused.value.code == "unknown_reason_code"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_opens_make_one_exception(account, system):
     barrier = threading.Barrier(4)
     opened, errors = [], []

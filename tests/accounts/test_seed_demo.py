@@ -147,7 +147,7 @@ def test_the_mix_covers_every_shape_and_the_review_cases():
     assert import_failure_rate("northwind-partners") > 2 * import_failure_rate("organic")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_generate_data_gives_the_same_data_with_any_number_of_workers():
     args = ["generate_data", "--accounts", "16", "--seed", "3", "--prefix", "gen"]
     call_command(*args, stdout=io.StringIO())
