@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.choices import ExceptionStatus, ProvisioningStatus
-from accounts.models import Account, ReasonCode
+from accounts.models import Account, Channel, ReasonCode
 from accounts.selectors import provisioning_status
 from accounts.services import EventInput, account_events_record, exception_open
 
@@ -255,3 +255,39 @@ def test_service_tokens_page_never_shows_key_material(api_client_for, django_use
     assert client.token.key_prefix in html
     assert client.token.key_hash not in html
     assert console.post(reverse("admin:opsconsole_servicetoken_add")).status_code == 403
+
+
+def test_ops_lead_adds_and_edits_a_channel_through_the_services(console_for):
+    ops_lead = console_for("ops_lead")
+    form = {"code": "capterra", "name": "Capterra", "kind": "marketplace", "partner_name": ""}
+
+    response = ops_lead.post(reverse("admin:accounts_channel_add"), {**form, "support_sla_minutes": ""})
+
+    assert response.status_code == 302
+    channel = Channel.objects.get(code="capterra")
+    assert channel.history.get().history_user == ops_lead.user
+    ops_lead.post(
+        reverse("admin:accounts_channel_change", args=[channel.pk]),
+        {**form, "code": "renamed", "name": "Capterra reviews", "support_sla_minutes": "90"},
+    )
+    channel.refresh_from_db()
+    assert (channel.code, channel.name, channel.support_sla_minutes) == ("capterra", "Capterra reviews", 90)
+    assert channel.history.latest().history_user == ops_lead.user
+
+
+def test_a_duplicate_channel_code_is_a_form_error_not_a_500(console_for, channel):
+    ops_lead = console_for("ops_lead")
+    response = ops_lead.post(
+        reverse("admin:accounts_channel_add"), {"code": channel.code, "name": "Again", "kind": "organic"}
+    )
+    assert response.status_code == 200
+    assert Channel.objects.filter(code=channel.code).count() == 1
+
+
+def test_support_cannot_add_channels(console_for):
+    support = console_for("support")
+    response = support.post(
+        reverse("admin:accounts_channel_add"), {"code": "x", "name": "X", "kind": "organic"}
+    )
+    assert response.status_code == 403
+    assert not Channel.objects.filter(code="x").exists()
