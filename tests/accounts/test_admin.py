@@ -55,6 +55,10 @@ def test_support_gets_the_read_only_account_page_and_cannot_save(console_for, ac
     html = page.content.decode()
     assert account.external_id in html
     assert "Provisioning steps" in html and "import_failed" in html
+    timeline = support.get(
+        reverse("admin:accounts_accountevent_changelist"), {"account__id__exact": account.pk}
+    )
+    assert timeline.status_code == 200 and "import.failed" in timeline.content.decode()
     assert 'name="_save"' not in html  # no save button, no edit form
     assert '<input type="text" name="name"' not in html
     before = Account.objects.get(pk=account.pk)
