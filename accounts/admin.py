@@ -136,6 +136,10 @@ class ChannelAdmin(ServiceCallAdminMixin, HistoryAdmin):
         if created is not None:
             obj.pk = created.pk
 
+    def log_addition(self, request, obj, message):
+        if obj.pk is not None:  # nothing was added when the service refused
+            super().log_addition(request, obj, message)
+
     def response_add(self, request, obj, post_url_continue=None):
         if obj.pk is None:  # the service refused; the message says why
             return HttpResponseRedirect(request.path)

@@ -8,10 +8,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts import services
 from accounts.choices import ExceptionStatus, ProvisioningStatus
 from accounts.models import Account, Channel, ReasonCode
 from accounts.selectors import provisioning_status
 from accounts.services import EventInput, account_events_record, exception_open
+from opsconsole.errors import Conflict
 
 
 def _https_client():
@@ -295,3 +297,19 @@ def test_support_cannot_add_channels(console_for):
     )
     assert response.status_code == 403
     assert not Channel.objects.filter(code="x").exists()
+
+
+def test_a_refused_channel_create_is_a_message_not_a_500(console_for, monkeypatch):
+    def refuse(**kwargs):
+        raise Conflict("channel_exists", "A channel with code 'late' already exists.")
+
+    monkeypatch.setattr(services, "channel_create", refuse)
+    response = console_for("ops_lead").post(
+        reverse("admin:accounts_channel_add"),
+        {"code": "late", "name": "Late", "kind": "organic"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "already exists" in html and "was added successfully" not in html
+    assert not Channel.objects.filter(code="late").exists()
