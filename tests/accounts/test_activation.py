@@ -30,6 +30,13 @@ def _events(account, types, *, spacing: timedelta):
     ]
 
 
+def _defining_events_within_window(account):
+    """Every event the shape's definition needs, spread evenly inside its window."""
+    definition = SHAPES[account.shape].activation
+    spacing = definition.window / (len(definition.required_event_types) + 1)
+    return _events(account, definition.required_event_types, spacing=spacing)
+
+
 def test_each_shape_states_what_activation_means():
     for shape in SHAPES.values():
         assert shape.activation.required_event_types
@@ -40,9 +47,7 @@ def test_each_shape_states_what_activation_means():
 @pytest.mark.parametrize("shape", ALL_SHAPES)
 def test_activated_when_the_definition_is_met_within_the_window(account_of, system, shape):
     account = account_of(shape)
-    definition = SHAPES[shape].activation
-    spacing = definition.window / (len(definition.required_event_types) + 1)
-    events = _events(account, definition.required_event_types, spacing=spacing)
+    events = _defining_events_within_window(account)
 
     account_events_record(account=account, events=events[:-1], actor=system)
     account.refresh_from_db()
@@ -57,9 +62,7 @@ def test_activated_when_the_definition_is_met_within_the_window(account_of, syst
 @pytest.mark.parametrize("shape", ALL_SHAPES)
 def test_events_in_any_order_activate_at_the_latest_defining_event(account_of, system, shape):
     account = account_of(shape)
-    definition = SHAPES[shape].activation
-    spacing = definition.window / (len(definition.required_event_types) + 1)
-    events = _events(account, definition.required_event_types, spacing=spacing)
+    events = _defining_events_within_window(account)
 
     for event in reversed(events):  # the newest arrives first, one per batch
         account_events_record(account=account, events=[event], actor=system)
