@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "routing",
     "gates",
     "reports",
+    "bench",
 ]
 
 MIDDLEWARE = [
