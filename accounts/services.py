@@ -28,6 +28,7 @@ from accounts.models import (
     ReasonCode,
 )
 from accounts.shapes import EVENT_STEP_TRANSITIONS, SHAPES, shape_for
+from opsconsole.actions.recorder import record_created
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.history import service
 
@@ -176,11 +177,14 @@ def _insert_events(*, account: Account, events: list[EventInput], actor) -> list
     ]
     # The unique event_id is what makes a redelivered event count once (invariant 3).
     AccountEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    return list(
+    new_rows = list(
         AccountEvent.objects.filter(intake_id=intake_id)
         .select_related("reason_code")
         .order_by("occurred_at", "id")
     )
+    # bulk_create sends no signals; a guarded action's preview must still list the events.
+    record_created(new_rows)
+    return new_rows
 
 
 def _reason_codes_for(events: list[EventInput]) -> dict[str, ReasonCode]:

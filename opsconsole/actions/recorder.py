@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models.signals import post_save
-from simple_history.models import HistoricalChanges, registered_models
-from simple_history.signals import post_create_historical_record
+from django.db.models.signals import post_save, pre_save
+from simple_history.models import HistoricalChanges
 
 _active: contextvars.ContextVar = contextvars.ContextVar("opsconsole_effect_recorder", default=None)
 
@@ -31,6 +30,8 @@ class EffectRecorder:
     dry_run: bool
     changes: list[dict] = field(default_factory=list)
     calls: list[dict] = field(default_factory=list)
+    # (model label, pk) -> the row as stored before the first save seen (None: created).
+    originals: dict = field(default_factory=dict)
     # Models whose rows are reported as external calls rather than field changes (the outbox).
     ignored_models: tuple = ()
 
@@ -75,72 +76,70 @@ def _label(model) -> str:
     return f"{model._meta.app_label}.{model._meta.model_name}"
 
 
-def _diff_history(history_instance) -> list[dict]:
-    model = history_instance.instance_type
-    previous = history_instance.prev_record if history_instance.history_type != "+" else None
-    excluded = set(getattr(history_instance, "_history_excluded_fields", []) or [])
-    changes = []
-    for model_field in model._meta.concrete_fields:
-        name = model_field.attname
-        if name in _NOISE_FIELDS or name in excluded or model_field.primary_key:
-            continue
-        after = getattr(history_instance, name, None)
-        before = getattr(previous, name, None) if previous is not None else None
-        if previous is not None and before == after:
-            continue
-        if previous is None and after in (None, "", [], {}):
-            continue
-        changes.append({"field": name, "before": before, "after": after})
-    return changes
+_UNTRACKED_APPS = {"sessions", "contenttypes", "auth", "admin", "guardian"}
 
 
-def _on_history(sender, instance, history_instance, **kwargs):
-    recorder = current_recorder()
-    if recorder is None or isinstance(instance, recorder.ignored_models):
-        return
-    fields = _diff_history(history_instance)
-    if not fields and history_instance.history_type == "~":
-        return
-    recorder.changes.append(
-        to_json(
-            {
-                "model": _label(type(instance)),
-                "pk": instance.pk,
-                "object": str(instance)[:200],
-                "operation": {"+": "create", "~": "update", "-": "delete"}[history_instance.history_type],
-                "fields": fields,
-            }
-        )
+def _tracked(sender, recorder) -> bool:
+    return not (
+        recorder is None
+        or issubclass(sender, HistoricalChanges)
+        or issubclass(sender, recorder.ignored_models)
+        or sender._meta.app_label in _UNTRACKED_APPS
     )
 
 
-def _on_save_unaudited(sender, instance, created, **kwargs):
-    # Audited models are reported through their history rows; this catches append-only rows
-    # (account events) that have no history of their own.
-    recorder = current_recorder()
-    if recorder is None or not created or isinstance(instance, recorder.ignored_models):
-        return
-    if issubclass(sender, HistoricalChanges) or sender._meta.db_table in registered_models:
-        return
-    if sender._meta.app_label in {"sessions", "contenttypes", "auth", "admin"}:
-        return
-    fields = [
-        {"field": f.attname, "before": None, "after": getattr(instance, f.attname)}
-        for f in sender._meta.concrete_fields
-        if not f.primary_key and getattr(instance, f.attname) not in (None, "", [], {})
+def _attnames(model) -> list[str]:
+    return [
+        f.attname for f in model._meta.concrete_fields if not f.primary_key and f.attname not in _NOISE_FIELDS
     ]
-    recorder.changes.append(
-        to_json(
-            {
-                "model": _label(sender),
-                "pk": instance.pk,
-                "object": str(instance)[:200],
-                "operation": "create",
-                "fields": fields,
-            }
+
+
+def _on_pre_save(sender, instance, raw=False, **kwargs):
+    # The first time a row is saved under the recorder, keep what the database held, so the
+    # change is measured against the stored state whatever saved it before.
+    recorder = current_recorder()
+    if raw or not _tracked(sender, recorder) or instance.pk is None:
+        return
+    key = (_label(sender), str(instance.pk))
+    if key not in recorder.originals:
+        recorder.originals[key] = (
+            sender._default_manager.filter(pk=instance.pk).values(*_attnames(sender)).first()
         )
+
+
+def _on_post_save(sender, instance, created, raw=False, **kwargs):
+    recorder = current_recorder()
+    if raw or not _tracked(sender, recorder):
+        return
+    key = (_label(sender), str(instance.pk))
+    original = recorder.originals.setdefault(key, None)
+    fields = []
+    for name in _attnames(sender):
+        after = getattr(instance, name)
+        if original is None:
+            if after not in (None, "", [], {}):
+                fields.append({"field": name, "before": None, "after": after})
+        elif original[name] != after:
+            fields.append({"field": name, "before": original[name], "after": after})
+    entry = to_json(
+        {
+            "model": key[0],
+            "pk": instance.pk,
+            "object": str(instance)[:200],
+            "operation": "create" if original is None else "update",
+            "fields": fields,
+        }
     )
+    recorder.changes[:] = [c for c in recorder.changes if (c["model"], str(c["pk"])) != key]
+    if fields:
+        recorder.changes.append(entry)
 
 
-post_create_historical_record.connect(_on_history, dispatch_uid="opsconsole_recorder_history")
-post_save.connect(_on_save_unaudited, dispatch_uid="opsconsole_recorder_unaudited")
+def record_created(instances) -> None:
+    """Report rows written without save() signals (bulk_create), such as account events."""
+    for instance in instances:
+        _on_post_save(type(instance), instance, created=True)
+
+
+pre_save.connect(_on_pre_save, dispatch_uid="opsconsole_recorder_pre_save")
+post_save.connect(_on_post_save, dispatch_uid="opsconsole_recorder_post_save")

@@ -534,7 +534,7 @@ def approvals_alert_overdue(*, now=None) -> int:
 
 
 def _check_reversible(ctx: ActionContext) -> None:
-    original = ctx.reversal_of
+    original = ctx.reversal_of = ActionRun.objects.select_for_update().get(pk=ctx.reversal_of.pk)
     if not ctx.action.reversible:
         raise Conflict("not_reversible", f"{ctx.action.name} cannot be reversed.")
     if original.status != ActionStatus.SUCCEEDED:
