@@ -72,6 +72,16 @@ class Receiver:
 
 @pytest.fixture
 def receiver():
+    """Stands in for the product (or any webhook target)."""
     server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def alert_receiver(settings):
+    """Stands in for Slack: ALERT_WEBHOOK_URL points at it for the test."""
+    server = Receiver()
+    settings.ALERT_WEBHOOK_URL = server.url
     yield server
     server.close()
