@@ -183,6 +183,10 @@ def run_action(
     token_data = None
     if preview_token:
         token_data = _load_preview_token(preview_token, action=action, target=target, actor=actor)
+        if token_data["reversal_of"] != (reversal_of.pk if reversal_of else None):
+            raise ValidationFailed(
+                "preview_mismatch", "This preview was made for another reversal or action."
+            )
         params, evidence = token_data["params"], token_data["evidence"]
     params = action.validate(params) if reversal_of is None else (params or {})
     runbook = runbook_for_action(action, target) if reversal_of is None else None
