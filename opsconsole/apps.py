@@ -18,9 +18,9 @@ class OpsConsoleConfig(AppConfig):
         from opsconsole.actions import recorder  # noqa: F401  (connects the change recorder)
 
         # New models bring new permissions after the roles migration ran; keep the roles whole.
-        # Connected for every app (not only this one): after a flush, each app's permissions
-        # are created in its own post_migrate, and apps after this one would be missed.
-        post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="opsconsole_sync_roles")
+        # Each app's permissions are created by its own post_migrate, so sync after every app
+        # (not only this one, which runs before accounts, routing, ... have their permissions).
+        post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="opsconsole-sync-roles")
 
         # Each app declares its guarded actions in <app>/actions.py.
         autodiscover_modules("actions")

@@ -4,10 +4,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from opsconsole.api.permissions import PublicEndpoint
 
-# The console is mounted at the root, and the admin ends in a catch-all: it goes last.
 urlpatterns = [
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("opsconsole.api.urls")),
+    path("api/v1/", include("routing.api.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[PublicEndpoint]),
@@ -18,5 +18,6 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[PublicEndpoint]),
         name="api-docs",
     ),
+    # Last: the admin, mounted at the root, ends in a catch-all that would swallow the API.
     path("", admin.site.urls),
 ]

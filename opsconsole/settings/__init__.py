@@ -167,7 +167,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Breaches are recorded once each (a unique key), so an overlapping run does no harm.
+    "routing-sla-check": {"task": "routing.sla_check", "schedule": 60.0, "options": {"expires": 55}},
+}
 
 # --- Integrations ---
 STRIPE_API_KEY = env_str("STRIPE_API_KEY", default="")
