@@ -13,6 +13,11 @@ from accounts.services import EventInput, account_events_record
 _events = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def fail_import(system):
     """``fail_import(account, "timeout")`` records an import.failed event; returns the exception."""

@@ -173,3 +173,48 @@ def test_role_without_permission_is_refused_and_recorded(account, fail_import, m
     run = ActionRun.objects.get()
     assert run.status == ActionStatus.REFUSED and run.error_code == "action_not_permitted"
     assert not OutboxMessage.objects.exists()
+
+
+def test_refused_restart_then_escalation_carries_telemetry(account, fail_import, make_user):
+    from datetime import timedelta
+
+    from accounts.services import EventInput, account_events_record
+    from routing.models import Escalation
+
+    logins = [
+        EventInput(f"login-{n}", "user.login", account.signed_up_at + timedelta(seconds=n)) for n in range(4)
+    ]
+    account_events_record(account=account, events=logins, actor=account.events.first().recorded_by)
+    exception = fail_import(account, "timeout")
+    support = make_user("support")
+    run_action(
+        name="restart_import", target=exception, actor=support, evidence={"note": "n"}, idempotency_key="1"
+    )
+    with pytest.raises(Conflict) as info:
+        run_action(
+            name="restart_import",
+            target=exception,
+            actor=support,
+            evidence={"note": "n"},
+            idempotency_key="2",
+        )
+    assert info.value.extra["offer"] == "escalate_to_engineering"
+
+    run = run_action(
+        name=info.value.extra["offer"],
+        target=exception,
+        actor=support,
+        params={"summary": "Import keeps timing out after a restart"},
+        evidence={"note": "restarted once, failed again"},
+        idempotency_key="3",
+    ).run
+    assert run.status == ActionStatus.SUCCEEDED
+    escalation = Escalation.objects.get(pk=run.result["escalation"])
+    telemetry = escalation.telemetry
+    assert telemetry["account"] == account.external_id and telemetry["plan"] == account.plan
+    assert telemetry["error_code"] == "timeout" and telemetry["request_id"].startswith("req-")
+    assert telemetry["feature_area"] == "imports"
+    assert len(telemetry["last_events"]) == 5
+    assert {"import.failed", "import.restart_requested"} <= {e["type"] for e in telemetry["last_events"]}
+    exception.refresh_from_db()
+    assert exception.status == "escalated"
