@@ -24,3 +24,5 @@ class OpsConsoleConfig(AppConfig):
 
         # Each app declares its guarded actions in <app>/actions.py.
         autodiscover_modules("actions")
+        # The admin has already autodiscovered by now (its app comes first); add the action pages.
+        from opsconsole.actions import admin  # noqa: F401
