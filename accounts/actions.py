@@ -359,3 +359,64 @@ class EscalateToEngineering(_ExceptionAction):
             "queue": escalation.queue.code,
             "telemetry": escalation.telemetry,
         }
+
+
+# --- replay_webhook -----------------------------------------------------------------------
+
+
+class ReplayInput(serializers.Serializer):
+    stripe_event = serializers.CharField(max_length=255, help_text="The Stripe event id (evt_...).")
+
+
+@register
+class ReplayWebhook(Action):
+    name = "replay_webhook"
+    label = "Replay Stripe event"
+    description = "Process a stored Stripe event again through the normal processor."
+    target_model = "accounts.Account"
+    Input = ReplayInput
+
+    def _event(self, ctx):
+        from accounts.models import StripeEvent
+
+        event = StripeEvent.objects.select_for_update().filter(stripe_id=ctx.params["stripe_event"]).first()
+        if event is None:
+            raise ValidationFailed(
+                "unknown_stripe_event",
+                f"No stored Stripe event {ctx.params['stripe_event']!r}.",
+                {"stripe_event": ["Unknown event."]},
+            )
+        return event
+
+    def check(self, ctx: ActionContext) -> None:
+        event = self._event(ctx)
+        if event.account_id not in (None, ctx.target.pk):
+            raise Conflict("event_of_another_account", "That Stripe event belongs to another account.")
+
+    def perform(self, ctx: ActionContext) -> dict:
+        from accounts.billing_services import stripe_event_process
+        from accounts.choices import StripeEventStatus
+        from opsconsole.actions.recorder import current_recorder
+
+        event = self._event(ctx)
+        # The processor skips what it already handled; a replay asks it to look again. Its
+        # watermarks keep an old event from moving the account backwards.
+        event.status = StripeEventStatus.PENDING
+        event.save()
+        processor_changed = stripe_event_process(stripe_event=event, actor=ctx.actor)
+        recorder = current_recorder()
+        changed_models = sorted(
+            {
+                c["model"]
+                for c in (recorder.changes if recorder else [])
+                if c["model"] != "accounts.stripeevent"
+            }
+        )
+        event.refresh_from_db()
+        return {
+            "stripe_event": event.stripe_id,
+            "changed_state": bool(changed_models),
+            "changed": changed_models,
+            "processor_reported_change": processor_changed,
+            "outcome": event.outcome,
+        }

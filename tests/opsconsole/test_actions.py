@@ -218,3 +218,51 @@ def test_refused_restart_then_escalation_carries_telemetry(account, fail_import,
     assert {"import.failed", "import.restart_requested"} <= {e["type"] for e in telemetry["last_events"]}
     exception.refresh_from_db()
     assert exception.status == "escalated"
+
+
+def _stored_event(stripe_id, type_, obj, status="failed"):
+    from django.utils import timezone
+
+    from accounts.models import StripeEvent
+
+    return StripeEvent.objects.create(
+        stripe_id=stripe_id,
+        type=type_,
+        created=timezone.now(),
+        object_id=obj["id"],
+        payload={"id": stripe_id, "type": type_, "data": {"object": obj}},
+        via="webhook",
+        status=status,
+    )
+
+
+def test_replay_webhook_reprocesses_and_reports_whether_state_changed(account, make_user):
+    customer = {"id": "cus_1", "object": "customer", "metadata": {"account_external_id": account.external_id}}
+    _stored_event("evt_1", "customer.created", customer)
+    billing = make_user("billing")
+    first = run_action(
+        name="replay_webhook",
+        target=account,
+        actor=billing,
+        params={"stripe_event": "evt_1"},
+        idempotency_key="1",
+    ).run
+    account.refresh_from_db()
+    assert account.stripe_customer_id == "cus_1"
+    assert first.result["changed_state"] is True and "accounts.account" in first.result["changed"]
+    again = run_action(
+        name="replay_webhook",
+        target=account,
+        actor=billing,
+        params={"stripe_event": "evt_1"},
+        idempotency_key="2",
+    ).run
+    assert again.status == ActionStatus.SUCCEEDED and again.result["changed_state"] is False
+    with pytest.raises(ValidationFailed):
+        run_action(
+            name="replay_webhook",
+            target=account,
+            actor=billing,
+            params={"stripe_event": "evt_x"},
+            idempotency_key="3",
+        )
