@@ -26,7 +26,13 @@ def approvals_check_sla() -> dict:
 
 @shared_task(name="opsconsole.run_action", acks_late=True, soft_time_limit=300, time_limit=330)
 def run_action_task(
-    name: str, target_model: str, target_id: str, actor_id: int, params: dict, idempotency_key: str
+    name: str,
+    target_model: str,
+    target_id: str,
+    actor_id: int,
+    params: dict,
+    idempotency_key: str,
+    evidence: dict | None = None,
 ) -> int:
     """Run an action from background work; the idempotency key makes a redelivery a no-op."""
     from django.apps import apps
@@ -38,6 +44,7 @@ def run_action_task(
         target=target,
         actor=actor,
         params=params,
+        evidence=evidence or {},
         idempotency_key=idempotency_key,
         entry_point="celery",
     )

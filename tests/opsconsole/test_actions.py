@@ -266,3 +266,22 @@ def test_replay_webhook_reprocesses_and_reports_whether_state_changed(account, m
             params={"stripe_event": "evt_x"},
             idempotency_key="3",
         )
+
+
+def test_celery_entry_point_goes_through_run_action_and_is_idempotent(account, fail_import, make_user):
+    from opsconsole.tasks import run_action_task
+
+    exception = fail_import(account)
+    support = make_user("support")
+    target = ("accounts.OpsException", str(exception.pk))
+    args = ("resolve_exception", *target, support.pk, {"note": "auto"}, "job-1", {"note": "n"})
+    first = run_action_task.apply(args=args).get()
+    second = run_action_task.apply(args=args).get()
+    assert first == second
+    run = ActionRun.objects.get()
+    assert run.entry_point == "celery" and run.status == ActionStatus.SUCCEEDED
+    # The same path refuses a role without the permission.
+    with pytest.raises(PermissionRefused):
+        run_action_task.apply(
+            args=("restart_import", *target, make_user("billing").pk, {}, "job-2", {"note": "n"})
+        )
