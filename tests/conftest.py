@@ -144,3 +144,42 @@ def celery_worker_on_redis(redis_url):
             yield worker
     finally:
         use_broker_settings(previous)
+
+
+def reseed_after_flush() -> None:
+    """Put back what migrations create, after a transactional test's flush emptied the tables.
+
+    Roles and permissions come from post_migrate (which a flush skips after a serialized
+    rollback); reason codes, runbooks, queues and rules from the data migrations, each of which
+    seeds through an idempotent ``seed`` function.
+    """
+    from django.core.management.sql import emit_post_migrate_signal
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import RunPython
+
+    if not Group.objects.exists():
+        emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    from django.apps import apps
+
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    for key in sorted(loader.disk_migrations):
+        for operation in loader.disk_migrations[key].operations:
+            if isinstance(operation, RunPython) and operation.code.__name__ == "seed":
+                operation.code(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _migrated_data_in_transactional_tests(request):
+    """A transactional test (real commits, live server) starts with the migrations' data even
+    when an earlier one flushed it. Serialized-rollback tests restore it themselves."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    serialized = (marker is not None and marker.kwargs.get("serialized_rollback")) or (
+        "django_db_serialized_rollback" in request.fixturenames
+    )
+    if transactional and not serialized:
+        request.getfixturevalue("transactional_db")
+        reseed_after_flush()

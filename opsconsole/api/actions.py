@@ -1,5 +1,6 @@
 """``POST /api/v1/actions/{name}/``: the API entry point to ``run_action`` (and its dry run)."""
 
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -55,13 +56,13 @@ class ActionRunSerializer(serializers.ModelSerializer):
             "deliveries",
         ]
 
-    def get_approval(self, run):
+    def get_approval(self, run) -> dict | None:
         approval = getattr(run, "approval", None)
         if approval is None:
             return None
         return {"status": approval.status, "reason": approval.reason, "expires_at": approval.expires_at}
 
-    def get_deliveries(self, run):
+    def get_deliveries(self, run) -> list[dict]:
         return [
             {"command_id": str(m.pk), "command": m.command, "status": m.status, "attempts": m.attempts}
             for m in run.outbox_messages.all()
@@ -92,6 +93,18 @@ class ActionRunView(APIView):
 
     required_permissions = {"POST": [RUN_PERMISSION]}
 
+    @extend_schema(
+        request=ActionRequestSerializer,
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("X-Request-ID", str, OpenApiParameter.HEADER, required=False),
+        ],
+        responses={
+            200: OpenApiResponse(description="A dry-run preview with its preview_token, or a replayed run."),
+            201: inline_serializer("ActionRunCreated", {"action_run": ActionRunSerializer()}),
+            202: inline_serializer("ActionRunAwaitingApproval", {"action_run": ActionRunSerializer()}),
+        },
+    )
     def post(self, request, name: str):
         action = get_action(name)
         body = ActionRequestSerializer(data=request.data)
@@ -138,6 +151,7 @@ def _public_id(run: ActionRun) -> str:
 class ActionRunDetailView(APIView):
     required_permissions = {"GET": [RUN_PERMISSION]}
 
+    @extend_schema(responses=ActionRunSerializer)
     def get(self, request, pk: int):
         from accounts.selectors import accounts_visible_to
 

@@ -11,7 +11,7 @@ from tests.opsconsole.conftest import fail_import  # noqa: F401  (fixture)
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.urls("tests.opsconsole.console_urls"),
 ]
 
@@ -23,7 +23,7 @@ def _run_action_form(page, fields: dict):
     page.wait_for_load_state()
 
 
-def test_support_restarts_once_then_escalates(admin_page, screenshot, account, fail_import):
+def test_support_restarts_once_then_escalates(admin_page, screenshot, account, fail_import):  # noqa: F811
     exception = fail_import(account, "timeout")
     page = admin_page("support")
     page.goto(f"/accounts/opsexception/{exception.pk}/change/")

@@ -13,6 +13,11 @@ from accounts.services import EventInput, account_events_record
 _events = itertools.count(1)
 
 
+def transactional(test):
+    """For tests that need real commits (threads, on_commit delivery, a live server)."""
+    return pytest.mark.django_db(transaction=True)(test)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

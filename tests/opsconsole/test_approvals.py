@@ -18,6 +18,7 @@ from opsconsole.actions.services import (
 )
 from opsconsole.errors import Conflict, PermissionRefused
 from opsconsole.models import ActionApproval, ActionRun, ActionStatus, ApprovalStatus
+from tests.opsconsole.conftest import transactional
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def _plan_change(account, actor, plan, **extra):
     return run_action(name="reassign_plan", target=account, actor=actor, params={"plan": plan}, **extra)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@transactional
 def test_dry_run_changes_nothing_and_lists_stripe_and_entitlement_diff(
     make_account, make_user, receiver, settings
 ):
@@ -152,7 +153,7 @@ def test_database_refuses_self_approval(account, make_user):
         approval.save()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@transactional
 def test_concurrent_approvals_run_the_action_once(account, make_user):
     requester = make_user("billing")
     leads = [make_user("ops_lead"), make_user("ops_lead")]
@@ -180,7 +181,7 @@ def test_concurrent_approvals_run_the_action_once(account, make_user):
     assert ActionRun.objects.get().status == ActionStatus.SUCCEEDED
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@transactional
 def test_concurrent_submits_with_one_key_give_one_run(account, make_user):
     billing = make_user("billing")
     barrier = threading.Barrier(3)
@@ -232,7 +233,7 @@ def test_expiry_sweep(account, make_user):
     assert run.status == ActionStatus.REFUSED and run.approval.status == ApprovalStatus.EXPIRED
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@transactional
 def test_overdue_approval_alerts_once(account, make_user, receiver, settings):
     settings.ALERT_WEBHOOK_URL = receiver.url
     run = _plan_change(account, make_user("billing"), "enterprise", idempotency_key="a").run

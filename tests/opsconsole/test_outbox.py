@@ -10,8 +10,7 @@ from opsconsole.actions.services import run_action
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage, OutboxStatus
 from opsconsole.outbox import backoff_seconds
 from opsconsole.tasks import outbox_deliver
-
-transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+from tests.opsconsole.conftest import transactional
 
 
 @pytest.fixture
