@@ -99,3 +99,24 @@ def test_failed_action_rolls_back_and_alerts(account, fail_import, make_user, al
     assert payload["opsconsole"]["kind"] == "action_failed"
     assert payload["opsconsole"]["fields"]["action_run"] == run.pk
     assert "restart_import" in payload["text"]
+
+
+@pytest.mark.redis
+@transactional
+def test_retry_goes_through_the_broker_with_a_countdown(
+    account, fail_import, make_user, product, settings, celery_worker_on_redis
+):
+    import time
+
+    settings.OUTBOX_BACKOFF_SECONDS = 0.2
+    product.statuses = [503]  # then 200
+    _restart(fail_import(account), make_user("support"))
+    message = OutboxMessage.objects.get()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        message.refresh_from_db()
+        if message.status == OutboxStatus.DELIVERED:
+            break
+        time.sleep(0.1)
+    assert message.status == OutboxStatus.DELIVERED and message.attempts == 2
+    assert len({r["headers"]["X-Opsconsole-Command-Id"] for r in product.requests}) == 1
