@@ -22,7 +22,14 @@ from django.utils import timezone
 from opsconsole.actions.recorder import EffectRecorder, recording, to_json
 from opsconsole.actions.registry import Action, ActionContext, get_action
 from opsconsole.alerts import Alert, alert_send
-from opsconsole.errors import ApplicationError, Conflict, NotFound, PermissionRefused, ValidationFailed
+from opsconsole.errors import (
+    ApplicationError,
+    Conflict,
+    NotFound,
+    PermissionRefused,
+    Unprocessable,
+    ValidationFailed,
+)
 from opsconsole.history import acting_as
 from opsconsole.models import (
     ActionApproval,
@@ -237,6 +244,14 @@ def _dry_run(action, target, actor, params, evidence, runbook, reversal_of) -> A
             raise _RollBack
     except _RollBack:
         pass
+    except ApplicationError:
+        raise
+    except Exception as exc:
+        # The preview ran the real effect and it broke: say so instead of answering with a 500.
+        logger.exception("Dry run of %s failed", action.name)
+        raise Unprocessable(
+            "dry_run_failed", f"The preview of {action.name} failed: {type(exc).__name__}: {exc}"
+        ) from exc
     preview = {
         "action": action.name,
         "target": str(target),

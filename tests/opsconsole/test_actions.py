@@ -3,7 +3,7 @@
 import pytest
 
 from opsconsole.actions.services import run_action
-from opsconsole.errors import Conflict, PermissionRefused, ValidationFailed
+from opsconsole.errors import ApplicationError, Conflict, PermissionRefused, ValidationFailed
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage
 
 pytestmark = pytest.mark.django_db
@@ -285,3 +285,39 @@ def test_celery_entry_point_goes_through_run_action_and_is_idempotent(account, f
         run_action_task.apply(
             args=("restart_import", *target, make_user("billing").pk, {}, "job-2", {"note": "n"})
         )
+
+
+def test_resend_invite_emits_a_command_and_is_refused_once_accepted(account, make_user, system):
+    from datetime import timedelta
+
+    from accounts.services import EventInput, account_events_record
+
+    support = make_user("support")
+    run = run_action(name="resend_invite", target=account, actor=support, idempotency_key="1").run
+    message = OutboxMessage.objects.get(action_run=run)
+    assert message.command == "invite.resend" and message.payload == {"email": account.admin_email}
+    accepted = EventInput("invite-accepted", "invite.accepted", account.signed_up_at + timedelta(hours=1))
+    account_events_record(account=account, events=[accepted], actor=system)
+    with pytest.raises(Conflict) as info:
+        run_action(name="resend_invite", target=account, actor=support, idempotency_key="2")
+    assert info.value.code == "invite_already_accepted"
+    assert OutboxMessage.objects.count() == 1
+
+
+def test_a_broken_preview_is_a_clear_refusal_not_a_crash(account, fail_import, make_user, monkeypatch):
+    import accounts.actions
+
+    def broken(**kwargs):
+        raise RuntimeError("timeline unavailable")
+
+    monkeypatch.setattr(accounts.actions, "account_event_note", broken)
+    with pytest.raises(ApplicationError) as info:
+        run_action(
+            name="restart_import",
+            target=fail_import(account),
+            actor=make_user("support"),
+            evidence={"note": "n"},
+            dry_run=True,
+        )
+    assert info.value.code == "dry_run_failed" and info.value.status == 422
+    assert not ActionRun.objects.exists() and not OutboxMessage.objects.exists()

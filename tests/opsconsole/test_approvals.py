@@ -16,7 +16,7 @@ from opsconsole.actions.services import (
     approvals_expire,
     run_action,
 )
-from opsconsole.errors import Conflict, PermissionRefused
+from opsconsole.errors import ApplicationError, Conflict, PermissionRefused
 from opsconsole.models import ActionApproval, ActionRun, ActionStatus, ApprovalStatus
 from tests.opsconsole.conftest import transactional
 
@@ -290,3 +290,49 @@ def test_reversal_is_refused_when_the_account_moved_on(account, make_user, syste
     with pytest.raises(Conflict) as info:
         action_run_reverse(run=run, actor=billing)
     assert info.value.code == "state_changed"
+
+
+def test_mark_duplicate_needs_lead_approval_closes_exceptions_and_reverses(make_account, make_user, system):
+    from accounts.services import exception_open
+
+    original, duplicate = make_account(), make_account()
+    exception = exception_open(account=duplicate, reason_code="duplicate_account", actor=system)
+    prior_account, prior_exception = duplicate.history.first(), exception.history.first()
+    support, lead = make_user("support"), make_user("ops_lead")
+    evidence = {"note": "same admin domain", "ticket": "https://help.example.com/t/42"}
+    params = {"canonical": original.external_id}
+    run = run_action(
+        name="mark_duplicate",
+        target=duplicate,
+        actor=support,
+        params=params,
+        evidence=evidence,
+        idempotency_key="k",
+    ).run
+    assert run.status == ActionStatus.AWAITING_APPROVAL and run.runbook.code == "duplicate-account"
+    approval_decide(approval=run.approval, approve=True, actor=lead)
+    duplicate.refresh_from_db()
+    exception.refresh_from_db()
+    assert duplicate.duplicate_of == original and exception.status == "resolved"
+    assert duplicate.events.filter(type="account.marked_duplicate").exists()
+
+    reversal = action_run_reverse(run=ActionRun.objects.get(pk=run.pk), actor=support).run
+    assert reversal.status == ActionStatus.SUCCEEDED
+    assert _state(duplicate.history.first()) == _state(prior_account)
+    assert _state(exception.history.first()) == _state(prior_exception)
+    assert duplicate.events.filter(type="account.duplicate_unmarked").exists()
+
+
+def test_mark_duplicate_refuses_bad_targets(make_account, make_user):
+    account = make_account()
+    support = make_user("support")
+    for canonical, code in ((account.external_id, "duplicate_of_itself"), ("nobody", "unknown_account")):
+        with pytest.raises(ApplicationError) as info:
+            run_action(
+                name="mark_duplicate",
+                target=account,
+                actor=support,
+                params={"canonical": canonical},
+                idempotency_key=canonical,
+            )
+        assert info.value.code == code
