@@ -10,7 +10,7 @@ replaced by the recorder, and returns a signed preview the operator can commit u
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -53,7 +53,6 @@ class ActionOutcome:
     preview: dict | None = None
     preview_token: str = ""
     duplicate: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 class _RollBack(Exception):
@@ -91,10 +90,6 @@ def action_run_url(run: ActionRun) -> str:
         return ""
 
 
-def _refusal(code, message, extra=None, cls=Conflict):
-    return cls(code, message, extra or {})
-
-
 def _required_evidence(runbook, evidence: dict) -> dict:
     evidence = {k: (v.strip() if isinstance(v, str) else v) for k, v in (evidence or {}).items()}
     if runbook is None:
@@ -111,7 +106,7 @@ def _required_evidence(runbook, evidence: dict) -> dict:
 
 def _check_runbook(action: Action, runbook, target) -> None:
     if runbook is not None and action.name not in runbook.allowed_actions:
-        raise _refusal(
+        raise Conflict(
             "not_allowed_by_runbook",
             f"Runbook {runbook.code} does not allow {action.name}; it allows "
             f"{', '.join(runbook.allowed_actions)}.",
