@@ -235,8 +235,6 @@ class ReassignPlan(Action):
 
     def perform(self, ctx: ActionContext) -> dict:
         account, plan = ctx.target, plan_for(ctx.params["plan"])
-        if account.plan_source == SystemOfRecord.STRIPE:
-            _stripe_set_plan(account, plan.code)
         account_plan_change(
             account=account,
             plan=plan.code,
@@ -244,6 +242,9 @@ class ReassignPlan(Action):
             note=ctx.params.get("note", ""),
             actor=ctx.actor,
         )
+        # Stripe last: anything failing before it rolls back with Stripe untouched.
+        if account.plan_source == SystemOfRecord.STRIPE:
+            _stripe_set_plan(account, plan.code)
         return {"plan": plan.code, "mrr_cents": plan.mrr_cents}
 
     def reverse_external(self, ctx: ActionContext) -> dict:

@@ -36,8 +36,8 @@ class EffectRecorder:
     ignored_models: tuple = ()
 
     def record_call(self, system: str, operation: str, payload: dict) -> dict:
-        call = {"system": system, "operation": operation, "payload": to_json(payload)}
-        call["performed"] = not self.dry_run
+        # "performed" turns true once the call returned; a call that raised keeps its error.
+        call = {"system": system, "operation": operation, "payload": to_json(payload), "performed": False}
         self.calls.append(call)
         return call
 
@@ -67,7 +67,12 @@ def external_call(system: str, operation: str, payload: dict, perform):
     call = recorder.record_call(system, operation, payload)
     if recorder.dry_run:
         return None
-    result = perform()
+    try:
+        result = perform()
+    except Exception as exc:
+        call["error"] = f"{type(exc).__name__}: {exc}"[:500]
+        raise
+    call["performed"] = True
     call["result"] = to_json(result) if isinstance(result, dict | list | str | int | bool) else None
     return result
 

@@ -382,7 +382,13 @@ def _execute(ctx: ActionContext) -> None:
     except Exception as exc:
         if not isinstance(exc, ApplicationError):
             logger.exception("Action %s (run %s) failed", action.name, run.pk)
-        run.external_commands = []
+        # The database part rolled back, with the outbox rows and queued alerts; calls already
+        # made to other systems (Stripe) stay on the record.
+        run.external_commands = [
+            c
+            for c in recorder.calls
+            if (c["performed"] or "error" in c) and c["system"] not in ("product", "alerts")
+        ]
         _finish(run, ActionStatus.FAILED, error=exc)
         _alert_failed(run)
         return

@@ -42,3 +42,20 @@ def test_plan_change_updates_stripe_only_when_committed_and_reverses_there_too(
     assert _subscription_plan(localstripe, subscription["id"]) == "team"
     account.refresh_from_db()
     assert account.plan == "team"
+
+
+def test_a_failed_stripe_call_rolls_back_the_plan_change(localstripe, account, make_user, settings):
+    Account.objects.filter(pk=account.pk).update(plan_source="stripe", stripe_subscription_id="sub_missing")
+    run = run_action(
+        name="reassign_plan",
+        target=account,
+        actor=make_user("billing"),
+        params={"plan": "starter"},
+        idempotency_key="k",
+    ).run
+    assert run.status == ActionStatus.FAILED and run.error_code == "unexpected_error"
+    (call,) = run.external_commands  # attempted, failed, and on the record
+    assert call["system"] == "stripe" and call["performed"] is False and call["error"]
+    account.refresh_from_db()
+    assert account.plan == "team"
+    assert not account.events.filter(type="plan.changed").exists()
