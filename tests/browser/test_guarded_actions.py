@@ -59,3 +59,42 @@ def test_support_restarts_once_then_escalates(admin_page, screenshot, account, f
     assert run.result["telemetry"]["account"] == account.external_id
     assert "last_events" in page.content()
     screenshot(page, "actions-5-escalated-with-telemetry")
+
+
+def test_billing_previews_a_plan_change_the_lead_approves_then_billing_reverses(
+    admin_page, screenshot, account
+):
+    page = admin_page("billing")
+    page.goto(f"/opsconsole/actionrun/run/reassign_plan/account/{account.pk}/")
+    page.select_option("[name=param_plan]", "enterprise")
+    _run_action_form(page, {"param_note": "signed enterprise order form"})
+    assert "Needs approval" in page.content()
+    assert "feature:scim" in page.locator("#preview-derived").inner_text()
+    screenshot(page, "actions-6-plan-change-preview")
+    page.click("input[name=confirm]")
+    page.wait_for_url(re.compile(r"/opsconsole/actionrun/\d+/change/"))
+    assert "waiting for approval" in page.locator(".messagelist").inner_text()
+    run = ActionRun.objects.get()
+    assert run.status == ActionStatus.AWAITING_APPROVAL
+
+    page.context.clear_cookies()
+    page = admin_page("ops_lead")
+    page.goto("/opsconsole/actionapproval/")
+    assert "Waiting for you (1)" in page.content()
+    screenshot(page, "actions-7-approval-inbox")
+    page.locator("#approval-inbox button[value=approve]").click()
+    page.wait_for_load_state()
+    run.refresh_from_db()
+    account.refresh_from_db()
+    assert run.status == ActionStatus.SUCCEEDED and account.plan == "enterprise"
+
+    page.context.clear_cookies()
+    page = admin_page("billing")
+    page.goto(f"/opsconsole/actionrun/{run.pk}/change/")
+    page.click("#reverse-run")
+    screenshot(page, "actions-8-reversal-preview")
+    page.click("input[name=confirm]")
+    page.wait_for_url(re.compile(r"/opsconsole/actionrun/\d+/change/"))
+    account.refresh_from_db()
+    run.refresh_from_db()
+    assert account.plan == "team" and run.status == ActionStatus.REVERSED
