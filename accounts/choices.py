@@ -105,3 +105,50 @@ class EntitlementKind(models.TextChoices):
     TEMPORARY = "temporary", "Temporary"
     BETA = "beta", "Beta"
     GRANDFATHERED = "grandfathered", "Grandfathered"
+
+
+class StripeEventStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored (no handler or no account)"
+    FAILED = "failed", "Failed"
+
+
+class StripeEventVia(models.TextChoices):
+    WEBHOOK = "webhook", "Webhook"
+    EVENTS_API = "events_api", "Events API"
+
+
+class ReconciliationTarget(models.TextChoices):
+    STRIPE = "stripe", "Stripe"
+    CRM = "crm", "CRM"
+
+
+class ReconciliationMode(models.TextChoices):
+    FULL = "full", "Full scan"
+    INCREMENTAL = "incremental", "Incremental (events since the last cursor)"
+
+
+class ReconciliationStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class DriftKind(models.TextChoices):
+    """A class of disagreement; each has its own reason code of the same name."""
+
+    NO_SUBSCRIPTION = "billing_no_subscription", "Active in the product, no subscription"
+    PLAN = "billing_plan_mismatch", "Plan mismatch"
+    BILLING_STATUS = "billing_status_mismatch", "Billing-status mismatch"
+    TRIAL_END = "billing_trial_end_mismatch", "Trial-end mismatch"
+    UNMATCHED = "unmatched_billing_record", "Billing record with no account"
+    DUPLICATE_CUSTOMER = "duplicate_customer", "Two customers for one account"
+    CRM_OWNER = "crm_owner_mismatch", "CRM owner mismatch"
+    CRM_PLAN = "crm_plan_mismatch", "CRM plan/tier mismatch"
+    CRM_LIFECYCLE = "crm_lifecycle_mismatch", "CRM lifecycle-stage mismatch"
+
+
+class DriftStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"

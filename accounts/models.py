@@ -6,6 +6,8 @@ from accounts.choices import (
     UNRESOLVED_EXCEPTION_STATUSES,
     BillingStatus,
     ChannelKind,
+    DriftKind,
+    DriftStatus,
     EntitlementKind,
     EventSource,
     ExceptionStatus,
@@ -13,7 +15,12 @@ from accounts.choices import (
     LifecycleStage,
     OnboardingPath,
     ProvisioningStepName,
+    ReconciliationMode,
+    ReconciliationStatus,
+    ReconciliationTarget,
     StepStatus,
+    StripeEventStatus,
+    StripeEventVia,
     SystemOfRecord,
     Team,
 )
@@ -141,6 +148,15 @@ class Account(models.Model):
         indexes = [
             models.Index(fields=["channel", "signed_up_at"], name="account_channel_signup_idx"),
             models.Index(fields=["admin_email"], name="account_admin_email_idx"),
+        ]
+        constraints = [
+            # One Stripe customer belongs to one account; the webhook race is settled by a lock,
+            # and this keeps a bug from linking it twice.
+            models.UniqueConstraint(
+                fields=["stripe_customer_id"],
+                condition=~Q(stripe_customer_id=""),
+                name="account_stripe_customer_unique",
+            ),
         ]
         permissions = [
             ("approve_account", "Can approve an account under review"),
@@ -293,3 +309,154 @@ class EntitlementOverride(models.Model):
 
     def __str__(self):
         return f"{self.key} for {self.account_id} ({self.kind})"
+
+
+# --- Billing and CRM sync -----------------------------------------------------------------
+
+
+class StripeEvent(models.Model):
+    """A Stripe event, stored once by its id however often and however it arrives."""
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    # Stripe's `created`, in whole seconds: the watermark events are compared by.
+    created = models.DateTimeField()
+    object_id = models.CharField(max_length=255, blank=True, db_index=True)
+    payload = models.JSONField()
+    via = models.CharField(max_length=12, choices=StripeEventVia.choices)
+    status = models.CharField(
+        max_length=12, choices=StripeEventStatus.choices, default=StripeEventStatus.PENDING
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="stripe_events"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=300, blank=True)
+    history = audited_history()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["status", "received_at"], name="stripe_event_pending_idx")]
+
+    def __str__(self):
+        return f"{self.type} {self.stripe_id} ({self.status})"
+
+
+class ReconciliationRun(models.Model):
+    """One pass comparing Stripe or the CRM with the accounts, resumable from its checkpoint."""
+
+    target = models.CharField(max_length=10, choices=ReconciliationTarget.choices)
+    mode = models.CharField(max_length=12, choices=ReconciliationMode.choices)
+    status = models.CharField(
+        max_length=10, choices=ReconciliationStatus.choices, default=ReconciliationStatus.RUNNING
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Where to pick up: {"phase": ..., "starting_after": ..., "events_cursor": ...}.
+    checkpoint = models.JSONField(default=dict, blank=True)
+    objects_scanned = models.PositiveIntegerField(default=0)
+    mismatches_found = models.PositiveIntegerField(default=0)
+    drift_opened = models.PositiveIntegerField(default=0)
+    drift_resolved = models.PositiveIntegerField(default=0)
+    fields_corrected = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # For the next incremental run: the `created` (epoch seconds) of the newest event seen.
+    events_cursor = models.BigIntegerField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    history = audited_history()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+        constraints = [
+            # One running run per target: a second trigger resumes it instead of racing it.
+            models.UniqueConstraint(
+                fields=["target"],
+                condition=Q(status=ReconciliationStatus.RUNNING),
+                name="one_running_reconciliation_per_target",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.target} {self.mode} run #{self.pk} ({self.status})"
+
+    @property
+    def phase(self) -> str:
+        return self.checkpoint.get("phase", "")
+
+    @property
+    def duration(self):
+        return (self.finished_at - self.started_at) if self.finished_at else None
+
+
+class ReconciliationMark(models.Model):
+    """Scratch ledger of a full run: which account each scanned Stripe object matched.
+
+    The closing phase reads it to find accounts no subscription matched and accounts two
+    customers point to. Bookkeeping of a run, not account state, so it carries no history;
+    the run deletes its marks when it completes.
+    """
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    object_type = models.CharField(max_length=20)
+    object_id = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "object_type", "object_id"], name="reconciliation_mark_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"run {self.run_id}: {self.object_type} {self.object_id} -> account {self.account_id}"
+
+
+class BillingDrift(models.Model):
+    """One disagreement between Stripe or the CRM and an account, with both sides' evidence.
+
+    ``subject`` is the stable key of what disagrees (an account's external id, or a Stripe
+    object id when no account matches). At most one open drift per (system, kind, subject).
+    """
+
+    system = models.CharField(max_length=10, choices=ReconciliationTarget.choices)
+    kind = models.CharField(max_length=40, choices=DriftKind.choices)
+    subject = models.CharField(max_length=255)
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, null=True, blank=True, related_name="billing_drift"
+    )
+    status = models.CharField(max_length=10, choices=DriftStatus.choices, default=DriftStatus.OPEN)
+    field = models.CharField(max_length=40, blank=True)
+    ours = models.JSONField(default=dict, blank=True)
+    theirs = models.JSONField(default=dict, blank=True)
+    fix_action = models.CharField(max_length=60, blank=True, help_text="The guarded action that fixes it.")
+    exception = models.ForeignKey(
+        OpsException, on_delete=models.SET_NULL, null=True, blank=True, related_name="billing_drift"
+    )
+    opened_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    opened_by_run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    history = audited_history()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "kind", "subject"],
+                condition=Q(status=DriftStatus.OPEN),
+                name="one_open_drift_per_subject_kind",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "kind"], name="drift_status_kind_idx")]
+
+    def __str__(self):
+        return f"{self.kind} on {self.subject} ({self.status})"

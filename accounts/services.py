@@ -31,6 +31,7 @@ from accounts.models import (
     ReasonCode,
 )
 from accounts.shapes import EVENT_STEP_TRANSITIONS, SHAPES, shape_for
+from opsconsole.actions.recorder import record_created
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.history import service
 
@@ -213,11 +214,14 @@ def _insert_events(*, account: Account, events: list[EventInput], actor) -> list
     ]
     # The unique event_id is what makes a redelivered event count once (invariant 3).
     AccountEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    return list(
+    new_rows = list(
         AccountEvent.objects.filter(intake_id=intake_id)
         .select_related("reason_code")
         .order_by("occurred_at", "id")
     )
+    # bulk_create sends no signals; a guarded action's preview must still list the events.
+    record_created(new_rows)
+    return new_rows
 
 
 def _reason_codes_for(events: list[EventInput]) -> dict[str, ReasonCode]:
@@ -568,3 +572,75 @@ def reason_code_update(*, reason_code: ReasonCode, changes: dict, actor) -> Reas
     reason_code = ReasonCode.objects.select_for_update().get(pk=reason_code.pk)
     _apply_changes(reason_code, changes, REASON_CODE_EDITABLE_FIELDS)
     return reason_code
+
+
+# --- Plan changes (the reassign_plan guarded action) ----------------------------------------
+
+
+@service
+def account_plan_change(*, account: Account, plan: str, mrr_cents: int, note: str = "", actor) -> Account:
+    """Put the account on ``plan`` at ``mrr_cents`` and record it on the timeline.
+
+    Stripe, when it owns the plan, is updated by the caller (the reassign_plan action) so that
+    a dry run can list that call instead of making it.
+    """
+    from accounts.shapes import PLANS
+
+    if plan not in PLANS:
+        raise ValidationFailed("unknown_plan", f"Unknown plan {plan!r}.", {"plan": plan})
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    previous = account.plan
+    account.plan = plan
+    account.mrr_cents = mrr_cents
+    account.save()
+    account_event_note(
+        account=account,
+        type="plan.changed",
+        payload={"from": previous, "to": plan, "mrr_cents": mrr_cents, "note": note},
+        actor=actor,
+    )
+    return account
+
+
+@service
+def account_event_note(*, account: Account, type: str, payload: dict, actor) -> AccountEvent:
+    """Append an ops event (something staff did) to the account's timeline."""
+    event_id = f"{SYSTEM_EVENT_ID_PREFIX}{type}:{account.pk}:{uuid.uuid4().hex}"
+    (row,) = _insert_events(
+        account=account,
+        events=[
+            EventInput(
+                event_id=event_id,
+                type=type,
+                occurred_at=timezone.now(),
+                source=EventSource.OPS,
+                payload=payload,
+            )
+        ],
+        actor=actor,
+    )
+    return row
+
+
+@service
+def account_mark_duplicate(*, account: Account, canonical: Account, actor) -> Account:
+    """Link a duplicate to its canonical account and close the duplicate's open exceptions."""
+    if canonical.pk == account.pk:
+        raise ValidationFailed("duplicate_of_itself", "An account cannot duplicate itself.")
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    account.duplicate_of = canonical
+    account.save()
+    note = f"Closed: the account is a duplicate of {canonical.external_id}."
+    for exception in OpsException.objects.select_for_update().filter(
+        account=account, status__in=UNRESOLVED_EXCEPTION_STATUSES
+    ):
+        if exception.first_response_at is None:
+            exception.first_response_at = timezone.now()
+        _resolve_exception_locked(exception, note=note)
+    account_event_note(
+        account=account,
+        type="account.marked_duplicate",
+        payload={"canonical": canonical.external_id},
+        actor=actor,
+    )
+    return account

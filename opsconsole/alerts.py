@@ -56,7 +56,15 @@ class Alert:
 
 def alert_send(alert: Alert, *, url: str | None = None) -> None:
     """Queue ``alert`` for after commit. ``url`` overrides ALERT_WEBHOOK_URL (a queue's pager)."""
-    transaction.on_commit(lambda: deliver_alert(alert, url=url))
+    from opsconsole.actions.recorder import external_call
+
+    # A dry run lists the alert instead of queueing it (its transaction never commits anyway).
+    external_call(
+        "alerts",
+        alert.kind,
+        {"title": alert.title, "severity": alert.severity, "fields": alert.fields},
+        perform=lambda: transaction.on_commit(lambda: deliver_alert(alert, url=url)),
+    )
 
 
 def deliver_alert(alert: Alert, *, url: str | None = None) -> bool:

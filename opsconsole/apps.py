@@ -12,8 +12,17 @@ class OpsConsoleConfig(AppConfig):
 
     def ready(self):
         from django.db.models.signals import post_migrate
+        from django.utils.module_loading import autodiscover_modules
 
         from opsconsole import roles
+        from opsconsole.actions import recorder  # noqa: F401  (connects the change recorder)
 
         # New models bring new permissions after the roles migration ran; keep the roles whole.
-        post_migrate.connect(roles.sync_roles_after_migrate, sender=self)
+        # Each app's permissions are created by its own post_migrate, so sync after every app
+        # (not only this one, which runs before accounts, routing, ... have their permissions).
+        post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="opsconsole-sync-roles")
+
+        # Each app declares its guarded actions in <app>/actions.py.
+        autodiscover_modules("actions")
+        # The admin has already autodiscovered by now (its app comes first); add the action pages.
+        from opsconsole.actions import admin  # noqa: F401

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -51,3 +53,228 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.scope}:{self.key}"
+
+
+# --- Guarded actions ------------------------------------------------------------------------
+# The action names are declared here (not only in the registry) because each one carries a
+# permission the roles are given, and permissions live in Meta.
+ACTION_NAMES = (
+    "restart_import",
+    "resend_invite",
+    "reassign_plan",
+    "replay_webhook",
+    "mark_duplicate",
+    "resolve_exception",
+    "escalate_to_engineering",
+)
+
+
+class ActionStatus(models.TextChoices):
+    # Only ever seen inside the transaction that runs the action; never committed.
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    REFUSED = "refused", "Refused"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    REVERSED = "reversed", "Reversed"
+
+
+# A run in one of these states holds its effect; a second reversal of it must wait or fail.
+EFFECTIVE_ACTION_STATUSES = [ActionStatus.RUNNING, ActionStatus.SUCCEEDED, ActionStatus.REVERSED]
+
+
+class Runbook(models.Model):
+    """What staff may do about one kind of exception, and when to stop and escalate."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=200)
+    reason_code = models.ForeignKey("accounts.ReasonCode", on_delete=models.PROTECT, related_name="runbooks")
+    facts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Conditions on the exception\'s evidence, e.g. {"error_code": "timeout"}.',
+    )
+    allowed_actions = models.JSONField(default=list, help_text="Names of the actions this runbook allows.")
+    owner_role = models.CharField(max_length=20)
+    evidence_required = models.JSONField(
+        default=list, blank=True, help_text='Fields the operator must fill: [{"name", "label"}].'
+    )
+    steps = models.TextField(help_text="What to check, in order.")
+    stop_rule = models.TextField(help_text="When to stop and escalate.")
+    active = models.BooleanField(default=True)
+    history = audited_history()
+
+    class Meta:
+        ordering = ["reason_code_id", "code"]
+
+    def __str__(self):
+        return self.title
+
+
+class ActionRun(models.Model):
+    """The append-only record of one operator action: who, what, on what, why, and the result.
+
+    Only the result columns move (status, state, commands, links), and only through the
+    action services; the intent columns are frozen by a database trigger on PostgreSQL and by
+    ``save()`` everywhere. Nothing deletes a run.
+    """
+
+    action = models.CharField(max_length=64, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="action_runs")
+    target_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT, related_name="+")
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=300)
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, null=True, blank=True, related_name="action_runs"
+    )
+    params = models.JSONField(default=dict, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    runbook = models.ForeignKey(Runbook, on_delete=models.PROTECT, null=True, blank=True, related_name="runs")
+    entry_point = models.CharField(max_length=16)
+    request_id = models.CharField(max_length=100, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    reversal_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # The result: written by the action services as the run moves on.
+    status = models.CharField(max_length=20, choices=ActionStatus.choices, default=ActionStatus.RUNNING)
+    preview = models.JSONField(null=True, blank=True, help_text="The dry-run preview the operator saw.")
+    state_fingerprint = models.CharField(max_length=64, blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    before_state = models.JSONField(default=dict, blank=True)
+    after_state = models.JSONField(default=dict, blank=True)
+    external_commands = models.JSONField(default=list, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    history = audited_history()
+
+    FROZEN_FIELDS = (
+        "action",
+        "actor_id",
+        "target_type_id",
+        "target_id",
+        "account_id",
+        "params",
+        "evidence",
+        "runbook_id",
+        "entry_point",
+        "request_id",
+        "idempotency_key",
+        "reversal_of_id",
+        "created_at",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A run is reversed at most once: the reversal that holds the effect is unique.
+            models.UniqueConstraint(
+                fields=["reversal_of"],
+                condition=models.Q(status__in=EFFECTIVE_ACTION_STATUSES),
+                name="action_run_reversed_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "-created_at"], name="action_run_account_idx")]
+        permissions = [(f"run_{name}", f"Can run the {name} action") for name in ACTION_NAMES] + [
+            ("restart_import_again", "Can restart an import support already restarted"),
+            ("approve_actionrun", "Can approve or reject another person's action"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.action} on {self.target_repr} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            stored = type(self).objects.filter(pk=self.pk).values(*self.FROZEN_FIELDS).first()
+            if stored is not None:
+                changed = [f for f in self.FROZEN_FIELDS if stored[f] != getattr(self, f)]
+                if changed:
+                    raise ValueError(f"ActionRun is append-only; cannot change {', '.join(changed)}.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("ActionRun is append-only; runs are never deleted.")
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+
+
+class ActionApproval(models.Model):
+    """The second pair of eyes on one action run. One per run; decided once."""
+
+    run = models.OneToOneField(ActionRun, on_delete=models.PROTECT, related_name="approval")
+    reason = models.CharField(max_length=300, help_text="Why this action needs approval.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    sla_due_at = models.DateTimeField()
+    sla_alerted_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    history = audited_history()
+
+    class Meta:
+        ordering = ["expires_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True) | ~models.Q(decided_by=models.F("requested_by")),
+                name="approval_not_by_requester",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "sla_due_at"], name="approval_inbox_idx")]
+
+    def __str__(self):
+        return f"Approval of run #{self.run_id} ({self.status})"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    NOT_CONFIGURED = "not_configured", "Logged (no PRODUCT_WEBHOOK_URL)"
+
+
+class OutboxMessage(models.Model):
+    """A command to the product, written in the same transaction as the action that made it.
+
+    Its id is the command id the product deduplicates on.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    command = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    action_run = models.ForeignKey(
+        ActionRun, on_delete=models.PROTECT, null=True, blank=True, related_name="outbox_messages"
+    )
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = audited_history()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+
+    def __str__(self):
+        return f"{self.command} {self.id} ({self.status})"

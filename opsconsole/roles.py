@@ -17,25 +17,50 @@ SERVICE_ROLES = (PRODUCT,)
 ALL_ROLES = STAFF_ROLES + SERVICE_ROLES
 
 _READ_EVERYTHING = ["accounts.view_*", "routing.view_*", "gates.view_*", "reports.view_*"]
+# Every staff role sees the action runs, approvals, runbooks and product commands, and may
+# resolve or escalate an exception.
+_ACTIONS_EVERYONE = [
+    "opsconsole.view_actionrun",
+    "opsconsole.view_actionapproval",
+    "opsconsole.view_runbook",
+    "opsconsole.view_outboxmessage",
+    "opsconsole.run_resolve_exception",
+    "opsconsole.run_escalate_to_engineering",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     SUPPORT: _READ_EVERYTHING
+    + _ACTIONS_EVERYONE
     + [
+        "opsconsole.run_restart_import",
+        "opsconsole.run_resend_invite",
+        "opsconsole.run_mark_duplicate",
         "accounts.change_opsexception",
         "routing.change_ticket",
     ],
     BILLING: _READ_EVERYTHING
+    + _ACTIONS_EVERYONE
     + [
+        "opsconsole.run_reassign_plan",
+        "opsconsole.run_replay_webhook",
         "accounts.change_opsexception",
         "accounts.view_billing",
     ],
     ENGINEERING: _READ_EVERYTHING
+    + _ACTIONS_EVERYONE
     + [
+        "opsconsole.run_restart_import",
+        "opsconsole.restart_import_again",
+        "opsconsole.run_replay_webhook",
         "accounts.change_opsexception",
         "routing.change_ticket",
     ],
     OPS_LEAD: _READ_EVERYTHING
+    + _ACTIONS_EVERYONE
     + [
+        "opsconsole.approve_actionrun",
+        "opsconsole.add_runbook",
+        "opsconsole.change_runbook",
         "accounts.add_channel",
         "accounts.change_channel",
         "accounts.change_opsexception",

@@ -2,10 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.webhooks import stripe_webhook
 from opsconsole.api.permissions import PublicEndpoint
 
 urlpatterns = [
+    path("webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
     path("api/v1/", include("accounts.api.urls")),
+    path("api/v1/", include("opsconsole.api.urls")),
+    path("api/v1/", include("routing.api.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[PublicEndpoint]),

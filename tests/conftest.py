@@ -16,6 +16,8 @@ from opsconsole import roles
 from opsconsole.history import system_user
 from opsconsole.services import service_token_issue
 
+pytest_plugins = ["tests.localstripe"]
+
 _counter = itertools.count(1)
 
 

@@ -175,7 +175,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    # Breaches are recorded once each (a unique key), so an overlapping run does no harm.
+    "routing-sla-check": {"task": "routing.sla_check", "schedule": 60.0, "options": {"expires": 55}},
+}
 
 # --- Integrations ---
 STRIPE_API_KEY = env_str("STRIPE_API_KEY", default="")
@@ -194,3 +197,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Guarded actions (opsconsole.actions) ---
+# A plan change whose MRR moves by more than this needs a second person (cents).
+ACTION_APPROVAL_MRR_THRESHOLD_CENTS = int(env_str("ACTION_APPROVAL_MRR_THRESHOLD_CENTS", default="50000"))
+ACTION_APPROVAL_TTL = timedelta(hours=int(env_str("ACTION_APPROVAL_TTL_HOURS", default="24")))
+# An approval still pending after this raises an alert (once).
+ACTION_APPROVAL_SLA = timedelta(minutes=int(env_str("ACTION_APPROVAL_SLA_MINUTES", default="60")))
+# How long a reviewed dry-run preview may be committed.
+ACTION_PREVIEW_MAX_AGE = timedelta(minutes=30)
+# Product commands (the outbox): signed with this secret, retried with exponential backoff.
+PRODUCT_WEBHOOK_SECRET = env_str("PRODUCT_WEBHOOK_SECRET", default="")
+OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", default="6"))
+OUTBOX_BACKOFF_SECONDS = float(env_str("OUTBOX_BACKOFF_SECONDS", default="30"))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "approvals-sla": {"task": "opsconsole.approvals_check_sla", "schedule": 300.0},
+        "outbox-sweep": {"task": "opsconsole.outbox_sweep", "schedule": 60.0},
+    }
+)

@@ -1,0 +1,423 @@
+"""The guarded actions staff run on accounts and exceptions (see opsconsole.actions).
+
+Each effect calls services; the framework has already locked the target, checked the
+permission, the runbook and the evidence, and records what changed.
+"""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from accounts.choices import ExceptionStatus, ProvisioningStepName, StepStatus, SystemOfRecord
+from accounts.models import Account, AccountEvent, ProvisioningStep
+from accounts.selectors import entitlements_for
+from accounts.services import (
+    account_event_note,
+    account_mark_duplicate,
+    account_plan_change,
+    exception_resolve,
+    exception_set_status,
+)
+from accounts.shapes import PLANS, plan_for
+from opsconsole.actions.recorder import external_call
+from opsconsole.actions.registry import Action, ActionContext, register
+from opsconsole.errors import Conflict, ValidationFailed
+from opsconsole.models import ActionRun, ActionStatus
+from opsconsole.outbox import outbox_enqueue
+
+ESCALATE = "escalate_to_engineering"
+# Import failures a restart can fix. Anything else (a schema error) needs engineering.
+RESTARTABLE_IMPORT_ERRORS = frozenset({"timeout", "import_timeout", "rate_limited"})
+# Support restarts a failed import once; engineering (restart_import_again) up to this many.
+MAX_IMPORT_RESTARTS = 3
+
+
+def _require_open(exception) -> None:
+    if exception.status == ExceptionStatus.RESOLVED:
+        raise Conflict("exception_resolved", "This exception is already resolved.")
+
+
+class _ExceptionAction(Action):
+    target_model = "accounts.OpsException"
+
+    def applies_to(self, target) -> bool:
+        return target.status != ExceptionStatus.RESOLVED
+
+
+# --- resolve_exception --------------------------------------------------------------------
+
+
+class ResolveInput(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, help_text="What was done and why it is resolved.")
+
+
+@register
+class ResolveException(_ExceptionAction):
+    name = "resolve_exception"
+    label = "Resolve exception"
+    description = "Close the exception with a resolution note."
+    Input = ResolveInput
+
+    def check(self, ctx: ActionContext) -> None:
+        _require_open(ctx.target)
+
+    def perform(self, ctx: ActionContext) -> dict:
+        exception = exception_resolve(exception=ctx.target, note=ctx.params["note"], actor=ctx.actor)
+        return {"exception": exception.pk, "status": exception.status}
+
+
+# --- restart_import -----------------------------------------------------------------------
+
+
+def _last_import_failure(account) -> AccountEvent | None:
+    return (
+        AccountEvent.objects.filter(account=account, type="import.failed")
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+
+
+def import_restarts_done(exception) -> int:
+    return ActionRun.objects.filter(
+        action="restart_import", target_id=str(exception.pk), status=ActionStatus.SUCCEEDED
+    ).count()
+
+
+@register
+class RestartImport(_ExceptionAction):
+    name = "restart_import"
+    label = "Restart import"
+    description = "Ask the product to run the failed import again."
+
+    def applies_to(self, target) -> bool:
+        return super().applies_to(target) and target.reason_code.code == "import_failed"
+
+    def check(self, ctx: ActionContext) -> None:
+        exception = ctx.target
+        _require_open(exception)
+        if exception.reason_code.code != "import_failed":
+            raise Conflict("not_an_import_failure", "Only a failed import can be restarted.")
+        failure = _last_import_failure(exception.account)
+        error_code = failure.error_code if failure else ""
+        if error_code not in RESTARTABLE_IMPORT_ERRORS:
+            raise Conflict(
+                "import_not_restartable",
+                f"The import failed with {error_code or 'no error code'}, which a restart does not fix; "
+                "escalate to engineering.",
+                {"error_code": error_code, "offer": ESCALATE},
+            )
+        done = import_restarts_done(exception)
+        if done >= 1 and not ctx.actor.has_perm("opsconsole.restart_import_again"):
+            raise Conflict(
+                "restart_limit_reached",
+                "Support may restart a failed import once and it was already restarted; "
+                "escalate to engineering.",
+                {"restarts": done, "offer": ESCALATE},
+            )
+        if done >= MAX_IMPORT_RESTARTS:
+            raise Conflict(
+                "restart_limit_reached",
+                f"The import was restarted {done} times; escalate to engineering.",
+                {"restarts": done, "offer": ESCALATE},
+            )
+
+    def perform(self, ctx: ActionContext) -> dict:
+        exception = ctx.target
+        failure = _last_import_failure(exception.account)
+        message = outbox_enqueue(
+            command="import.restart",
+            payload={"failed_event_id": failure.event_id, "request_id": failure.request_id},
+            account=exception.account,
+            action_run=ctx.run,
+        )
+        if exception.status == ExceptionStatus.OPEN:
+            exception_set_status(exception=exception, status=ExceptionStatus.IN_PROGRESS, actor=ctx.actor)
+        account_event_note(
+            account=exception.account,
+            type="import.restart_requested",
+            payload={"failed_event_id": failure.event_id, "attempt": import_restarts_done(exception) + 1},
+            actor=ctx.actor,
+        )
+        return {"command_id": str(message.pk) if message else None}
+
+
+# --- resend_invite ------------------------------------------------------------------------
+
+
+@register
+class ResendInvite(Action):
+    name = "resend_invite"
+    label = "Resend invite"
+    description = "Ask the product to send the admin invitation again."
+    target_model = "accounts.Account"
+
+    def _invite_step(self, account):
+        return ProvisioningStep.objects.filter(
+            account=account, step=ProvisioningStepName.INVITE_ADMIN
+        ).first()
+
+    def applies_to(self, target) -> bool:
+        step = self._invite_step(target)
+        return step is not None and step.status != StepStatus.SUCCEEDED
+
+    def check(self, ctx: ActionContext) -> None:
+        step = self._invite_step(ctx.target)
+        if step is None:
+            raise Conflict("no_invite_step", "This account's shape has no admin invitation.")
+        if step.status == StepStatus.SUCCEEDED:
+            raise Conflict("invite_already_accepted", "The invitation was already accepted.")
+
+    def perform(self, ctx: ActionContext) -> dict:
+        account = ctx.target
+        message = outbox_enqueue(
+            command="invite.resend",
+            payload={"email": account.admin_email},
+            account=account,
+            action_run=ctx.run,
+        )
+        account_event_note(
+            account=account,
+            type="invite.resend_requested",
+            payload={"email": account.admin_email},
+            actor=ctx.actor,
+        )
+        return {"command_id": str(message.pk) if message else None}
+
+
+# --- reassign_plan ------------------------------------------------------------------------
+
+
+class PlanInput(serializers.Serializer):
+    plan = serializers.ChoiceField(choices=sorted(PLANS))
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+def _stripe_set_plan(account, plan: str):
+    def perform():
+        from accounts import stripe_gateway
+
+        return stripe_gateway.subscription_set_plan(account.stripe_subscription_id, plan)
+
+    return external_call(
+        "stripe",
+        "subscription_set_plan",
+        {"subscription": account.stripe_subscription_id, "plan": plan},
+        perform=perform,
+    )
+
+
+@register
+class ReassignPlan(Action):
+    name = "reassign_plan"
+    label = "Change plan"
+    description = "Move the account to another plan; updates Stripe when Stripe owns the plan."
+    target_model = "accounts.Account"
+    reversible = True
+    Input = PlanInput
+
+    def check(self, ctx: ActionContext) -> None:
+        account = ctx.target
+        if ctx.params["plan"] == account.plan:
+            raise Conflict("plan_unchanged", f"The account is already on {account.plan}.")
+        if account.plan_source == SystemOfRecord.STRIPE and not account.stripe_subscription_id:
+            raise Conflict("no_subscription", "Stripe owns this plan but the account has no subscription.")
+
+    def approval_reason(self, ctx: ActionContext) -> str | None:
+        account, new_plan = ctx.target, plan_for(ctx.params["plan"])
+        if "enterprise" in (account.plan, new_plan.code):
+            return f"A plan change to or from enterprise ({account.plan} -> {new_plan.code})."
+        delta = abs(new_plan.mrr_cents - account.mrr_cents)
+        if delta > settings.ACTION_APPROVAL_MRR_THRESHOLD_CENTS:
+            return (
+                f"MRR changes by {delta / 100:.2f}, above the "
+                f"{settings.ACTION_APPROVAL_MRR_THRESHOLD_CENTS / 100:.2f} threshold."
+            )
+        return None
+
+    def perform(self, ctx: ActionContext) -> dict:
+        account, plan = ctx.target, plan_for(ctx.params["plan"])
+        account_plan_change(
+            account=account,
+            plan=plan.code,
+            mrr_cents=plan.mrr_cents,
+            note=ctx.params.get("note", ""),
+            actor=ctx.actor,
+        )
+        # Stripe last: anything failing before it rolls back with Stripe untouched.
+        if account.plan_source == SystemOfRecord.STRIPE:
+            _stripe_set_plan(account, plan.code)
+        return {"plan": plan.code, "mrr_cents": plan.mrr_cents}
+
+    def reverse_external(self, ctx: ActionContext) -> dict:
+        account = Account.objects.get(pk=ctx.target.pk)
+        if account.plan_source == SystemOfRecord.STRIPE:
+            _stripe_set_plan(account, account.plan)
+        account_event_note(
+            account=account,
+            type="plan.change_reversed",
+            payload={"reversed_run": ctx.reversal_of.pk, "plan": account.plan},
+            actor=ctx.actor,
+        )
+        return {"plan": account.plan, "mrr_cents": account.mrr_cents}
+
+    def derived_state(self, target) -> dict:
+        return {f"{e.type}:{e.key}": e.value for e in entitlements_for(target)}
+
+
+# --- mark_duplicate -----------------------------------------------------------------------
+
+
+class DuplicateInput(serializers.Serializer):
+    canonical = serializers.CharField(max_length=64, help_text="external_id of the account to keep.")
+
+
+@register
+class MarkDuplicate(Action):
+    name = "mark_duplicate"
+    label = "Mark as duplicate"
+    description = "Link this account to the one to keep and close this one's exceptions."
+    target_model = "accounts.Account"
+    reversible = True
+    Input = DuplicateInput
+
+    def applies_to(self, target) -> bool:
+        return target.duplicate_of_id is None
+
+    def _canonical(self, ctx):
+        canonical = Account.objects.filter(external_id=ctx.params["canonical"]).first()
+        if canonical is None:
+            raise ValidationFailed(
+                "unknown_account",
+                f"No account {ctx.params['canonical']!r}.",
+                {"canonical": ["Unknown account."]},
+            )
+        return canonical
+
+    def check(self, ctx: ActionContext) -> None:
+        account, canonical = ctx.target, self._canonical(ctx)
+        if canonical.pk == account.pk:
+            raise ValidationFailed("duplicate_of_itself", "An account cannot duplicate itself.")
+        if account.duplicate_of_id is not None:
+            raise Conflict("already_duplicate", "This account is already marked as a duplicate.")
+        if canonical.duplicate_of_id is not None:
+            raise Conflict(
+                "canonical_is_duplicate",
+                f"{canonical.external_id} is itself a duplicate; link to the account it duplicates.",
+            )
+
+    def approval_reason(self, ctx: ActionContext) -> str | None:
+        return "Marking an account as a duplicate needs an ops lead's approval."
+
+    def perform(self, ctx: ActionContext) -> dict:
+        canonical = self._canonical(ctx)
+        account_mark_duplicate(account=ctx.target, canonical=canonical, actor=ctx.actor)
+        return {"canonical": canonical.external_id}
+
+    def reverse_external(self, ctx: ActionContext) -> dict:
+        account_event_note(
+            account=ctx.target,
+            type="account.duplicate_unmarked",
+            payload={"reversed_run": ctx.reversal_of.pk},
+            actor=ctx.actor,
+        )
+        return {}
+
+
+# --- escalate_to_engineering --------------------------------------------------------------
+
+
+class EscalateInput(serializers.Serializer):
+    summary = serializers.CharField(max_length=300, help_text="What engineering should look at.")
+
+
+@register
+class EscalateToEngineering(_ExceptionAction):
+    name = ESCALATE
+    label = "Escalate to engineering"
+    description = "Open an escalation carrying the account's telemetry and last five events."
+    Input = EscalateInput
+
+    def check(self, ctx: ActionContext) -> None:
+        _require_open(ctx.target)
+
+    def perform(self, ctx: ActionContext) -> dict:
+        from routing.services import escalation_create
+
+        exception = ctx.target
+        facts = exception.evidence or {}
+        escalation = escalation_create(
+            account=exception.account,
+            summary=ctx.params["summary"],
+            error_code=facts.get("error_code", ""),
+            request_id=facts.get("request_id", ""),
+            feature_area=facts.get("feature_area", ""),
+            source_exception=exception,
+            actor=ctx.actor,
+        )
+        if exception.status != ExceptionStatus.ESCALATED:
+            exception_set_status(exception=exception, status=ExceptionStatus.ESCALATED, actor=ctx.actor)
+        return {
+            "escalation": escalation.pk,
+            "queue": escalation.queue.code,
+            "telemetry": escalation.telemetry,
+        }
+
+
+# --- replay_webhook -----------------------------------------------------------------------
+
+
+class ReplayInput(serializers.Serializer):
+    stripe_event = serializers.CharField(max_length=255, help_text="The Stripe event id (evt_...).")
+
+
+@register
+class ReplayWebhook(Action):
+    name = "replay_webhook"
+    label = "Replay Stripe event"
+    description = "Process a stored Stripe event again through the normal processor."
+    target_model = "accounts.Account"
+    Input = ReplayInput
+
+    def _event(self, ctx):
+        from accounts.models import StripeEvent
+
+        event = StripeEvent.objects.select_for_update().filter(stripe_id=ctx.params["stripe_event"]).first()
+        if event is None:
+            raise ValidationFailed(
+                "unknown_stripe_event",
+                f"No stored Stripe event {ctx.params['stripe_event']!r}.",
+                {"stripe_event": ["Unknown event."]},
+            )
+        return event
+
+    def check(self, ctx: ActionContext) -> None:
+        event = self._event(ctx)
+        if event.account_id not in (None, ctx.target.pk):
+            raise Conflict("event_of_another_account", "That Stripe event belongs to another account.")
+
+    def perform(self, ctx: ActionContext) -> dict:
+        from accounts.billing_services import stripe_event_process
+        from accounts.choices import StripeEventStatus
+        from opsconsole.actions.recorder import current_recorder
+
+        event = self._event(ctx)
+        # The processor skips what it already handled; a replay asks it to look again. Its
+        # watermarks keep an old event from moving the account backwards.
+        event.status = StripeEventStatus.PENDING
+        event.save()
+        processor_changed = stripe_event_process(stripe_event=event, actor=ctx.actor)
+        recorder = current_recorder()
+        changed_models = sorted(
+            {
+                c["model"]
+                for c in (recorder.changes if recorder else [])
+                if c["model"] != "accounts.stripeevent"
+            }
+        )
+        event.refresh_from_db()
+        return {
+            "stripe_event": event.stripe_id,
+            "changed_state": bool(changed_models),
+            "changed": changed_models,
+            "processor_reported_change": processor_changed,
+            "outcome": event.outcome,
+        }

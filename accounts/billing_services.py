@@ -1,0 +1,622 @@
+"""Writes for billing: Stripe events in, account billing fields, and drift as exceptions.
+
+Stripe is the system of record for the fields whose ``*_source`` says so; only those are
+written from Stripe (with a timeline event). Every other disagreement becomes a
+``BillingDrift`` with the evidence from both sides and one open ``OpsException``.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts import stripe_gateway
+from accounts.choices import (
+    BillingStatus,
+    DriftKind,
+    DriftStatus,
+    EventSource,
+    ReconciliationTarget,
+    StripeEventStatus,
+    SystemOfRecord,
+)
+from accounts.models import Account, BillingDrift, OpsException, ReasonCode, StripeEvent
+from accounts.services import (
+    EventInput,
+    _open_exception_locked,
+    _resolve_exception_locked,
+    account_events_record,
+)
+from opsconsole.history import service
+
+logger = logging.getLogger("accounts.billing")
+
+SYSTEM_STRIPE = "system:stripe"
+
+STRIPE_STATUS_TO_BILLING = {
+    "trialing": BillingStatus.TRIALING,
+    "active": BillingStatus.ACTIVE,
+    "past_due": BillingStatus.PAST_DUE,
+    "unpaid": BillingStatus.UNPAID,
+    "canceled": BillingStatus.CANCELED,
+    "incomplete": BillingStatus.INCOMPLETE,
+    "incomplete_expired": BillingStatus.CANCELED,
+    "paused": BillingStatus.UNPAID,
+}
+LIVE_BILLING_STATUSES = (BillingStatus.TRIALING, BillingStatus.ACTIVE, BillingStatus.PAST_DUE)
+
+# Which account field each drift class compares, the field saying who owns it, and the
+# guarded action that fixes it when the product (not Stripe) is right.
+SUBSCRIPTION_FIELDS = {
+    "plan": ("plan_source", DriftKind.PLAN, "reassign_plan"),
+    "billing_status": ("billing_status_source", DriftKind.BILLING_STATUS, "sync_billing_status"),
+    "trial_ends_at": ("trial_end_source", DriftKind.TRIAL_END, "change_trial_end"),
+    "renews_at": ("renewal_source", None, ""),
+}
+# Identifiers and amounts only Stripe can know: always taken from Stripe.
+STRIPE_ONLY_FIELDS = ("stripe_subscription_id", "mrr_cents")
+
+FIX_ACTIONS = {
+    DriftKind.NO_SUBSCRIPTION: "create_subscription",
+    DriftKind.UNMATCHED: "link_billing_record",
+    DriftKind.DUPLICATE_CUSTOMER: "merge_stripe_customers",
+}
+
+
+def epoch_to_datetime(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+# --- Locks --------------------------------------------------------------------------------
+
+
+def lock_stripe_key(key: str) -> None:
+    """Serialise work on one Stripe object across processes until the transaction ends.
+
+    Two webhooks about a new customer may arrive at once; both would link it. A transaction
+    advisory lock on a hash of the id makes the second wait and then see the first's link.
+    SQLite (``make run``) serialises writers anyway.
+    """
+    if connection.vendor != "postgresql" or not key:
+        return
+    digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [digest])
+
+
+def account_for_stripe_customer(*, customer_id: str, account_external_id: str = "") -> Account | None:
+    """The account a Stripe customer belongs to, locked: by linked id, else by the external
+    id the customer (or checkout session) names, linking it on first sight."""
+    lock_stripe_key(customer_id)
+    candidates = list(
+        Account.objects.select_for_update(of=("self",))
+        .select_related("channel")
+        .filter(Q(stripe_customer_id=customer_id) | Q(external_id=account_external_id or None))
+        .order_by("pk")
+    )
+    linked = next((a for a in candidates if customer_id and a.stripe_customer_id == customer_id), None)
+    if linked is not None:
+        return linked
+    if not candidates and customer_id and not account_external_id:
+        # Events about one customer arrive in any order: a subscription may come before the
+        # customer.created that names the account. Stripe's customer record says which.
+        account_external_id = _account_named_by_customer(customer_id)
+        if account_external_id:
+            candidates = list(
+                Account.objects.select_for_update(of=("self",))
+                .select_related("channel")
+                .filter(external_id=account_external_id)
+            )
+    named = next((a for a in candidates if a.external_id == account_external_id), None)
+    if named is None or not customer_id:
+        return named
+    if named.stripe_customer_id:
+        # The account already has another customer: that is drift, not a silent relink.
+        drift_open(
+            system=ReconciliationTarget.STRIPE,
+            kind=DriftKind.DUPLICATE_CUSTOMER,
+            subject=named.external_id,
+            account=named,
+            field="stripe_customer_id",
+            ours={"stripe_customer_id": named.stripe_customer_id},
+            theirs={"stripe_customer_ids": sorted({named.stripe_customer_id, customer_id})},
+            summary=f"Stripe customers {named.stripe_customer_id} and {customer_id} both name this account",
+        )
+        return named
+    named.stripe_customer_id = customer_id
+    named.billing_synced_at = timezone.now()
+    named.save(update_fields=["stripe_customer_id", "billing_synced_at", "updated_at"])
+    record_billing_event(
+        account=named,
+        event_id=f"stripe:customer.linked:{customer_id}",
+        type="billing.customer_linked",
+        occurred_at=timezone.now(),
+        payload={"stripe_customer_id": customer_id},
+    )
+    return named
+
+
+def _account_named_by_customer(customer_id: str) -> str:
+    try:
+        customer = stripe_gateway.customer_retrieve(customer_id)
+    except stripe_gateway.StripeNotFound:
+        return ""
+    return _metadata_account(customer)
+
+
+def record_billing_event(*, account: Account, event_id: str, type: str, occurred_at, payload: dict) -> None:
+    from opsconsole.history import current_actor
+
+    account_events_record(
+        account=account,
+        events=[
+            EventInput(
+                event_id=event_id,
+                type=type,
+                occurred_at=occurred_at,
+                source=EventSource.STRIPE,
+                feature_area="billing",
+                payload=payload,
+            )
+        ],
+        actor=current_actor(),
+    )
+
+
+# --- Drift --------------------------------------------------------------------------------
+
+
+def drift_open(
+    *,
+    system: str,
+    kind: str,
+    subject: str,
+    account: Account | None,
+    field: str = "",
+    ours: dict,
+    theirs: dict,
+    summary: str,
+    run=None,
+) -> tuple[BillingDrift, bool]:
+    """Open the drift (or refresh the one already open) and keep exactly one open exception."""
+    now = timezone.now()
+    fix_action = FIX_ACTIONS.get(kind) or next(
+        (action for _, (_, k, action) in SUBSCRIPTION_FIELDS.items() if k == kind), ""
+    )
+    drift = (
+        BillingDrift.objects.select_for_update()
+        .filter(system=system, kind=kind, subject=subject, status=DriftStatus.OPEN)
+        .first()
+    )
+    created = drift is None
+    if created:
+        try:
+            with transaction.atomic():
+                drift = BillingDrift.objects.create(
+                    system=system,
+                    kind=kind,
+                    subject=subject,
+                    account=account,
+                    field=field,
+                    ours=ours,
+                    theirs=theirs,
+                    fix_action=fix_action,
+                    opened_at=now,
+                    last_seen_at=now,
+                    opened_by_run=run,
+                )
+        except IntegrityError:
+            created = False
+            drift = BillingDrift.objects.select_for_update().get(
+                system=system, kind=kind, subject=subject, status=DriftStatus.OPEN
+            )
+    if not created:
+        drift.ours, drift.theirs, drift.last_seen_at = ours, theirs, now
+    if account is not None and (drift.exception_id is None or not drift.exception.is_open):
+        drift.exception = _open_exception_locked(
+            account=account,
+            reason=ReasonCode.objects.get(code=kind),
+            summary=summary,
+            evidence={
+                "drift_id": drift.pk,
+                "field": field,
+                "opsconsole": ours,
+                system: theirs,
+                "fix_action": fix_action,
+            },
+        )
+    drift.save()
+    return drift, created
+
+
+def drift_resolve(drift: BillingDrift, *, note: str) -> bool:
+    """Resolve an open drift (already locked by the caller's query) and its exception."""
+    if drift.status != DriftStatus.OPEN:
+        return False
+    drift.status = DriftStatus.RESOLVED
+    drift.resolved_at = timezone.now()
+    drift.resolution_note = note
+    drift.save()
+    if drift.exception_id is not None:
+        exception = OpsException.objects.select_for_update().get(pk=drift.exception_id)
+        _resolve_exception_locked(exception, note=note)
+    return True
+
+
+# --- Subscriptions ------------------------------------------------------------------------
+
+
+@dataclass
+class SettleResult:
+    corrected: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    opened: int = 0
+    refreshed: int = 0
+    resolved: int = 0
+
+    @property
+    def mismatches(self) -> int:
+        return len(self.corrected) + self.opened + self.refreshed
+
+
+def subscription_state(subscription: dict) -> dict[str, Any]:
+    """The account fields a Stripe subscription implies."""
+    item = stripe_gateway.subscription_item(subscription) or {}
+    pricing = item.get("price") or item.get("plan") or {}
+    amount = (pricing.get("unit_amount") or pricing.get("amount") or 0) * (item.get("quantity") or 1)
+    interval = (pricing.get("recurring") or {}).get("interval") or pricing.get("interval") or "month"
+    monthly = amount // 12 if interval == "year" else amount
+    period_end = subscription.get("current_period_end") or item.get("current_period_end")
+    status = STRIPE_STATUS_TO_BILLING.get(subscription.get("status"), BillingStatus.INCOMPLETE)
+    return {
+        "plan": stripe_gateway.subscription_plan_code(subscription) or "",
+        "billing_status": status,
+        "trial_ends_at": epoch_to_datetime(subscription.get("trial_end")),
+        "renews_at": epoch_to_datetime(period_end),
+        "stripe_subscription_id": subscription["id"],
+        "mrr_cents": monthly if status in LIVE_BILLING_STATUSES else 0,
+    }
+
+
+def settle_subscription(
+    *,
+    account: Account,
+    subscription: dict,
+    observed_at: datetime,
+    open_drift: dict[str, BillingDrift],
+    origin: str,
+    run=None,
+) -> SettleResult:
+    """Make the account agree with a subscription where Stripe owns the field, and turn every
+    other difference into drift. ``account`` is locked; ``open_drift`` maps kind -> the
+    account's open subscription drift (the caller loads it, one query for a whole page)."""
+    result = SettleResult()
+    theirs = subscription_state(subscription)
+    for name in STRIPE_ONLY_FIELDS:
+        if getattr(account, name) != theirs[name]:
+            result.corrected[name] = (getattr(account, name), theirs[name])
+    for name, (source_field, kind, _action) in SUBSCRIPTION_FIELDS.items():
+        ours_value = getattr(account, name)
+        stripe_owned = getattr(account, source_field) == SystemOfRecord.STRIPE
+        if ours_value == theirs[name]:
+            pass
+        elif stripe_owned:
+            result.corrected[name] = (ours_value, theirs[name])
+            continue
+        elif kind is not None:
+            _, created = drift_open(
+                system=ReconciliationTarget.STRIPE,
+                kind=kind,
+                subject=account.external_id,
+                account=account,
+                field=name,
+                ours={name: _json_value(ours_value), "system_of_record": getattr(account, source_field)},
+                theirs={name: _json_value(theirs[name]), "subscription": subscription["id"]},
+                summary=f"{name}: {_json_value(ours_value)} here, {_json_value(theirs[name])} in Stripe",
+                run=run,
+            )
+            result.opened += created
+            result.refreshed += not created
+            continue
+        if kind is not None and kind in open_drift:
+            result.resolved += drift_resolve(
+                open_drift[kind],
+                note=f"Resolved automatically by {origin}: {name} now agrees with Stripe "
+                f"({_json_value(theirs[name])}).",
+            )
+    if DriftKind.NO_SUBSCRIPTION in open_drift:
+        result.resolved += drift_resolve(
+            open_drift[DriftKind.NO_SUBSCRIPTION],
+            note=f"Resolved automatically by {origin}: subscription {subscription['id']} found.",
+        )
+    if result.corrected:
+        for name, (_, new) in result.corrected.items():
+            setattr(account, name, new)
+        account.stripe_state_at = max(filter(None, [account.stripe_state_at, observed_at]))
+        account.billing_synced_at = timezone.now()
+        account.save(update_fields=[*result.corrected, "stripe_state_at", "billing_synced_at", "updated_at"])
+        record_billing_event(
+            account=account,
+            event_id=f"{origin}:billing.synced:{subscription['id']}:{int(observed_at.timestamp())}"
+            f":{_fingerprint(result.corrected)}",
+            type="billing.synced_from_stripe",
+            occurred_at=observed_at,
+            payload={
+                "origin": origin,
+                "subscription": subscription["id"],
+                "changes": {
+                    k: {"from": _json_value(a), "to": _json_value(b)}
+                    for k, (a, b) in result.corrected.items()
+                },
+            },
+        )
+    return result
+
+
+def _fingerprint(changes: dict) -> str:
+    text = repr(sorted((k, _json_value(b)) for k, (_, b) in changes.items()))
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+def is_superseded(account: Account, subscription: dict) -> bool:
+    """An ended subscription of an account that has another one now: history, not state."""
+    other = account.stripe_subscription_id and account.stripe_subscription_id != subscription["id"]
+    return bool(other) and subscription.get("status") in ("canceled", "incomplete_expired")
+
+
+def open_subscription_drift(accounts: list[Account]) -> dict[str, dict[str, BillingDrift]]:
+    """Open Stripe drift of these accounts, by external id then kind, locked (one query)."""
+    by_subject: dict[str, dict[str, BillingDrift]] = {}
+    rows = BillingDrift.objects.select_for_update().filter(
+        system=ReconciliationTarget.STRIPE,
+        status=DriftStatus.OPEN,
+        subject__in=[a.external_id for a in accounts],
+    )
+    for drift in rows:
+        by_subject.setdefault(drift.subject, {})[drift.kind] = drift
+    return by_subject
+
+
+# --- Stripe events ------------------------------------------------------------------------
+
+
+@service
+def stripe_event_record(*, event: dict, via: str, actor) -> tuple[StripeEvent, bool]:
+    """Store a Stripe event once by its id; a new one is queued for processing after commit.
+
+    Returns (the row, whether it is new). The unique ``stripe_id`` is what makes a
+    redelivered or concurrently delivered event count once.
+    """
+    data_object = (event.get("data") or {}).get("object") or {}
+    try:
+        with transaction.atomic():
+            row = StripeEvent.objects.create(
+                stripe_id=event["id"],
+                type=event.get("type", ""),
+                created=epoch_to_datetime(event.get("created")) or timezone.now(),
+                object_id=data_object.get("id", "") or "",
+                payload=event,
+                via=via,
+            )
+    except IntegrityError:
+        return StripeEvent.objects.get(stripe_id=event["id"]), False
+    transaction.on_commit(lambda: _dispatch_processing(row.pk))
+    return row, True
+
+
+def _dispatch_processing(stripe_event_id: int) -> None:
+    """Queue processing; a failure here (or, when Celery runs eagerly, in the processing
+    itself) must not fail the delivery: the event is stored, and the pending sweep retries it."""
+    from accounts.tasks import process_stripe_event
+
+    try:
+        process_stripe_event.delay(stripe_event_id)
+    except Exception:
+        logger.exception(
+            "Processing Stripe event #%s failed; it stays pending for the sweep", stripe_event_id
+        )
+
+
+@service
+def stripe_event_process(*, stripe_event: StripeEvent, actor) -> bool:
+    """Apply a stored Stripe event to its account. True when it changed state.
+
+    Idempotent: the event row is locked and processed once; a second call returns False.
+    """
+    event = StripeEvent.objects.select_for_update().get(pk=stripe_event.pk)
+    if event.status in (StripeEventStatus.PROCESSED, StripeEventStatus.IGNORED):
+        return False
+    event.attempts += 1
+    handler = EVENT_HANDLERS.get(event.type)
+    if handler is None:
+        changed, outcome, account = False, "no handler for this event type", None
+        event.status = StripeEventStatus.IGNORED
+    else:
+        changed, outcome, account = handler(event)
+        event.status = StripeEventStatus.PROCESSED if account is not None else StripeEventStatus.IGNORED
+    event.account = account
+    event.outcome = outcome[:300]
+    event.processed_at = timezone.now()
+    event.save()
+    return changed
+
+
+def _object(event: StripeEvent) -> dict:
+    return event.payload["data"]["object"]
+
+
+def _metadata_account(obj: dict) -> str:
+    return (obj.get("metadata") or {}).get("account_external_id", "") or ""
+
+
+def _on_customer(event: StripeEvent):
+    customer = _object(event)
+    account = account_for_stripe_customer(
+        customer_id=customer["id"], account_external_id=_metadata_account(customer)
+    )
+    if account is None:
+        return False, "no account for this customer (reconciliation reports it)", None
+    if event.type == "customer.deleted" and account.stripe_customer_id == customer["id"]:
+        account.stripe_customer_id = ""
+        account.billing_synced_at = timezone.now()
+        account.save(update_fields=["stripe_customer_id", "billing_synced_at", "updated_at"])
+    record_billing_event(
+        account=account,
+        event_id=f"stripe:{event.stripe_id}",
+        type=f"billing.{event.type}",
+        occurred_at=event.created,
+        payload={"stripe_event": event.stripe_id, "customer": customer["id"]},
+    )
+    return True, f"{event.type} recorded", account
+
+
+def _on_subscription(event: StripeEvent):
+    subscription = _object(event)
+    account = account_for_stripe_customer(
+        customer_id=subscription.get("customer") or "", account_external_id=_metadata_account(subscription)
+    )
+    if account is None:
+        return False, "no account for this subscription's customer", None
+    if is_superseded(account, subscription):
+        return False, "an ended subscription the account has moved on from", account
+    watermark = account.stripe_state_at
+    if watermark is not None and event.created < watermark:
+        return False, f"older than the applied state ({watermark:%Y-%m-%d %H:%M:%S}); skipped", account
+    if watermark is not None and event.created == watermark:
+        # Same second as what we applied: the order is unknown, so ask Stripe for the truth.
+        subscription = stripe_gateway.subscription_retrieve(subscription["id"])
+    open_drift = open_subscription_drift([account]).get(account.external_id, {})
+    result = settle_subscription(
+        account=account,
+        subscription=subscription,
+        observed_at=event.created,
+        open_drift=open_drift,
+        origin=f"stripe:{event.stripe_id}",
+    )
+    if event.type == "customer.subscription.deleted" and "billing_status" in result.corrected:
+        record_billing_event(
+            account=account,
+            event_id=f"stripe:{event.stripe_id}:cancelled",
+            type="subscription.cancelled",
+            occurred_at=event.created,
+            payload={"subscription": subscription["id"]},
+        )
+    changed = bool(result.corrected or result.opened or result.resolved)
+    return changed, f"corrected {sorted(result.corrected)}; drift opened {result.opened}", account
+
+
+def _on_invoice(event: StripeEvent):
+    invoice = _object(event)
+    account = account_for_stripe_customer(customer_id=invoice.get("customer") or "")
+    if account is None:
+        return False, "no account for this invoice's customer", None
+    record_billing_event(
+        account=account,
+        event_id=f"stripe:{event.stripe_id}",
+        type=f"billing.{event.type}",
+        occurred_at=event.created,
+        payload={
+            "stripe_event": event.stripe_id,
+            "invoice": invoice.get("id"),
+            "amount_due": invoice.get("amount_due"),
+            "attempt_count": invoice.get("attempt_count"),
+        },
+    )
+    reason = ReasonCode.objects.get(code="payment_failed")
+    if event.type == "invoice.payment_failed":
+        exception = _open_exception_locked(
+            account=account,
+            reason=reason,
+            summary=f"Invoice {invoice.get('id')} payment failed",
+            evidence={
+                "invoice": invoice.get("id"),
+                "amount_due": invoice.get("amount_due"),
+                "stripe_event": event.stripe_id,
+            },
+            opened_at=event.created,
+        )
+        payment_failure_ticket_open(account=account, invoice=invoice, exception=exception)
+        return True, f"payment_failed exception #{exception.pk}", account
+    open_failure = OpsException.objects.select_for_update().filter(
+        account=account, reason_code=reason, resolved_at__isnull=True
+    )
+    for exception in open_failure:
+        _resolve_exception_locked(
+            exception, note=f"Resolved automatically: invoice {invoice.get('id')} paid ({event.stripe_id})."
+        )
+    return True, "invoice paid", account
+
+
+def _on_checkout_completed(event: StripeEvent):
+    session = _object(event)
+    account = account_for_stripe_customer(
+        customer_id=session.get("customer") or "",
+        account_external_id=session.get("client_reference_id") or _metadata_account(session),
+    )
+    if account is None:
+        return False, "no account named by this checkout session", None
+    subscription_id = session.get("subscription") or ""
+    if subscription_id and not account.stripe_subscription_id:
+        account.stripe_subscription_id = subscription_id
+        account.save(update_fields=["stripe_subscription_id", "updated_at"])
+    record_billing_event(
+        account=account,
+        event_id=f"stripe:{event.stripe_id}",
+        type="billing.checkout_completed",
+        occurred_at=event.created,
+        payload={"session": session.get("id"), "subscription": subscription_id},
+    )
+    return True, "checkout linked", account
+
+
+EVENT_HANDLERS = {
+    "customer.created": _on_customer,
+    "customer.updated": _on_customer,
+    "customer.deleted": _on_customer,
+    "customer.subscription.created": _on_subscription,
+    "customer.subscription.updated": _on_subscription,
+    "customer.subscription.deleted": _on_subscription,
+    "invoice.paid": _on_invoice,
+    "invoice.payment_succeeded": _on_invoice,
+    "invoice.payment_failed": _on_invoice,
+    "checkout.session.completed": _on_checkout_completed,
+}
+
+
+def payment_failure_ticket_open(*, account: Account, invoice: dict, exception: OpsException) -> None:
+    """Open the payment-failure ticket through routing (idempotent on the invoice id).
+
+    HOOK: routing owns tickets (branch ``routing``). Until it is merged this logs instead.
+    """
+    try:
+        from routing.services import ticket_intake
+    except ImportError:
+        logger.warning(
+            "routing.services.ticket_intake is not available; no ticket for payment failure on %s "
+            "(exception #%s)",
+            account.external_id,
+            exception.pk,
+        )
+        return
+    from opsconsole.history import current_actor
+
+    ticket_intake(
+        source="stripe",
+        external_id=f"payment_failed:{invoice.get('id')}",
+        requester_email=account.admin_email,
+        subject=f"Payment failed for {account.name}",
+        body=f"Stripe invoice {invoice.get('id')} failed to collect "
+        f"{(invoice.get('amount_due') or 0) / 100:.2f} {str(invoice.get('currency') or '').upper()}.",
+        account_external_id=account.external_id,
+        error_code="payment_failed",
+        feature_area="billing",
+        actor=current_actor(),
+    )

@@ -1,0 +1,215 @@
+"""The one place that talks to Stripe, through the official SDK.
+
+Everything returns plain dicts (stripe 16's ``StripeObject`` is not a dict), so callers never
+depend on the SDK's object model. Rate limits, 5xx answers and timeouts are retried here with
+exponential backoff and jitter; the SDK's own retries are off so there is one retry policy.
+The plan of a subscription is read through ``subscription_plan_code`` only: localstripe knows
+Plans, real Stripe has Prices, and this adapter reads either.
+"""
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+logger = logging.getLogger("accounts.stripe")
+
+PAGE_SIZE = 100  # Stripe's maximum page size.
+WEBHOOK_TOLERANCE_SECONDS = 300
+REQUEST_TIMEOUT_SECONDS = 20.0
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 30.0
+
+
+class StripeUnavailable(Exception):
+    """Stripe kept failing with retryable errors after every attempt."""
+
+
+class StripeNotFound(Exception):
+    """Stripe answered 404 for the object asked for."""
+
+
+class WebhookSignatureInvalid(Exception):
+    """The payload is not signed by our endpoint secret, or the signature is stale."""
+
+
+@dataclass(frozen=True)
+class Page:
+    objects: list[dict]
+    has_more: bool
+
+    @property
+    def last_id(self) -> str | None:
+        return self.objects[-1]["id"] if self.objects else None
+
+
+_clients: dict[tuple, stripe.StripeClient] = {}
+
+
+def client() -> stripe.StripeClient:
+    """A client for the configured key and base address (one per configuration and process:
+    it only caches an HTTP session, so every worker builds the same thing)."""
+    config = (settings.STRIPE_API_KEY, settings.STRIPE_API_BASE, REQUEST_TIMEOUT_SECONDS)
+    if config not in _clients:
+        _clients[config] = stripe.StripeClient(
+            settings.STRIPE_API_KEY or "sk_test_unset",
+            base_addresses={"api": settings.STRIPE_API_BASE},
+            max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=REQUEST_TIMEOUT_SECONDS),
+        )
+    return _clients[config]
+
+
+def is_retryable(exc: Exception) -> bool:
+    if isinstance(exc, stripe.RateLimitError | stripe.APIConnectionError):
+        return True
+    status = getattr(exc, "http_status", None)
+    if status is not None:
+        return status == 429 or status >= 500
+    return isinstance(exc, stripe.APIError)
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with equal jitter: half fixed, half random, capped."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2**attempt))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def call(fn: Callable[[], Any], *, what: str, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """Run one Stripe request, retrying 429s, 5xx and timeouts; other errors raise at once."""
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            return fn()
+        except stripe.StripeError as exc:
+            if not is_retryable(exc):
+                raise
+            if attempt == MAX_ATTEMPTS - 1:
+                raise StripeUnavailable(f"{what}: {exc.__class__.__name__}: {exc}") from exc
+            delay = backoff_seconds(attempt)
+            logger.warning(
+                "Stripe %s failed (%s, status %s); retry %d in %.2fs",
+                what,
+                exc.__class__.__name__,
+                getattr(exc, "http_status", None),
+                attempt + 1,
+                delay,
+            )
+            sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _plain(obj) -> dict:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _page(service, what: str, **params) -> Page:
+    params = {k: v for k, v in params.items() if v is not None}
+    params.setdefault("limit", PAGE_SIZE)
+    result = call(lambda: service.list(params=params), what=what)
+    return Page(objects=[_plain(o) for o in result.data], has_more=bool(result.has_more))
+
+
+# --- Reads --------------------------------------------------------------------------------
+
+
+def _retrieve(fn: Callable[[], Any], what: str) -> dict:
+    try:
+        return _plain(call(fn, what=what))
+    except stripe.InvalidRequestError as exc:
+        if getattr(exc, "http_status", None) == 404:
+            raise StripeNotFound(what) from exc
+        raise
+
+
+def customer_retrieve(customer_id: str) -> dict:
+    return _retrieve(lambda: client().v1.customers.retrieve(customer_id), f"customer {customer_id}")
+
+
+def subscription_retrieve(subscription_id: str) -> dict:
+    return _retrieve(
+        lambda: client().v1.subscriptions.retrieve(subscription_id), f"subscription {subscription_id}"
+    )
+
+
+def subscriptions_page(*, starting_after: str | None = None) -> Page:
+    """One page of every subscription, canceled ones included (they prove a cancellation)."""
+    return _page(client().v1.subscriptions, "subscriptions list", status="all", starting_after=starting_after)
+
+
+def customers_page(*, starting_after: str | None = None) -> Page:
+    return _page(client().v1.customers, "customers list", starting_after=starting_after)
+
+
+def events_page(*, created_gte: int | None = None, starting_after: str | None = None) -> Page:
+    created = {"gte": created_gte} if created_gte is not None else None
+    return _page(client().v1.events, "events list", created=created, starting_after=starting_after)
+
+
+def subscription_item(subscription: dict) -> dict | None:
+    items = (subscription.get("items") or {}).get("data") or []
+    return items[0] if items else None
+
+
+def subscription_plan_code(subscription: dict) -> str | None:
+    """Our plan code for a subscription: the price's lookup key or metadata, else the plan id.
+
+    The one adapter between Stripe's two pricing models (Prices; localstripe's Plans).
+    """
+    item = subscription_item(subscription)
+    if item is None:
+        return None
+    pricing = item.get("price") or item.get("plan") or {}
+    metadata = pricing.get("metadata") or {}
+    return pricing.get("lookup_key") or metadata.get("plan_code") or pricing.get("id")
+
+
+# --- Writes -------------------------------------------------------------------------------
+
+
+def subscription_set_plan(subscription_id: str, plan_code: str) -> dict:
+    """Move a subscription's single item to ``plan_code`` (a Price id/lookup key or a Plan id)."""
+    subscription = subscription_retrieve(subscription_id)
+    item = subscription_item(subscription)
+    if item is None:
+        raise ValueError(f"Subscription {subscription_id} has no item to change.")
+    key = "price" if item.get("price") else "plan"
+    return _plain(
+        call(
+            lambda: client().v1.subscriptions.update(
+                subscription_id, params={"items": [{"id": item["id"], key: plan_code}]}
+            ),
+            what="subscription set plan",
+        )
+    )
+
+
+def customer_create(*, email: str, name: str = "", account_external_id: str = "") -> dict:
+    params: dict[str, Any] = {"email": email, "name": name or email}
+    if account_external_id:
+        params["metadata"] = {"account_external_id": account_external_id}
+    return _plain(call(lambda: client().v1.customers.create(params=params), what="customer create"))
+
+
+# --- Webhooks -----------------------------------------------------------------------------
+
+
+def event_from_webhook(payload: bytes, signature_header: str | None) -> dict:
+    """The event in a webhook body, after checking its signature over the raw bytes."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        raise WebhookSignatureInvalid("STRIPE_WEBHOOK_SECRET is not configured.")
+    try:
+        event = stripe.Webhook.construct_event(
+            payload, signature_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+        )
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookSignatureInvalid(str(exc)) from exc
+    except ValueError as exc:
+        raise WebhookSignatureInvalid(f"Body is not a JSON event: {exc}") from exc
+    return _plain(event)

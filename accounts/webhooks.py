@@ -1,0 +1,38 @@
+"""POST /webhooks/stripe/: check the signature, store the event once, answer at once.
+
+Processing happens in Celery (``accounts.process_stripe_event``), so Stripe gets its 2xx
+quickly and a slow or failing handler never makes Stripe redeliver.
+"""
+
+import logging
+
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.billing_services import SYSTEM_STRIPE, stripe_event_record
+from accounts.choices import StripeEventVia
+from accounts.stripe_gateway import WebhookSignatureInvalid, event_from_webhook
+from opsconsole.api.errors import error_body
+from opsconsole.history import system_user
+
+logger = logging.getLogger("accounts.webhooks")
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    try:
+        event = event_from_webhook(request.body, request.headers.get("Stripe-Signature"))
+    except WebhookSignatureInvalid as exc:
+        logger.warning("Refused a Stripe webhook from %s: %s", request.META.get("REMOTE_ADDR", "?"), exc)
+        return JsonResponse(
+            error_body("invalid_signature", "The Stripe signature is missing, wrong or stale."),
+            status=400,
+        )
+    if not isinstance(event.get("id"), str) or not event["id"]:
+        return JsonResponse(error_body("invalid_event", "The event has no id."), status=400)
+    row, created = stripe_event_record(
+        event=event, via=StripeEventVia.WEBHOOK, actor=system_user(SYSTEM_STRIPE)
+    )
+    return JsonResponse({"received": row.stripe_id, "duplicate": not created})

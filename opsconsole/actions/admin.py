@@ -1,0 +1,231 @@
+"""Console pages for guarded actions: the runs (read-only, append-only), the approval inbox,
+runbooks, product commands, and the mixin that puts action buttons on other admin pages."""
+
+from django.contrib import admin
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from opsconsole.actions import views
+from opsconsole.actions.registry import get_action
+from opsconsole.actions.selectors import account_timeline, actions_offered, approvals_waiting_for
+from opsconsole.actions.services import may_run
+from opsconsole.models import ActionApproval, ActionRun, ActionStatus, ApprovalStatus, OutboxMessage, Runbook
+from opsconsole.runbooks import runbook_for_exception
+
+
+class NeverWritableMixin:
+    """Audit rows: nobody adds, changes or deletes them here, superusers included."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OutboxInline(NeverWritableMixin, admin.TabularInline):
+    model = OutboxMessage
+    fk_name = "action_run"
+    extra = 0
+    fields = ("id", "command", "status", "attempts", "response_status", "last_error", "delivered_at")
+    readonly_fields = fields
+    verbose_name = "product command"
+    verbose_name_plural = "product commands (outbox deliveries)"
+
+
+@admin.register(ActionRun)
+class ActionRunAdmin(NeverWritableMixin, admin.ModelAdmin):
+    list_display = ("id", "created_at", "action", "target_repr", "actor", "status_badge", "entry_point")
+    list_filter = ("status", "action", "entry_point")
+    search_fields = ("target_repr", "actor__username", "idempotency_key", "request_id")
+    date_hierarchy = "created_at"
+    inlines = [OutboxInline]
+    change_form_template = "opsconsole/actions/actionrun_change_form.html"
+    fields = (
+        "action",
+        "status",
+        "actor",
+        "target_repr",
+        "account",
+        "entry_point",
+        "request_id",
+        "params",
+        "evidence",
+        "runbook",
+        "changes_table",
+        "external_commands",
+        "result",
+        "error_code",
+        "error_message",
+        "reversal_of",
+        "reversed_by",
+        "created_at",
+        "finished_at",
+        "idempotency_key",
+        "preview",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="status")
+    def status_badge(self, run):
+        return run.get_status_display()
+
+    @admin.display(description="field changes")
+    def changes_table(self, run):
+        rows = [
+            (c["model"], c["pk"], f["field"], f["before"], f["after"])
+            for c in run.changes
+            for f in c["fields"]
+        ]
+        if not rows:
+            return "—"
+        return format_html(
+            "<table><tr><th>model</th><th>id</th><th>field</th><th>before</th><th>after</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description="reversed by")
+    def reversed_by(self, run):
+        reversal = run.reversals.filter(status=ActionStatus.SUCCEEDED).first()
+        if reversal is None:
+            return "—"
+        return format_html(
+            '<a href="{}">#{}</a>',
+            reverse("admin:opsconsole_actionrun_change", args=[reversal.pk]),
+            reversal.pk,
+        )
+
+    def get_urls(self):
+        site = self.admin_site
+
+        def wrap(view):
+            return site.admin_view(lambda request, **kw: view(request, site, **kw))
+
+        return [
+            path(
+                "run/<str:name>/<str:model_name>/<str:pk>/",
+                wrap(views.action_form_view),
+                name="opsconsole_action_form",
+            ),
+            path("<int:run_pk>/reverse/", wrap(views.reverse_view), name="opsconsole_action_reverse"),
+            path(
+                "approvals/<int:approval_pk>/decide/",
+                wrap(views.approval_decide_view),
+                name="opsconsole_approval_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if run is not None:
+            action = get_action(run.action)
+            target = run.target_type.get_object_for_this_type(pk=run.target_id)
+            context["can_reverse"] = (
+                action.reversible
+                and run.status == ActionStatus.SUCCEEDED
+                and run.reversal_of_id is None
+                and may_run(request.user, action, target)
+            )
+            approval = getattr(run, "approval", None)
+            context["approval"] = approval
+            context["can_decide"] = (
+                approval is not None
+                and approval.status == ApprovalStatus.PENDING
+                and approval.requested_by_id != request.user.pk
+                and request.user.has_perm("opsconsole.approve_actionrun")
+            )
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+
+@admin.register(ActionApproval)
+class ActionApprovalAdmin(NeverWritableMixin, admin.ModelAdmin):
+    """The approval inbox: pending requests first, oldest SLA first."""
+
+    list_display = (
+        "run_link",
+        "action",
+        "target",
+        "requested_by",
+        "reason",
+        "waiting",
+        "expires_at",
+        "status",
+    )
+    list_filter = ("status",)
+    change_list_template = "opsconsole/actions/approval_inbox.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("run", "requested_by")
+
+    @admin.display(description="run")
+    def run_link(self, approval):
+        return format_html(
+            '<a href="{}">#{}</a>',
+            reverse("admin:opsconsole_actionrun_change", args=[approval.run_id]),
+            approval.run_id,
+        )
+
+    @admin.display(description="action")
+    def action(self, approval):
+        return approval.run.action
+
+    @admin.display(description="target")
+    def target(self, approval):
+        return approval.run.target_repr
+
+    @admin.display(description="waiting")
+    def waiting(self, approval):
+        minutes = int((timezone.now() - approval.requested_at).total_seconds() // 60)
+        overdue = approval.status == ApprovalStatus.PENDING and approval.sla_due_at <= timezone.now()
+        return f"{minutes} min" + (" (over SLA)" if overdue else "")
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"waiting_for_me": approvals_waiting_for(request.user), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)
+
+
+@admin.register(Runbook)
+class RunbookAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "title", "reason_code", "owner_role", "active")
+    list_filter = ("active", "owner_role")
+    search_fields = ("code", "title", "stop_rule")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # retire a runbook (active = False): runs point at it
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(NeverWritableMixin, admin.ModelAdmin):
+    list_display = ("id", "created_at", "command", "account", "status", "attempts", "response_status")
+    list_filter = ("status", "command")
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+
+
+class GuardedActionsAdminMixin:
+    """Put the guarded actions on an Account or OpsException admin page.
+
+    Adds to the change page's context: ``guarded_actions`` (the buttons this user may press),
+    ``runbook`` (on an exception) and ``timeline`` (on an account). Render them with
+    ``{% include "opsconsole/actions/panel.html" %}``; a ModelAdmin without its own template
+    gets ``opsconsole/actions/change_form.html``, which does that.
+    """
+
+    change_form_template = "opsconsole/actions/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = dict(extra_context or {})
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            context["guarded_actions"] = actions_offered(request.user, obj)
+            if obj._meta.label == "accounts.OpsException":
+                context["runbook"] = runbook_for_exception(obj)
+            if obj._meta.label == "accounts.Account":
+                context["timeline"] = account_timeline(obj)
+        return super().change_view(request, object_id, form_url, extra_context=context)

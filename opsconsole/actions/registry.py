@@ -1,0 +1,127 @@
+"""The guarded-action declaration and the registry every entry point looks actions up in."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from django.db import models
+from rest_framework import serializers
+
+from opsconsole.actions.recorder import to_json
+from opsconsole.errors import NotFound
+
+_REGISTRY: dict[str, "Action"] = {}
+
+
+@dataclass
+class ActionContext:
+    """Everything an action's checks and effect may look at."""
+
+    action: "Action"
+    target: models.Model
+    params: dict
+    actor: Any
+    evidence: dict = field(default_factory=dict)
+    runbook: Any = None
+    run: Any = None  # the ActionRun; None in a dry run
+    dry_run: bool = False
+    reversal_of: Any = None  # the ActionRun being reversed, for a reversal
+
+
+class Action:
+    """One guarded action. Subclasses declare what the framework enforces.
+
+    - ``name`` and ``target_model`` (``"app_label.ModelName"``);
+    - the permission is ``opsconsole.run_<name>``; the object rule is that the actor may see
+      the target's account (``accounts_visible_to``, which honours guardian object grants);
+    - ``Input``: a DRF serializer for the parameters;
+    - ``check(ctx)``: preconditions, raising an ``ApplicationError`` to refuse;
+    - ``perform(ctx)``: the effect, calling services; returns a small result dict;
+    - ``approval_reason(ctx)``: why it needs a second person, or None;
+    - ``reversible`` and ``reverse_external(ctx)``: a reversal restores the fields the run
+      changed and undoes what else it did outside this database;
+    - ``state(target)``: what must not change between a preview and its commit;
+    - ``derived_state(target)``: computed values worth diffing in a preview (entitlements).
+
+    The idempotency key is the caller's submission key (a reviewed preview, an
+    ``Idempotency-Key`` header, a Celery caller's key), stored under a unique constraint.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    description: ClassVar[str] = ""
+    target_model: ClassVar[str]
+    reversible: ClassVar[bool] = False
+    # Shown in the console only when the target is in a state the action can apply to.
+    Input: ClassVar[type[serializers.Serializer]] = serializers.Serializer
+
+    @property
+    def permission(self) -> str:
+        return f"opsconsole.run_{self.name}"
+
+    def validate(self, params: dict | None) -> dict:
+        from opsconsole.errors import ValidationFailed
+
+        serializer = self.Input(data=params or {})
+        if not serializer.is_valid():
+            raise ValidationFailed(
+                "invalid_parameters", f"The parameters for {self.name} are invalid.", serializer.errors
+            )
+        return to_json(dict(serializer.validated_data))
+
+    def lock(self, target):
+        """Fetch the target again, locked for the rest of the transaction."""
+        return type(target).objects.select_for_update().get(pk=target.pk)
+
+    def account_of(self, target):
+        return target if target._meta.label == "accounts.Account" else target.account
+
+    def applies_to(self, target) -> bool:
+        """Whether to offer the action on this target at all (buttons, runbook lists)."""
+        return True
+
+    def check(self, ctx: ActionContext) -> None:
+        return None
+
+    def approval_reason(self, ctx: ActionContext) -> str | None:
+        return None
+
+    def perform(self, ctx: ActionContext) -> dict:
+        raise NotImplementedError
+
+    def reverse_external(self, ctx: ActionContext) -> None:
+        """Undo what the original run did outside the restored fields (Stripe, events)."""
+        return None
+
+    def state(self, target) -> dict:
+        return {f.attname: getattr(target, f.attname) for f in target._meta.concrete_fields}
+
+    def derived_state(self, target) -> dict:
+        return {}
+
+    def fingerprint(self, target) -> str:
+        encoded = json.dumps(to_json(self.state(target)), sort_keys=True)
+        return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def register(cls: type[Action]) -> type[Action]:
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def get_action(name: str) -> Action:
+    action = _REGISTRY.get(name)
+    if action is None:
+        raise NotFound(
+            "unknown_action", f"There is no action named {name!r}.", {"actions": sorted(_REGISTRY)}
+        )
+    return action
+
+
+def all_actions() -> list[Action]:
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def actions_for_model(label: str) -> list[Action]:
+    return [a for a in all_actions() if a.target_model == label]

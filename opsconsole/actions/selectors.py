@@ -1,0 +1,125 @@
+"""Reads for the console: which actions a user is offered, approvals waiting, the timeline."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.urls import NoReverseMatch, reverse
+
+from opsconsole.actions.registry import Action, actions_for_model
+from opsconsole.actions.services import may_run
+from opsconsole.models import ActionApproval, ActionRun, ApprovalStatus
+from opsconsole.runbooks import runbook_for_exception
+
+
+def _url(name: str, *args) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def action_form_url(action: Action, target) -> str:
+    return _url("admin:opsconsole_action_form", action.name, target._meta.model_name, target.pk)
+
+
+@dataclass(frozen=True)
+class OfferedAction:
+    action: Action
+    url: str
+
+
+def actions_offered(user, target) -> list[OfferedAction]:
+    """The actions to show as buttons: ones that apply to the target, that its runbook allows
+    (on an exception with a runbook), and that this user may run."""
+    runbook = runbook_for_exception(target) if target._meta.label == "accounts.OpsException" else None
+    offered = []
+    for action in actions_for_model(target._meta.label):
+        if runbook is not None and action.name not in runbook.allowed_actions:
+            continue
+        if action.applies_to(target) and may_run(user, action, target):
+            offered.append(OfferedAction(action, action_form_url(action, target)))
+    return offered
+
+
+def approvals_waiting_for(user) -> QuerySet[ActionApproval]:
+    """The approval inbox: pending requests this user may decide (never their own)."""
+    pending = ActionApproval.objects.filter(status=ApprovalStatus.PENDING).select_related(
+        "run", "requested_by"
+    )
+    if not user.has_perm("opsconsole.approve_actionrun"):
+        return pending.none()
+    return pending.exclude(requested_by=user).order_by("sla_due_at")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "event", "action", "exception", "change"
+    title: str
+    detail: str = ""
+    url: str = ""
+
+
+def _history_entries(account) -> list[TimelineEntry]:
+    entries = []
+    records = list(account.history.select_related("history_user").order_by("history_date", "history_id"))
+    for previous, record in zip([None, *records], records, strict=False):
+        if previous is None:
+            continue
+        delta = record.diff_against(previous, excluded_fields=["updated_at"])
+        if not delta.changes:
+            continue
+        changed = ", ".join(f"{c.field}: {c.old} → {c.new}" for c in delta.changes)
+        who = record.history_user.get_username() if record.history_user else "unknown"
+        entries.append(TimelineEntry(record.history_date, "change", f"Account changed by {who}", changed))
+    return entries
+
+
+def account_timeline(account, *, limit: int = 200) -> list[TimelineEntry]:
+    """One timeline of the account, newest first: its events, the actions run on it or its
+    exceptions, its exceptions opening and closing, and every recorded change of its fields."""
+    from accounts.models import AccountEvent, OpsException
+
+    entries: list[TimelineEntry] = []
+    for event in AccountEvent.objects.filter(account=account).order_by("-occurred_at")[:limit]:
+        detail = " ".join(x for x in (event.error_code, event.request_id) if x)
+        entries.append(TimelineEntry(event.occurred_at, "event", event.type, detail))
+    runs = (
+        ActionRun.objects.filter(Q(account=account)).select_related("actor").order_by("-created_at")[:limit]
+    )
+    for run in runs:
+        entries.append(
+            TimelineEntry(
+                run.created_at,
+                "action",
+                f"{run.action} by {run.actor.get_username()}: {run.status}",
+                run.error_message,
+                _url("admin:opsconsole_actionrun_change", run.pk),
+            )
+        )
+    exceptions = OpsException.objects.filter(account=account).select_related("reason_code")
+    for exception in exceptions:
+        url = _url("admin:accounts_opsexception_change", exception.pk)
+        entries.append(
+            TimelineEntry(
+                exception.opened_at,
+                "exception",
+                f"Exception opened: {exception.reason_code.code}",
+                exception.summary,
+                url,
+            )
+        )
+        if exception.resolved_at:
+            entries.append(
+                TimelineEntry(
+                    exception.resolved_at,
+                    "exception",
+                    f"Exception resolved: {exception.reason_code.code}",
+                    exception.resolution_note,
+                    url,
+                )
+            )
+    entries.extend(_history_entries(account))
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]

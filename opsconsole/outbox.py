@@ -1,0 +1,209 @@
+"""Commands to the product: written to the outbox with the action, delivered after commit.
+
+Each delivery is a POST to PRODUCT_WEBHOOK_URL signed with HMAC-SHA256 over
+``"<timestamp>.<body>"`` (header ``X-Opsconsole-Signature: t=<timestamp>,v1=<hex>``) and
+carries the command id (``X-Opsconsole-Command-Id`` and ``Idempotency-Key``), so the product
+can drop a redelivery. Failures are retried with exponential backoff; the last failure
+alerts.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from opsconsole.actions.recorder import external_call
+from opsconsole.alerts import Alert, alert_send
+from opsconsole.history import acting_as, system_user
+from opsconsole.models import OutboxMessage, OutboxStatus
+
+logger = logging.getLogger("opsconsole.outbox")
+
+SYSTEM_OUTBOX = "system:outbox"
+TIMEOUT_SECONDS = 10
+# A message stuck in "sending" this long belongs to a worker that died mid-delivery.
+STALE_SENDING_AFTER = timedelta(minutes=5)
+# Redis redelivers a task whose countdown outlives its visibility timeout; stay well under it.
+MAX_COUNTDOWN_SECONDS = 3600
+
+
+def outbox_enqueue(*, command: str, payload: dict, account=None, action_run=None) -> OutboxMessage | None:
+    """Write a product command in the caller's transaction and deliver it after commit.
+
+    In a dry run the command is listed by the recorder and nothing is written or sent.
+    """
+    message = OutboxMessage(command=command, payload=payload, account=account, action_run=action_run)
+
+    def write_and_schedule():
+        message.next_attempt_at = timezone.now()
+        message.save(force_insert=True)
+        transaction.on_commit(lambda: _schedule(message.pk, countdown=0))
+        return {"command_id": str(message.pk)}
+
+    result = external_call(
+        "product",
+        command,
+        {"command_id": str(message.pk), "account": getattr(account, "external_id", None), **payload},
+        perform=write_and_schedule,
+    )
+    return message if result is not None else None
+
+
+def _schedule(message_id, *, countdown: float) -> None:
+    from opsconsole.tasks import outbox_deliver
+
+    outbox_deliver.apply_async((str(message_id),), countdown=min(countdown, MAX_COUNTDOWN_SECONDS))
+
+
+def sign(body: bytes, *, secret: str, timestamp: int) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def _body(message: OutboxMessage) -> bytes:
+    return json.dumps(
+        {
+            "id": str(message.pk),
+            "command": message.command,
+            "account": message.account.external_id if message.account_id else None,
+            "payload": message.payload,
+            "created_at": message.created_at,
+        },
+        cls=DjangoJSONEncoder,
+        sort_keys=True,
+    ).encode()
+
+
+def _post(message: OutboxMessage) -> tuple[int | None, str]:
+    body = _body(message)
+    request = urllib.request.Request(
+        settings.PRODUCT_WEBHOOK_URL,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Opsconsole-Command-Id": str(message.pk),
+            "Idempotency-Key": str(message.pk),
+            "X-Opsconsole-Signature": sign(
+                body, secret=settings.PRODUCT_WEBHOOK_SECRET, timestamp=int(time.time())
+            ),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code}"
+    except OSError as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def backoff_seconds(attempts: int) -> float:
+    return settings.OUTBOX_BACKOFF_SECONDS * (2 ** max(attempts - 1, 0))
+
+
+def outbox_deliver_once(message_id) -> float | None:
+    """Make one delivery attempt if the message is due. Returns seconds until a retry, or None.
+
+    Safe to run twice: the attempt is claimed by a compare-and-set from pending to sending
+    under a row lock, so two workers never post the same attempt.
+    """
+    actor = system_user(SYSTEM_OUTBOX)
+    now = timezone.now()
+    with transaction.atomic(), acting_as(actor):
+        message = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk=message_id, status=OutboxStatus.PENDING)
+            .first()
+        )
+        if message is None or (message.next_attempt_at and message.next_attempt_at > now):
+            return None
+        if not settings.PRODUCT_WEBHOOK_URL:
+            logger.warning(
+                "PRODUCT_WEBHOOK_URL unset; command %s %s logged", message.command, message.payload
+            )
+            message.status = OutboxStatus.NOT_CONFIGURED
+            message.save()
+            return None
+        message.status = OutboxStatus.SENDING
+        message.attempts += 1
+        message.last_attempt_at = now
+        message.save()
+
+    status, error = _post(message)
+
+    with transaction.atomic(), acting_as(actor):
+        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+        message.response_status = status
+        if status is not None and 200 <= status < 300:
+            message.status = OutboxStatus.DELIVERED
+            message.delivered_at = timezone.now()
+            message.last_error = ""
+            message.save()
+            return None
+        message.last_error = error
+        if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            message.status = OutboxStatus.FAILED
+            message.save()
+            _alert_failed(message)
+            return None
+        delay = backoff_seconds(message.attempts)
+        message.status = OutboxStatus.PENDING
+        message.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        message.save()
+        return delay
+
+
+def _alert_failed(message: OutboxMessage) -> None:
+    from opsconsole.actions.services import action_run_url
+
+    alert_send(
+        Alert(
+            kind="outbox_delivery_failed",
+            title=f"Product command {message.command} not delivered after {message.attempts} attempts",
+            text=message.last_error,
+            severity="critical",
+            fields={
+                "command_id": str(message.pk),
+                "account": message.account.external_id if message.account_id else "",
+                "action_run": message.action_run_id or "",
+            },
+            link=action_run_url(message.action_run) if message.action_run_id else "",
+        )
+    )
+
+
+def outbox_sweep(*, now=None) -> int:
+    """Requeue due messages whose task was lost, and reclaim ones a dead worker held."""
+    now = now or timezone.now()
+    actor = system_user(SYSTEM_OUTBOX)
+    stale = OutboxMessage.objects.filter(
+        status=OutboxStatus.SENDING, last_attempt_at__lte=now - STALE_SENDING_AFTER
+    )
+    for pk in stale.values_list("pk", flat=True):
+        with transaction.atomic(), acting_as(actor):
+            message = (
+                OutboxMessage.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=OutboxStatus.SENDING)
+                .first()
+            )
+            if message is not None:
+                message.status = OutboxStatus.PENDING
+                message.save()
+    due = list(
+        OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in due:
+        _schedule(pk, countdown=0)
+    return len(due)

@@ -1,0 +1,180 @@
+"""The console: buttons only for who may press them, form -> preview -> confirm, the result
+message, the approval inbox, reversal, the timeline, and read-only action runs."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from opsconsole.models import ActionRun, ActionStatus
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.opsconsole.console_urls")]
+
+
+@pytest.fixture
+def login(make_user):
+    def _login(role=None, user=None):
+        client = Client()
+        client.force_login(user or make_user(role))
+        return client
+
+    return _login
+
+
+def _get(client, url):
+    return client.get(url, secure=True, follow=True)
+
+
+def _post(client, url, data):
+    return client.post(url, data, secure=True, follow=True)
+
+
+def _buttons(response) -> set[str]:
+    return set(re.findall(r'data-action="([a-z_]+)"', response.content.decode()))
+
+
+def _exception_url(exception):
+    return f"/accounts/opsexception/{exception.pk}/change/"
+
+
+def test_exception_page_shows_runbook_and_only_allowed_actions_per_role(
+    account, fail_import, login, make_account
+):
+    exception = fail_import(account, "timeout")
+    page = _get(login("support"), _exception_url(exception))
+    assert "Runbook: Import timed out" in page.content.decode()
+    assert "support may restart once" in page.content.decode()
+    assert _buttons(page) == {"restart_import", "resolve_exception", "escalate_to_engineering"}
+    assert _buttons(_get(login("billing"), _exception_url(exception))) == {
+        "resolve_exception",
+        "escalate_to_engineering",
+    }
+    schema = fail_import(make_account(), "schema_error")
+    assert "restart_import" not in _buttons(_get(login("support"), _exception_url(schema)))
+
+
+def test_support_restart_once_then_refusal_offers_escalation(account, fail_import, login):
+    exception = fail_import(account, "timeout")
+    client = login("support")
+    form_url = f"/opsconsole/actionrun/run/restart_import/opsexception/{exception.pk}/"
+    form = _get(client, form_url)
+    assert "What you checked" in form.content.decode()
+    missing = _post(client, form_url, {"preview": "1"})
+    assert "This field is required" in missing.content.decode()
+    preview = _post(client, form_url, {"evidence_note": "Timeout, no schema error"})
+    body = preview.content.decode()
+    assert "import.restart" in body and "nothing has changed" in body
+    assert not ActionRun.objects.exists()
+    token = re.search(r'name="preview_token" value="([^"]+)"', body).group(1)
+    done = _post(client, form_url, {"preview_token": token})
+    run = ActionRun.objects.get()
+    assert run.status == ActionStatus.SUCCEEDED and run.entry_point == "console"
+    assert done.redirect_chain[-1][0].endswith(f"/opsconsole/actionrun/{run.pk}/change/")
+    assert f'href="/opsconsole/actionrun/{run.pk}/change/"' in done.content.decode()
+    assert "import.restart" in done.content.decode()  # the outbox delivery is on the run page
+    # Confirming the same preview twice does not run twice.
+    _post(client, form_url, {"preview_token": token})
+    assert ActionRun.objects.count() == 1
+
+    second = _post(client, form_url, {"evidence_note": "again"})
+    token = re.search(r'name="preview_token" value="([^"]+)"', second.content.decode())
+    body = (
+        second if token is None else _post(client, form_url, {"preview_token": token.group(1)})
+    ).content.decode()
+    assert "escalate to engineering" in body
+    assert f"/opsconsole/actionrun/run/escalate_to_engineering/opsexception/{exception.pk}/" in body
+
+
+def test_plan_change_needs_lead_approval_through_the_inbox_then_reverses(account, login, make_user):
+    billing_user = make_user("billing")
+    billing = login(user=billing_user)
+    form_url = f"/opsconsole/actionrun/run/reassign_plan/account/{account.pk}/"
+    preview = _post(billing, form_url, {"param_plan": "enterprise", "param_note": "signed order form"})
+    body = preview.content.decode()
+    assert "Needs approval" in body and "feature:scim" in body
+    token = re.search(r'name="preview_token" value="([^"]+)"', body).group(1)
+    waiting = _post(billing, form_url, {"preview_token": token})
+    assert "waiting for approval" in waiting.content.decode()
+    run = ActionRun.objects.get()
+    assert run.status == ActionStatus.AWAITING_APPROVAL
+
+    requester_view = _get(billing, f"/opsconsole/actionrun/{run.pk}/change/")
+    assert "Approve and run" not in requester_view.content.decode()
+    lead = login("ops_lead")
+    inbox = _get(lead, "/opsconsole/actionapproval/")
+    assert f"#{run.pk}" in inbox.content.decode() and "Waiting for you (1)" in inbox.content.decode()
+    _post(lead, f"/opsconsole/actionrun/approvals/{run.approval.pk}/decide/", {"decision": "approve"})
+    run.refresh_from_db()
+    account.refresh_from_db()
+    assert run.status == ActionStatus.SUCCEEDED and account.plan == "enterprise"
+
+    reverse_preview = _get(billing, f"/opsconsole/actionrun/{run.pk}/reverse/")
+    token = re.search(r'name="preview_token" value="([^"]+)"', reverse_preview.content.decode()).group(1)
+    _post(billing, f"/opsconsole/actionrun/{run.pk}/reverse/", {"preview_token": token})
+    account.refresh_from_db()
+    run.refresh_from_db()
+    assert account.plan == "team" and run.status == ActionStatus.REVERSED
+
+
+def test_action_pages_refuse_roles_without_the_permission(account, fail_import, login):
+    exception = fail_import(account)
+    response = login("billing").get(
+        f"/opsconsole/actionrun/run/restart_import/opsexception/{exception.pk}/", secure=True
+    )
+    assert response.status_code == 403
+
+
+def test_action_runs_are_read_only_even_for_a_superuser(account, fail_import, login, make_user):
+    from opsconsole.actions.services import run_action
+
+    run = run_action(
+        name="resolve_exception",
+        target=fail_import(account),
+        actor=make_user("support"),
+        params={"note": "done"},
+        evidence={"note": "n"},
+        idempotency_key="k",
+    ).run
+    from django.contrib.auth import get_user_model
+
+    superuser = get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-tests-only")
+    admin = login(user=superuser)
+    page = _get(admin, f"/opsconsole/actionrun/{run.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert (
+        admin.post(f"/opsconsole/actionrun/{run.pk}/delete/", {"post": "yes"}, secure=True).status_code == 403
+    )
+    assert (
+        admin.post(f"/opsconsole/actionrun/{run.pk}/change/", {"params": "{}"}, secure=True).status_code
+        == 403
+    )
+    assert admin.get("/opsconsole/actionrun/add/", secure=True).status_code == 403
+    assert ActionRun.objects.get(pk=run.pk).params == {"note": "done"}
+
+
+def test_account_timeline_merges_events_actions_exceptions_and_changes(
+    account, fail_import, login, make_user
+):
+    from opsconsole.actions.selectors import account_timeline
+    from opsconsole.actions.services import run_action
+
+    exception = fail_import(account)
+    support = make_user("support")
+    run_action(
+        name="restart_import", target=exception, actor=support, evidence={"note": "n"}, idempotency_key="1"
+    )
+    run_action(
+        name="reassign_plan",
+        target=account,
+        actor=make_user("billing"),
+        params={"plan": "starter"},
+        idempotency_key="2",
+    )
+    timeline = account_timeline(account)
+    kinds = {e.kind for e in timeline}
+    assert kinds == {"event", "action", "exception", "change"}
+    assert [e.at for e in timeline] == sorted((e.at for e in timeline), reverse=True)
+    change = next(e for e in timeline if e.kind == "change")
+    assert "plan: team → starter" in change.detail
+    page = _get(login("support"), f"/accounts/account/{account.pk}/change/")
+    assert "Timeline" in page.content.decode() and "restart_import by" in page.content.decode()

@@ -1,0 +1,122 @@
+"""Product commands: signed, retried with backoff, deduplicated, visible on the run; and the
+alerts a failed action or a failed delivery raise."""
+
+import hashlib
+import hmac
+
+import pytest
+
+from opsconsole.actions.services import run_action
+from opsconsole.models import ActionRun, ActionStatus, OutboxMessage, OutboxStatus
+from opsconsole.outbox import backoff_seconds
+from opsconsole.tasks import outbox_deliver
+from tests.opsconsole.conftest import transactional
+
+
+@pytest.fixture
+def product(receiver, settings):
+    settings.PRODUCT_WEBHOOK_URL = receiver.url
+    settings.PRODUCT_WEBHOOK_SECRET = "product-secret"
+    settings.OUTBOX_BACKOFF_SECONDS = 0
+    return receiver
+
+
+def _restart(exception, actor, key="k"):
+    return run_action(
+        name="restart_import",
+        target=exception,
+        actor=actor,
+        evidence={"note": "timeout"},
+        idempotency_key=key,
+    )
+
+
+@transactional
+def test_delivery_is_signed_retried_and_deduplicated(account, fail_import, make_user, product):
+    product.statuses = [500, 503]  # then 200
+    support = make_user("support")
+    exception = fail_import(account)
+    run = _restart(exception, support).run
+    assert _restart(exception, support).duplicate  # a double submit adds no second command
+
+    message = OutboxMessage.objects.get()
+    assert message.action_run == run
+    assert message.status == OutboxStatus.DELIVERED and message.attempts == 3
+    assert [r["headers"]["X-Opsconsole-Command-Id"] for r in product.requests] == [str(message.pk)] * 3
+    for request in product.requests:
+        timestamp, signature = (
+            part.split("=", 1)[1] for part in request["headers"]["X-Opsconsole-Signature"].split(",")
+        )
+        expected = hmac.new(b"product-secret", f"{timestamp}.".encode() + request["body"], hashlib.sha256)
+        assert hmac.compare_digest(signature, expected.hexdigest())
+    assert product.requests[0]["json"]["command"] == "import.restart"
+    assert product.requests[0]["json"]["account"] == account.external_id
+
+    # A redelivered task finds the message delivered and sends nothing.
+    outbox_deliver.apply(args=(str(message.pk),))
+    assert len(product.requests) == 3
+    # The delivery is visible from the run.
+    assert run.outbox_messages.get().status == OutboxStatus.DELIVERED
+
+
+@transactional
+def test_last_failed_delivery_alerts(account, fail_import, make_user, product, alert_receiver, settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    product.statuses = [500] * 10
+    _restart(fail_import(account), make_user("support"))
+    message = OutboxMessage.objects.get()
+    assert message.status == OutboxStatus.FAILED and message.attempts == 3
+    assert len(product.requests) == 3
+    (alert,) = alert_receiver.requests
+    assert alert["json"]["opsconsole"]["kind"] == "outbox_delivery_failed"
+    assert alert["json"]["opsconsole"]["fields"]["command_id"] == str(message.pk)
+    assert alert["json"]["opsconsole"]["severity"] == "critical"
+
+
+def test_backoff_doubles(settings):
+    settings.OUTBOX_BACKOFF_SECONDS = 30
+    assert [backoff_seconds(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+
+
+@transactional
+def test_failed_action_rolls_back_and_alerts(account, fail_import, make_user, alert_receiver, monkeypatch):
+    import accounts.actions
+
+    def broken(**kwargs):
+        raise RuntimeError("timeline unavailable")
+
+    monkeypatch.setattr(accounts.actions, "account_event_note", broken)
+    exception = fail_import(account)
+    run = _restart(exception, make_user("support")).run
+    run = ActionRun.objects.get(pk=run.pk)
+    assert run.status == ActionStatus.FAILED
+    assert "timeline unavailable" in run.error_message
+    exception.refresh_from_db()
+    assert exception.status == "open"  # the effect was rolled back
+    assert not OutboxMessage.objects.exists()
+    (alert,) = alert_receiver.requests
+    payload = alert["json"]
+    assert payload["opsconsole"]["kind"] == "action_failed"
+    assert payload["opsconsole"]["fields"]["action_run"] == run.pk
+    assert "restart_import" in payload["text"]
+
+
+@pytest.mark.redis
+@transactional
+def test_retry_goes_through_the_broker_with_a_countdown(
+    account, fail_import, make_user, product, settings, celery_worker_on_redis
+):
+    import time
+
+    settings.OUTBOX_BACKOFF_SECONDS = 0.2
+    product.statuses = [503]  # then 200
+    _restart(fail_import(account), make_user("support"))
+    message = OutboxMessage.objects.get()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        message.refresh_from_db()
+        if message.status == OutboxStatus.DELIVERED:
+            break
+        time.sleep(0.1)
+    assert message.status == OutboxStatus.DELIVERED and message.attempts == 2
+    assert len({r["headers"]["X-Opsconsole-Command-Id"] for r in product.requests}) == 1
