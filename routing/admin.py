@@ -432,21 +432,7 @@ class RoutingRuleForm(forms.ModelForm):
 
     class Meta:
         model = RoutingRule
-        fields = (
-            "rule_set",
-            "key",
-            "name",
-            "priority",
-            "enabled",
-            "match",
-            "conditions",
-            "category",
-            "severity",
-            "queue",
-            "owner",
-            "sla_policy",
-            "page_oncall",
-        )
+        fields = ("rule_set", *services.RULE_FIELDS)
         help_texts = {
             "conditions": 'A list like [{"field": "text", "op": "contains", "value": "refund"}]. Operators: '
             + ", ".join(engine.OPERATORS)
