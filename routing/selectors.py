@@ -4,9 +4,11 @@ import statistics
 from collections import OrderedDict, defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import Count, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user, get_users_with_perms
+from guardian.shortcuts import get_objects_for_user
 
 from accounts.selectors import (
     account_counts_by_channel,
@@ -237,23 +239,29 @@ def tickets_visible_to(user) -> QuerySet[Ticket]:
     return base.filter(queue__in=queues_visible_to(user))
 
 
-def queue_members(queue: Queue) -> list:
-    """Active staff who may work the queue, in a stable order."""
-    users = get_users_with_perms(queue, only_with_perms_in=["work_queue"], with_group_users=True)
-    return sorted((u for u in users if u.is_active and u.is_staff), key=lambda u: u.pk)
+def queue_members(queue: Queue) -> QuerySet:
+    """Active staff who may work the queue, granted one by one or through a group (role)."""
+    granted = Q(
+        queueuserobjectpermission__content_object=queue,
+        queueuserobjectpermission__permission__codename="work_queue",
+    ) | Q(
+        groups__queuegroupobjectpermission__content_object=queue,
+        groups__queuegroupobjectpermission__permission__codename="work_queue",
+    )
+    members = get_user_model().objects.filter(granted).values("pk")
+    return get_user_model().objects.filter(pk__in=members, is_active=True, is_staff=True)
 
 
 def least_loaded_member(queue: Queue):
-    members = queue_members(queue)
-    if not members:
-        return None
-    load = dict(
-        Ticket.objects.filter(owner__in=members, status__in=OPEN_TICKET_STATUSES)
-        .values_list("owner")
+    """The member with the fewest open tickets (ties: the longest-standing user), in one query."""
+    open_load = (
+        Ticket.objects.filter(owner=OuterRef("pk"), status__in=OPEN_TICKET_STATUSES)
+        .order_by()
+        .values("owner")
         .annotate(n=Count("id"))
-        .values_list("owner", "n")
+        .values("n")
     )
-    return min(members, key=lambda u: (load.get(u.pk, 0), u.pk))
+    return queue_members(queue).annotate(load=Coalesce(Subquery(open_load), 0)).order_by("load", "pk").first()
 
 
 # --- Queue figures -----------------------------------------------------------------------------

@@ -157,12 +157,14 @@ def ticket_intake(
     error_code: str = "",
     request_id: str = "",
     feature_area: str = "",
+    received_at: datetime | None = None,
     actor,
 ) -> tuple[Ticket, bool]:
     """Take in a ticket, enrich it, route it and start its clocks. Returns (ticket, created now).
 
     Idempotent on (source, external_id): the unique constraint decides between concurrent
-    twins, and a repeat gets the first ticket back untouched.
+    twins, and a repeat gets the first ticket back untouched. ``received_at`` (default now) is
+    when the help desk received it, for imports of tickets that arrived earlier.
     """
     fields = {
         "source": source,
@@ -179,7 +181,7 @@ def ticket_intake(
     if existing is not None:
         return existing, False
 
-    now = timezone.now()
+    now = received_at or timezone.now()
     account, how = account_find_by_contact(external_id=account_external_id, email=requester_email)
     context = selectors.ticket_context(account=account, account_match=how, now=now, **fields)
     if account_external_id and how != "external_id":
