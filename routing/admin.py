@@ -273,9 +273,8 @@ class RoutingDecisionAdmin(_ReadOnly, _NoRevertHistory):
         "owner",
         "severity",
         "decided_at",
-        "overridden",
     )
-    list_filter = ("kind", "overridden", "rule_key")
+    list_filter = ("kind", "rule_key")
     list_select_related = ("ticket", "queue", "owner")
 
 

@@ -274,7 +274,9 @@ class Ticket(models.Model):
 class RoutingDecision(models.Model):
     """Why a ticket went where it went: the rule and its version, or the person and their reason.
 
-    Rows are written once; ``overridden`` turns true when a person later reassigns the ticket.
+    Rows are written once and never changed, so the row is its own audit record (like
+    AccountEvent) and carries no history. A decision is overridden when a later manual one
+    exists (``selectors.ticket_decisions`` says so).
     """
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="decisions")
@@ -295,8 +297,6 @@ class RoutingDecision(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
-    overridden = models.BooleanField(default=False)
-    history = audited_history()
 
     class Meta:
         ordering = ["-decided_at", "-id"]

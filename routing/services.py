@@ -278,7 +278,7 @@ def ticket_reassign(
     severity: str | None = None,
     actor,
 ) -> Ticket:
-    """A person sends a ticket elsewhere, and says why; the earlier decisions count as overridden."""
+    """A person sends a ticket elsewhere, and says why; the decisions before it read as overridden."""
     if not (reason or "").strip():
         raise ValidationFailed("reason_required", "Say why the ticket is reassigned.")
     if category is not None and category not in Category.values:
@@ -292,9 +292,6 @@ def ticket_reassign(
     if owner is not None and not selectors.can_work_queue(owner, queue):
         raise ValidationFailed("owner_not_in_queue", f"{owner.get_username()} does not work {queue.code}.")
     now = timezone.now()
-    for decision in ticket.decisions.filter(overridden=False):
-        decision.overridden = True
-        decision.save(update_fields=["overridden"])
     severity_changed = severity is not None and severity != ticket.severity
     ticket.queue = queue
     ticket.owner = owner
