@@ -225,3 +225,39 @@ def context(rng: random.Random) -> dict:
         failed_attempts=1,
     )
     return ctx
+
+
+BENCH_RULES_NOTE = "bench: 100 rules"
+BENCH_ACCOUNT_PREFIX = "benchrt_"
+
+
+def ensure_rules_and_accounts(*, actor, accounts: int = 200) -> list[str]:
+    """An active 100-rule set and ``accounts`` accounts in the database, through the services;
+    returns the accounts' external ids. Needs django.setup()."""
+    from django.contrib.auth.models import Group
+
+    from accounts.models import Channel
+    from accounts.selectors import account_external_ids
+    from accounts.services import account_create
+    from routing import services
+    from routing.models import Queue, RuleSet
+
+    if not RuleSet.objects.filter(note=BENCH_RULES_NOTE, status="active").exists():
+        queue, _ = Queue.objects.get_or_create(code="bench", defaults={"name": "Bench", "team": "support"})
+        services.queue_access_grant(queue=queue, group=Group.objects.get(name="support"), actor=actor)
+        draft = services.rule_set_draft_create(note=BENCH_RULES_NOTE, actor=actor)
+        for values in rule_values(100):
+            services.rule_save(rule_set=draft, queue=queue, actor=actor, **values)
+        services.rule_set_activate(rule_set=draft, actor=actor)
+    channel, _ = Channel.objects.get_or_create(code="bench", defaults={"name": "Bench", "kind": "organic"})
+    existing = len(account_external_ids(prefix=BENCH_ACCOUNT_PREFIX))
+    for i in range(existing, accounts):
+        account_create(
+            external_id=f"{BENCH_ACCOUNT_PREFIX}{i:05d}",
+            name=f"Bench {i}",
+            admin_email=f"admin@bench{i}.example",
+            shape=["free_trial", "self_serve_team", "sales_assisted_business", "enterprise"][i % 4],
+            channel=channel,
+            actor=actor,
+        )
+    return account_external_ids(prefix=BENCH_ACCOUNT_PREFIX)

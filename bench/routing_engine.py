@@ -65,37 +65,12 @@ def intake_figures(count: int) -> dict:
     import django
 
     django.setup()
-    from django.contrib.auth.models import Group
-
-    from accounts.models import Channel
-    from accounts.selectors import account_external_ids
-    from accounts.services import account_create
-    from bench.routing_data import context, rule_values, ticket_text
+    from bench.routing_data import context, ensure_rules_and_accounts, ticket_text
     from opsconsole.history import system_user
     from routing import engine, selectors, services
-    from routing.models import Queue, RuleSet
 
     actor = system_user("system:bench")
-    note = "bench: 100 rules"
-    if not RuleSet.objects.filter(note=note, status="active").exists():
-        queue, _ = Queue.objects.get_or_create(code="bench", defaults={"name": "Bench", "team": "support"})
-        services.queue_access_grant(queue=queue, group=Group.objects.get(name="support"), actor=actor)
-        draft = services.rule_set_draft_create(note=note, actor=actor)
-        for values in rule_values(100):
-            services.rule_save(rule_set=draft, queue=queue, actor=actor, **values)
-        services.rule_set_activate(rule_set=draft, actor=actor)
-    channel, _ = Channel.objects.get_or_create(code="bench", defaults={"name": "Bench", "kind": "organic"})
-    accounts = account_external_ids(prefix="benchrt_")
-    for i in range(len(accounts), 200):
-        account_create(
-            external_id=f"benchrt_{i:05d}",
-            name=f"Bench {i}",
-            admin_email=f"admin@bench{i}.example",
-            shape=["free_trial", "self_serve_team", "sales_assisted_business", "enterprise"][i % 4],
-            channel=channel,
-            actor=actor,
-        )
-    accounts = account_external_ids(prefix="benchrt_")
+    accounts = ensure_rules_and_accounts(actor=actor)
     rng = random.Random(time.time_ns())
     compiled = selectors.compiled_rules(selectors.active_rule_set())
     whole, pure = [], []

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -197,7 +196,7 @@ def ticket_context(
 def sla_policy_for(*, severity: str, shape: str | None, channel_code: str | None) -> SlaPolicy | None:
     """The most specific policy for a severity: one for the channel, else the shape, else general."""
     best, best_score = None, -1
-    for policy in SlaPolicy.objects.filter(severity=severity).select_related("channel"):
+    for policy in SlaPolicy.objects.filter(severity=severity).select_related("channel", "calendar"):
         if policy.channel_id and (policy.channel.code != channel_code):
             continue
         if policy.shape and policy.shape != shape:
@@ -251,7 +250,7 @@ def least_loaded_member(queue: Queue):
     user_table = get_user_model()._meta.db_table
     groups_table = get_user_model().groups.through._meta.db_table
     sql = f"""
-        SELECT u.id FROM {user_table} u
+        SELECT u.* FROM {user_table} u
         WHERE u.is_active AND u.is_staff AND u.id IN (
             SELECT up.user_id FROM {QueueUserObjectPermission._meta.db_table} up
             JOIN {Permission._meta.db_table} p ON p.id = up.permission_id
@@ -265,10 +264,8 @@ def least_loaded_member(queue: Queue):
                   WHERE t.owner_id = u.id AND t.status IN ({", ".join(["%s"] * len(OPEN_TICKET_STATUSES))})),
                  u.id
         LIMIT 1"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [queue.pk, queue.pk, *OPEN_TICKET_STATUSES])
-        row = cursor.fetchone()
-    return get_user_model().objects.get(pk=row[0]) if row else None
+    found = list(get_user_model().objects.raw(sql, [queue.pk, queue.pk, *OPEN_TICKET_STATUSES]))
+    return found[0] if found else None
 
 
 # --- Queue figures -----------------------------------------------------------------------------
