@@ -198,8 +198,8 @@ class TicketAdmin(_ServiceCalls, _ReadOnly, _NoRevertHistory):
             "reassign_form": ReassignForm(initial={"queue": ticket.queue_id, "owner": ticket.owner_id}),
             "solve_form": SolveForm(initial={"final_category": ticket.category}),
             "escalate_form": EscalateForm(),
-            "can_work": selectors.can_work_queue(request.user, ticket.queue)
-            and request.user.has_perm("routing.change_ticket"),
+            # Working a ticket is granted per queue (guardian); the services check it again.
+            "can_work": selectors.can_work_queue(request.user, ticket.queue),
             "act_url": reverse("admin:routing_ticket_act", args=[ticket.pk]),
         }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -208,7 +208,7 @@ class TicketAdmin(_ServiceCalls, _ReadOnly, _NoRevertHistory):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         ticket = get_object_or_404(self.get_queryset(request), pk=ticket_id)
-        if not request.user.has_perm("routing.change_ticket"):
+        if not selectors.can_work_queue(request.user, ticket.queue):
             raise PermissionDenied
         action = request.POST.get("action")
         done = False
@@ -454,6 +454,9 @@ class RoutingRuleForm(forms.ModelForm):
             )
         except engine.RuleInvalid as exc:
             raise forms.ValidationError({"conditions": [f"{k}: {v}" for k, v in exc.errors.items()]}) from exc
+        owner, queue = data.get("owner"), data.get("queue")
+        if owner is not None and queue is not None and not selectors.can_work_queue(owner, queue):
+            raise forms.ValidationError({"owner": f"{owner} does not work the queue {queue.code!r}."})
         return data
 
 
