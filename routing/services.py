@@ -145,7 +145,6 @@ def _page(ticket: Ticket, reason: str) -> None:
     )
 
 
-@service
 def ticket_intake(
     *,
     source: str,
@@ -166,6 +165,44 @@ def ticket_intake(
     twins, and a repeat gets the first ticket back untouched. ``received_at`` (default now) is
     when the help desk received it, for imports of tickets that arrived earlier.
     """
+    try:
+        return _ticket_intake(
+            source=source,
+            external_id=external_id,
+            requester_email=requester_email,
+            subject=subject,
+            body=body,
+            account_external_id=account_external_id,
+            error_code=error_code,
+            request_id=request_id,
+            feature_area=feature_area,
+            received_at=received_at,
+            actor=actor,
+        )
+    except IntegrityError:
+        # A concurrent twin committed first: the unique key refused our insert and our whole
+        # transaction rolled back (no savepoint needed on the hot path), so answer with theirs.
+        existing = Ticket.objects.filter(source=source, external_id=external_id).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+@service
+def _ticket_intake(
+    *,
+    source: str,
+    external_id: str,
+    requester_email: str,
+    subject: str,
+    body: str,
+    account_external_id: str | None,
+    error_code: str,
+    request_id: str,
+    feature_area: str,
+    received_at: datetime | None,
+    actor,
+) -> tuple[Ticket, bool]:
     fields = {
         "source": source,
         "external_id": external_id,
@@ -238,11 +275,7 @@ def ticket_intake(
         "sla": _sla_answer(ticket),
         "paged": paged,
     }
-    try:
-        with transaction.atomic():
-            ticket.save()
-    except IntegrityError:
-        return Ticket.objects.get(source=source, external_id=external_id), False
+    ticket.save()
     RoutingDecision.objects.create(
         ticket=ticket,
         kind=DecisionKind.RULE,
