@@ -2,11 +2,12 @@
 
 import statistics
 from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
@@ -23,6 +24,7 @@ from routing.choices import OPEN_TICKET_STATUSES, DecisionKind, EscalationKind, 
 from routing.models import (
     BusinessCalendar,
     Escalation,
+    Holiday,
     Queue,
     QueueGroupObjectPermission,
     QueueUserObjectPermission,
@@ -95,6 +97,76 @@ def active_rule_set() -> RuleSet:
     if rule_set is None:
         raise ValidationFailed("no_active_rule_set", "No routing rule set is active.")
     return rule_set
+
+
+@dataclass(frozen=True)
+class RoutingSetup:
+    """What intake routes with: the compiled active rules and the queues, SLA policies and
+    calendars they point at, read once per version of any of them."""
+
+    rule_set: RuleSet
+    rules: engine.CompiledRuleSet
+    queues: dict[int, Queue]
+    policies: tuple[SlaPolicy, ...]
+    calendars: dict[int, CalendarSpec]
+
+    def policy_for(
+        self, *, policy_id: int | None, severity: str, shape: str | None, channel_code: str | None
+    ):
+        if policy_id is not None:
+            return next(p for p in self.policies if p.pk == policy_id)
+        return choose_policy(self.policies, severity=severity, shape=shape, channel_code=channel_code)
+
+    def spec_for(self, policy: SlaPolicy) -> CalendarSpec:
+        return self.calendars[policy.calendar_id] if policy.business_hours else ALWAYS_OPEN
+
+
+# Each change to a queue, policy, calendar or holiday writes a history row, so the newest
+# history id of each table is a version the database keeps for free.
+_SETUP_VERSIONED = {
+    "queues": Queue,
+    "policies": SlaPolicy,
+    "calendars": BusinessCalendar,
+    "holidays": Holiday,
+}
+_SETUPS: OrderedDict[tuple, RoutingSetup] = OrderedDict()
+
+
+def routing_setup() -> RoutingSetup:
+    """The active routing setup in one query, built at most once per version in each process."""
+    versions = {
+        name: Subquery(model.history.model.objects.order_by("-history_id").values("history_id")[:1])
+        for name, model in _SETUP_VERSIONED.items()
+    }
+    rule_set = RuleSet.objects.filter(status=RuleSetStatus.ACTIVE).annotate(**versions).first()
+    if rule_set is None:
+        raise ValidationFailed("no_active_rule_set", "No routing rule set is active.")
+    key = (rule_set.pk, rule_set.revision, *(getattr(rule_set, name) for name in _SETUP_VERSIONED))
+    setup = _SETUPS.get(key)
+    if setup is None:
+        holidays = defaultdict(set)
+        for calendar_id, day in Holiday.objects.values_list("calendar_id", "date"):
+            holidays[calendar_id].add(day)
+        setup = RoutingSetup(
+            rule_set=rule_set,
+            rules=compiled_rules(rule_set),
+            queues={q.pk: q for q in Queue.objects.all()},
+            policies=tuple(SlaPolicy.objects.select_related("channel", "calendar")),
+            calendars={
+                c.pk: CalendarSpec(
+                    timezone=c.timezone,
+                    weekdays=frozenset(c.weekdays),
+                    day_start=c.day_start,
+                    day_end=c.day_end,
+                    holidays=frozenset(holidays[c.pk]),
+                )
+                for c in BusinessCalendar.objects.all()
+            },
+        )
+        _SETUPS[key] = setup
+        while len(_SETUPS) > _COMPILED_KEEP:
+            _SETUPS.popitem(last=False)
+    return setup
 
 
 # --- Enrichment ------------------------------------------------------------------------------
@@ -195,8 +267,17 @@ def ticket_context(
 
 def sla_policy_for(*, severity: str, shape: str | None, channel_code: str | None) -> SlaPolicy | None:
     """The most specific policy for a severity: one for the channel, else the shape, else general."""
+    policies = SlaPolicy.objects.filter(severity=severity).select_related("channel", "calendar")
+    return choose_policy(policies, severity=severity, shape=shape, channel_code=channel_code)
+
+
+def choose_policy(
+    policies, *, severity: str, shape: str | None, channel_code: str | None
+) -> SlaPolicy | None:
     best, best_score = None, -1
-    for policy in SlaPolicy.objects.filter(severity=severity).select_related("channel", "calendar"):
+    for policy in policies:
+        if policy.severity != severity:
+            continue
         if policy.channel_id and (policy.channel.code != channel_code):
             continue
         if policy.shape and policy.shape != shape:
@@ -208,6 +289,7 @@ def sla_policy_for(*, severity: str, shape: str | None, channel_code: str | None
 
 
 def calendar_spec(policy: SlaPolicy) -> CalendarSpec:
+    """The clock a policy runs on, read now (intake uses the cached RoutingSetup instead)."""
     if not policy.business_hours:
         return ALWAYS_OPEN
     calendar: BusinessCalendar = policy.calendar

@@ -76,12 +76,14 @@ def _require_queue_access(actor, queue: Queue) -> None:
 # --- SLA clocks --------------------------------------------------------------------------------
 
 
-def _set_due_times(ticket: Ticket, policy: SlaPolicy | None) -> None:
+def _set_due_times(ticket: Ticket, policy: SlaPolicy | None, spec=None) -> None:
     """Recompute the due time of every unmet target from the ticket's creation, skipping the
-    time it waited; an open pause leaves the unmet targets without a due time (clock stopped)."""
+    time it waited; an open pause leaves the unmet targets without a due time (clock stopped).
+    ``spec`` is the policy's calendar when the caller has it already."""
     ticket.sla_policy = policy
     pauses = parse_pauses(ticket.pauses)
-    spec = selectors.calendar_spec(policy) if policy else None
+    if policy is not None and spec is None:
+        spec = selectors.calendar_spec(policy)
     for target, (due_field, met_field) in selectors.SLA_FIELDS.items():
         if getattr(ticket, met_field) is not None:
             continue
@@ -223,10 +225,11 @@ def _ticket_intake(
     context = selectors.ticket_context(account=account, account_match=how, now=now, **fields)
     if account_external_id and how != "external_id":
         context["unknown_account_reference"] = account_external_id
-    rule_set = selectors.active_rule_set()
-    match = engine.route(selectors.compiled_rules(rule_set), context)
+    setup = selectors.routing_setup()
+    rule_set = setup.rule_set
+    match = engine.route(setup.rules, context)
     out = match.rule.outputs
-    queue = Queue.objects.get(pk=out["queue_id"])
+    queue = setup.queues[out["queue_id"]]
     reason = match.reason
     owner = get_user_model().objects.get(pk=out["owner_id"]) if out["owner_id"] else None
     if owner is None and queue.auto_assign:
@@ -235,12 +238,11 @@ def _ticket_intake(
             reason += (
                 f" Owner {owner.get_username()}: the member of {queue.code} with the fewest open tickets."
             )
-    policy = (
-        SlaPolicy.objects.select_related("calendar").get(pk=out["sla_policy_id"])
-        if out["sla_policy_id"]
-        else selectors.sla_policy_for(
-            severity=out["severity"], shape=context.get("shape"), channel_code=context.get("channel")
-        )
+    policy = setup.policy_for(
+        policy_id=out["sla_policy_id"],
+        severity=out["severity"],
+        shape=context.get("shape"),
+        channel_code=context.get("channel"),
     )
     ticket = Ticket(
         account=account,
@@ -255,7 +257,7 @@ def _ticket_intake(
         owner_assigned_at=now if owner else None,
         **fields,
     )
-    _set_due_times(ticket, policy)
+    _set_due_times(ticket, policy, setup.spec_for(policy) if policy else None)
     paged = out["severity"] == Severity.SEV1 or out["page_oncall"]
     ticket.intake_result = {
         "category": ticket.category,

@@ -135,3 +135,26 @@ def test_rule_changes_are_versioned_in_history(system, triage_queue):
     assert rule.revision == 2
     assert [h.name for h in rule.history.order_by("history_date")] == ["First", "Second"]
     assert rule.history.first().history_user == system
+
+
+@pytest.mark.django_db
+def test_routing_setup_is_rebuilt_when_a_queue_policy_or_holiday_changes(triage_queue):
+    from datetime import date
+
+    from routing.models import BusinessCalendar, Holiday, SlaPolicy
+
+    first = selectors.routing_setup()
+    assert selectors.routing_setup() is first  # built once per version
+    triage_queue.pager_webhook_url = "http://127.0.0.1:9/pager"
+    triage_queue.save()  # as the admin page saves it
+    second = selectors.routing_setup()
+    assert second is not first
+    assert second.queues[triage_queue.pk].pager_webhook_url == "http://127.0.0.1:9/pager"
+    policy = SlaPolicy.objects.get(name="sev4 general")
+    policy.owner_minutes = 1
+    policy.save()
+    third = selectors.routing_setup()
+    assert next(p for p in third.policies if p.pk == policy.pk).owner_minutes == 1
+    calendar = BusinessCalendar.objects.get(name="Business hours (UTC)")
+    Holiday.objects.create(calendar=calendar, date=date(2027, 1, 1), name="New Year")
+    assert date(2027, 1, 1) in selectors.routing_setup().calendars[calendar.pk].holidays
