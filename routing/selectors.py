@@ -123,11 +123,12 @@ class RoutingSetup:
 
 # Each change to a queue, policy, calendar or holiday writes a history row, so the newest
 # history id of each table is a version the database keeps for free.
+# (``Model.history`` builds a manager class on every access, so the history models are named once.)
 _SETUP_VERSIONED = {
-    "queues": Queue,
-    "policies": SlaPolicy,
-    "calendars": BusinessCalendar,
-    "holidays": Holiday,
+    "queues": Queue.history.model,
+    "policies": SlaPolicy.history.model,
+    "calendars": BusinessCalendar.history.model,
+    "holidays": Holiday.history.model,
 }
 _SETUPS: OrderedDict[tuple, RoutingSetup] = OrderedDict()
 
@@ -135,8 +136,8 @@ _SETUPS: OrderedDict[tuple, RoutingSetup] = OrderedDict()
 def routing_setup() -> RoutingSetup:
     """The active routing setup in one query, built at most once per version in each process."""
     versions = {
-        name: Subquery(model.history.model.objects.order_by("-history_id").values("history_id")[:1])
-        for name, model in _SETUP_VERSIONED.items()
+        name: Subquery(history.objects.order_by("-history_id").values("history_id")[:1])
+        for name, history in _SETUP_VERSIONED.items()
     }
     rule_set = RuleSet.objects.filter(status=RuleSetStatus.ACTIVE).annotate(**versions).first()
     if rule_set is None:
