@@ -261,7 +261,7 @@ class OpsException(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.reason_code_id} on {self.account_id} ({self.status})"
+        return f"#{self.pk} {self.reason_code.code} ({self.get_status_display().lower()})"
 
     @property
     def is_open(self) -> bool:

@@ -37,7 +37,11 @@ def account_get(*, external_id: str, user) -> Account:
 
 
 def account_recent_events(*, account: Account, limit: int = 5) -> list[AccountEvent]:
-    return list(AccountEvent.objects.filter(account=account).order_by("-occurred_at", "-id")[:limit])
+    return list(
+        AccountEvent.objects.filter(account=account)
+        .select_related("reason_code")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
 
 
 # --- Provisioning status -------------------------------------------------------------------

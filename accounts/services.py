@@ -7,8 +7,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Min, Q
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from accounts.choices import (
     UNRESOLVED_EXCEPTION_STATUSES,
@@ -34,6 +37,10 @@ from opsconsole.history import service
 # Flags on a signup that ask for a person to walk the customer through onboarding.
 MANAGED_ONBOARDING_FLAGS = frozenset({"white_glove", "migration_assist", "regulated"})
 IDENTITY_REVIEW_FLAG = "identity_review"
+# Event ids opsconsole writes itself start with this; the API refuses it from outside.
+SYSTEM_EVENT_ID_PREFIX = "opsconsole:"
+REVIEW_REASON_IDENTITY = "identity_review"
+REVIEW_REASON_ENTERPRISE = "enterprise_review"
 
 
 def choose_onboarding_path(*, shape_code: str, channel: Channel, flags: list[str]) -> tuple[str, str]:
@@ -109,14 +116,18 @@ def account_create(
             f"An account with external_id {external_id!r} already exists.",
             {"external_id": external_id},
         ) from exc
-    ProvisioningStep.objects.bulk_create(
-        [ProvisioningStep(account=account, step=step) for step in applicable_steps(account)]
+    # bulk_create writes no history; the steps' first history rows must say who created them.
+    steps = bulk_create_with_history(
+        [ProvisioningStep(account=account, step=step) for step in applicable_steps(account)],
+        ProvisioningStep,
+        default_user=actor,
     )
+    _open_review_exception(account=account, steps=steps)
     _insert_events(
         account=account,
         events=[
             EventInput(
-                event_id=f"opsconsole:account.created:{account.external_id}",
+                event_id=f"{SYSTEM_EVENT_ID_PREFIX}account.created:{account.external_id}",
                 type="account.created",
                 occurred_at=signed_up_at,
                 source=EventSource.SYSTEM,
@@ -125,6 +136,26 @@ def account_create(
         actor=actor,
     )
     return account
+
+
+def _open_review_exception(*, account: Account, steps: list[ProvisioningStep]) -> None:
+    """An account under review needs a person from the start: open the review exception and
+    let the approve step carry it, so the approval resolves it like any other step success."""
+    approve = next((s for s in steps if s.step == ProvisioningStepName.APPROVE), None)
+    if approve is None:
+        return
+    code = REVIEW_REASON_IDENTITY if IDENTITY_REVIEW_FLAG in account.flags else REVIEW_REASON_ENTERPRISE
+    reason = ReasonCode.objects.filter(code=code).first()
+    if reason is None:
+        return
+    approve.blocking_exception = _open_exception_locked(
+        account=account,
+        reason=reason,
+        summary=f"{shape_for(account.shape).name} signup awaiting review",
+        evidence={"flags": account.flags, "shape": account.shape},
+        opened_at=account.signed_up_at,
+    )
+    approve.save()
 
 
 # --- Events -------------------------------------------------------------------------------
@@ -154,6 +185,12 @@ def _insert_events(*, account: Account, events: list[EventInput], actor) -> list
     """Insert events that are new, skip known ``event_id``s; returns the new rows."""
     if not events:
         return []
+    # A repeat inside one batch is a duplicate like any other: the first delivery wins, and
+    # its reason code must not be taken from a later copy with the same id.
+    first_by_id: dict[str, EventInput] = {}
+    for e in events:
+        first_by_id.setdefault(e.event_id, e)
+    events = list(first_by_id.values())
     intake_id = uuid.uuid4()
     reason_codes = _reason_codes_for(events)
     rows = [
@@ -220,21 +257,30 @@ def account_events_record(*, account: Account, events: list[EventInput], actor) 
 
 def _apply_events(*, account: Account, new_events: list[AccountEvent], actor) -> None:
     steps = {s.step: s for s in ProvisioningStep.objects.select_for_update().filter(account=account)}
+    moved: dict[str, ProvisioningStep] = {}
     for event in new_events:
         transition = EVENT_STEP_TRANSITIONS.get(event.type)
         if transition is not None and transition.step in steps:
-            _apply_step_transition(
-                account=account, step=steps[transition.step], event=event, outcome=transition.outcome
-            )
+            step = steps[transition.step]
+            if _apply_step_transition(account=account, step=step, event=event, outcome=transition.outcome):
+                moved[step.step] = step
         elif event.type == "subscription.cancelled":
             _set_lifecycle(account, LifecycleStage.CHURNED)
-    _refresh_activation(account)
+    # One save, and one history row, per step per batch, however many of its events arrived.
+    for step in moved.values():
+        step.save()
+    if moved and account.lifecycle_stage == LifecycleStage.SIGNED_UP:
+        _set_lifecycle(account, LifecycleStage.ONBOARDING)
+    _refresh_activation(account, new_events)
 
 
-def _apply_step_transition(*, account: Account, step: ProvisioningStep, event: AccountEvent, outcome: str):
+def _apply_step_transition(
+    *, account: Account, step: ProvisioningStep, event: AccountEvent, outcome: str
+) -> bool:
+    """Move ``step`` in memory (the caller saves it); returns whether it moved."""
     # Invariant 4: an event older than the one that set the step cannot move it back.
     if step.status_at is not None and event.occurred_at < step.status_at:
-        return
+        return False
     step.status_at = event.occurred_at
     step.last_event = event
     if outcome == "started":
@@ -242,11 +288,7 @@ def _apply_step_transition(*, account: Account, step: ProvisioningStep, event: A
     elif outcome == "succeeded":
         step.status = StepStatus.SUCCEEDED
         if step.blocking_exception_id:
-            _resolve_exception_locked(
-                OpsException.objects.select_for_update().get(pk=step.blocking_exception_id),
-                note=f"Resolved automatically: {event.type} ({event.event_id}) at "
-                f"{event.occurred_at:%Y-%m-%d %H:%M} UTC.",
-            )
+            _resolve_step_exceptions(account=account, step=step, event=event)
             step.blocking_exception = None
     elif outcome == "failed":
         step.status = StepStatus.FAILED
@@ -265,9 +307,28 @@ def _apply_step_transition(*, account: Account, step: ProvisioningStep, event: A
                 opened_by_event=event,
             )
             step.blocking_exception = exception
-    step.save()
-    if account.lifecycle_stage == LifecycleStage.SIGNED_UP:
-        _set_lifecycle(account, LifecycleStage.ONBOARDING)
+    return True
+
+
+def _failure_types_of(step: str) -> list[str]:
+    return [t for t, tr in EVENT_STEP_TRANSITIONS.items() if tr.step == step and tr.outcome == "failed"]
+
+
+def _resolve_step_exceptions(*, account: Account, step: ProvisioningStep, event: AccountEvent) -> None:
+    """A success fixes every problem this step had: the blocking exception and any earlier one
+    a different failure of the same step opened (token expired, then permissions missing)."""
+    unresolved = OpsException.objects.select_for_update(of=("self",)).filter(
+        Q(pk=step.blocking_exception_id) | Q(opened_by_event__type__in=_failure_types_of(step.step)),
+        account=account,
+        status__in=UNRESOLVED_EXCEPTION_STATUSES,
+    )
+    for exception in unresolved.order_by("pk"):
+        _resolve_exception_locked(
+            exception,
+            resolved_at=event.occurred_at,
+            note=f"Resolved automatically: {event.type} ({event.event_id}) at "
+            f"{event.occurred_at:%Y-%m-%d %H:%M} UTC.",
+        )
 
 
 def _set_lifecycle(account: Account, stage: str) -> None:
@@ -276,23 +337,24 @@ def _set_lifecycle(account: Account, stage: str) -> None:
         account.save(update_fields=["lifecycle_stage", "updated_at"])
 
 
-def _refresh_activation(account: Account) -> None:
+def _refresh_activation(account: Account, new_events: list[AccountEvent]) -> None:
     """Set ``activated_at`` once the shape's defining events have all arrived, in any order."""
     if account.activated_at is not None:
         return
     definition = shape_for(account.shape).activation
+    required = definition.required_event_types
+    if not any(e.type in required for e in new_events):
+        return  # nothing that defines activation arrived, so nothing can have changed
     deadline = account.signed_up_at + definition.window
-    firsts = {}
-    for event_type in definition.required_event_types:
-        first = (
-            AccountEvent.objects.filter(account=account, type=event_type, occurred_at__lte=deadline)
-            .order_by("occurred_at")
-            .values_list("occurred_at", flat=True)
-            .first()
-        )
-        if first is None:
-            return
-        firsts[event_type] = first
+    firsts = dict(
+        AccountEvent.objects.filter(account=account, type__in=required, occurred_at__lte=deadline)
+        .order_by()
+        .values("type")
+        .annotate(first=Min("occurred_at"))
+        .values_list("type", "first")
+    )
+    if len(firsts) < len(required):
+        return
     account.activated_at = max(firsts.values())
     fields = ["activated_at", "updated_at"]
     if account.lifecycle_stage in (LifecycleStage.SIGNED_UP, LifecycleStage.ONBOARDING):
@@ -353,11 +415,15 @@ def _open_exception_locked(
         )
 
 
-def _resolve_exception_locked(exception: OpsException, *, note: str) -> OpsException:
+def _resolve_exception_locked(
+    exception: OpsException, *, note: str, resolved_at: datetime | None = None
+) -> OpsException:
+    """``resolved_at`` is when the fix happened (a success event's time), so time-to-resolve
+    stays true when the event reaches us late; never before the exception opened."""
     if exception.status == ExceptionStatus.RESOLVED:
         return exception
     exception.status = ExceptionStatus.RESOLVED
-    exception.resolved_at = timezone.now()
+    exception.resolved_at = max(resolved_at or timezone.now(), exception.opened_at)
     exception.resolution_note = note
     exception.save()
     return exception
@@ -376,7 +442,9 @@ def exception_open(
     reason = ReasonCode.objects.filter(code=reason_code).first()
     if reason is None:
         raise ValidationFailed("unknown_reason_code", f"Unknown reason code {reason_code!r}.")
-    account = Account.objects.select_for_update().select_related("channel").get(pk=account.pk)
+    # of=("self",): a plain FOR UPDATE would lock the joined channel row as well, serialising
+    # every exception of a channel and deadlocking against inserts that reference it.
+    account = Account.objects.select_for_update(of=("self",)).select_related("channel").get(pk=account.pk)
     return _open_exception_locked(
         account=account, reason=reason, summary=summary, evidence=evidence, owner_user=owner_user
     )
@@ -426,7 +494,7 @@ def account_approve(*, account: Account, note: str = "", actor) -> Account:
         account=account,
         events=[
             EventInput(
-                event_id=f"opsconsole:account.approved:{account.external_id}",
+                event_id=f"{SYSTEM_EVENT_ID_PREFIX}account.approved:{account.external_id}",
                 type="account.approved",
                 occurred_at=now,
                 source=EventSource.OPS,
@@ -437,3 +505,66 @@ def account_approve(*, account: Account, note: str = "", actor) -> Account:
     )
     _apply_events(account=account, new_events=new_rows, actor=actor)
     return account
+
+
+# --- Catalogue edits (console) ------------------------------------------------------------
+
+CHANNEL_EDITABLE_FIELDS = ("name", "kind", "partner_name", "support_sla_minutes", "managed_onboarding")
+# Ops leads tune what customers read; the code, layer and team stay as the code expects them.
+REASON_CODE_EDITABLE_FIELDS = ("title", "customer_message", "customer_next_action")
+
+
+def _apply_changes(obj, changes: dict, allowed: tuple[str, ...]) -> None:
+    refused = sorted(set(changes) - set(allowed))
+    if refused:
+        raise ValidationFailed(
+            "field_not_editable",
+            f"These fields cannot be changed here: {', '.join(refused)}.",
+            {"fields": refused},
+        )
+    for name, value in changes.items():
+        setattr(obj, name, value)
+    try:
+        obj.full_clean()
+    except DjangoValidationError as exc:
+        raise ValidationFailed("invalid_fields", "Some values are not valid.", exc.message_dict) from exc
+    obj.save()
+
+
+@service
+def channel_create(
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    partner_name: str = "",
+    support_sla_minutes: int | None = None,
+    managed_onboarding: bool = False,
+    actor,
+) -> Channel:
+    try:
+        with transaction.atomic():
+            return Channel.objects.create(
+                code=code,
+                name=name,
+                kind=kind,
+                partner_name=partner_name,
+                support_sla_minutes=support_sla_minutes,
+                managed_onboarding=managed_onboarding,
+            )
+    except IntegrityError as exc:
+        raise Conflict("channel_exists", f"A channel with code {code!r} already exists.") from exc
+
+
+@service
+def channel_update(*, channel: Channel, changes: dict, actor) -> Channel:
+    channel = Channel.objects.select_for_update().get(pk=channel.pk)
+    _apply_changes(channel, changes, CHANNEL_EDITABLE_FIELDS)
+    return channel
+
+
+@service
+def reason_code_update(*, reason_code: ReasonCode, changes: dict, actor) -> ReasonCode:
+    reason_code = ReasonCode.objects.select_for_update().get(pk=reason_code.pk)
+    _apply_changes(reason_code, changes, REASON_CODE_EDITABLE_FIELDS)
+    return reason_code

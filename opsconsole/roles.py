@@ -62,12 +62,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 # Audit and history rows are written by services only: no role may change or delete them.
 _NEVER_GRANTED = ("*.change_historical*", "*.delete_historical*", "*.add_historical*")
+# Sensitive permissions a wildcard such as "accounts.view_*" must not hand out by accident:
+# a role holds them only when it names them.
+GRANTED_BY_NAME_ONLY = frozenset({"accounts.view_billing", "accounts.approve_account"})
 
 
 def permission_matches(role: str, app_label: str, codename: str) -> bool:
     full = f"{app_label}.{codename}"
     if any(fnmatchcase(full, pattern) for pattern in _NEVER_GRANTED):
         return False
+    if full in GRANTED_BY_NAME_ONLY:
+        return full in ROLE_PERMISSIONS[role]
     return any(fnmatchcase(full, pattern) for pattern in ROLE_PERMISSIONS[role])
 
 

@@ -28,7 +28,11 @@ def service_token_issue(*, name: str, role: str, actor) -> tuple[ServiceToken, s
     """Create a service user in ``role`` and a token for it. Returns the token and its key,
     which is shown once and never stored."""
     if role not in roles.ALL_ROLES:
-        raise ValidationFailed("unknown_role", f"Unknown role {role!r}.", {"roles": roles.ALL_ROLES})
+        raise ValidationFailed(
+            "unknown_role",
+            f"Unknown role {role!r}; one of: {', '.join(roles.ALL_ROLES)}.",
+            {"roles": roles.ALL_ROLES},
+        )
     if ServiceToken.objects.filter(name=name).exists():
         raise Conflict("token_exists", f"A service token named {name!r} already exists.")
     User = get_user_model()
@@ -73,34 +77,43 @@ def idempotency_claim(*, principal, scope: str, key: str, fingerprint: str) -> I
     """
     if not key or len(key) > 255:
         raise ValidationFailed("idempotency_key_invalid", "Idempotency-Key must be 1 to 255 characters.")
-    try:
+    # Two rounds: a claim we collided with may be released (its request failed) before we read it.
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    principal=principal, scope=scope, key=key, fingerprint=fingerprint
+                )
+            return IdempotencyOutcome(record, replay=False)
+        except IntegrityError:
+            pass
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                principal=principal, scope=scope, key=key, fingerprint=fingerprint
+            record = (
+                IdempotencyRecord.objects.select_for_update()
+                .filter(principal=principal, scope=scope, key=key)
+                .first()
             )
-        return IdempotencyOutcome(record, replay=False)
-    except IntegrityError:
-        pass
-    with transaction.atomic():
-        record = IdempotencyRecord.objects.select_for_update().get(principal=principal, scope=scope, key=key)
-        if record.fingerprint != fingerprint:
-            raise Unprocessable(
-                "idempotency_key_reused",
-                "This Idempotency-Key was used with a different request body.",
-                {"key": key},
-            )
-        if record.state == IdempotencyRecord.State.COMPLETED:
-            return IdempotencyOutcome(record, replay=True)
-        if timezone.now() - record.created_at < STALE_IN_FLIGHT_AFTER:
-            raise Conflict(
-                "idempotency_request_in_flight",
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
-                {"key": key},
-            )
-        # The first request died mid-way (nothing it did committed): this one takes over.
-        record.created_at = timezone.now()
-        record.save(update_fields=["created_at"])
-        return IdempotencyOutcome(record, replay=False)
+            if record is None:
+                continue
+            if record.fingerprint != fingerprint:
+                raise Unprocessable(
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was used with a different request body.",
+                    {"key": key},
+                )
+            if record.state == IdempotencyRecord.State.COMPLETED:
+                return IdempotencyOutcome(record, replay=True)
+            if timezone.now() - record.created_at < STALE_IN_FLIGHT_AFTER:
+                break
+            # The first request died mid-way (nothing it did committed): this one takes over.
+            record.created_at = timezone.now()
+            record.save(update_fields=["created_at"])
+            return IdempotencyOutcome(record, replay=False)
+    raise Conflict(
+        "idempotency_request_in_flight",
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+        {"key": key},
+    )
 
 
 def idempotency_complete(*, record: IdempotencyRecord, status: int, body) -> None:

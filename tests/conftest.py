@@ -2,10 +2,12 @@
 services, and an API client that authenticates with a real service token."""
 
 import itertools
+import os
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import Channel
@@ -15,6 +17,12 @@ from opsconsole.history import system_user
 from opsconsole.services import service_token_issue
 
 _counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 is slow on purpose; in tests that only costs time (about 0.3 s per user)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -77,13 +85,19 @@ def account(make_account):
     return make_account()
 
 
+def https_api_client() -> APIClient:
+    """An APIClient that arrives over TLS through the proxy, as production traffic does;
+    plain HTTP is redirected when DJANGO_DEBUG is unset."""
+    return APIClient(HTTP_X_FORWARDED_PROTO="https")
+
+
 @pytest.fixture
 def api_client_for(db, system):
     """``api_client_for("product")`` gives an APIClient holding a fresh token in that role."""
 
     def _make(role: str = roles.PRODUCT):
         token, key = service_token_issue(name=f"{role}-{next(_counter)}", role=role, actor=system)
-        client = APIClient()
+        client = https_api_client()
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         client.token = token
         return client
@@ -94,3 +108,67 @@ def api_client_for(db, system):
 @pytest.fixture
 def product_api(api_client_for):
     return api_client_for(roles.PRODUCT)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plain_http_in_tests():
+    """Tests run with production settings (DJANGO_DEBUG unset), whose HTTPS redirect would turn
+    every test-client and live-server request into a 301. Tests speak plain HTTP; the production
+    HTTPS settings are checked by tests/opsconsole/test_settings.py."""
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        yield
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis that scripts/services.py found or started (``make test`` sets TEST_REDIS_URL)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.fail("TEST_REDIS_URL is not set: run the suite with `make test`, or set it to a Redis")
+    return url
+
+
+@pytest.fixture
+def celery_worker_on_redis(redis_url):
+    """A real Celery worker (a thread in this process) consuming from Redis: ``task.delay()``
+    goes through the broker instead of running eagerly. Tasks that read rows the test wrote
+    need ``@pytest.mark.django_db(transaction=True)``, since the worker has its own connection."""
+    from celery.contrib.testing.worker import start_worker
+
+    from opsconsole.celery import app
+
+    def use_broker_settings(values):
+        app.conf.update(values)
+        # The producer pools are built once from the broker URL of their first use (an eager
+        # run builds them for Celery's default amqp://localhost); rebuild them for this URL.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    overrides = {"broker_url": redis_url, "task_always_eager": False}
+    previous = {key: app.conf[key] for key in overrides}
+    use_broker_settings(overrides)
+    try:
+        # Messages left by an interrupted earlier run must not reach this worker.
+        app.control.purge()
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING") as worker:
+            yield worker
+    finally:
+        use_broker_settings(previous)
+
+
+def pytest_collection_modifyitems(items):
+    """Transactional tests (threads, live_server) end with a flush that empties every table,
+    including the rows migrations seed (reason codes, runbooks). Serialized rollback restores
+    that snapshot before each such test, so no test depends on running before another."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = (
+            (marker is not None and marker.kwargs.get("transaction"))
+            or "live_server" in item.fixturenames
+            or "transactional_db" in item.fixturenames
+        )
+        if transactional:
+            kwargs = dict(marker.kwargs) if marker is not None else {}
+            kwargs.update(transaction=True, serialized_rollback=True)
+            args = marker.args if marker is not None else ()
+            item.add_marker(pytest.mark.django_db(*args, **kwargs), append=False)

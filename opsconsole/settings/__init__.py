@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "routing",
     "gates",
     "reports",
+    "bench",
 ]
 
 MIDDLEWARE = [
@@ -141,7 +142,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["opsconsole.api.permissions.DeclaredPermissions"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["opsconsole.api.parsers.GuardedJSONParser"],
     "EXCEPTION_HANDLER": "opsconsole.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -154,6 +155,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Provisioning status, events and ticket intake for the product.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several components have a "status" field with different choices; name each set once.
+    "ENUM_NAME_OVERRIDES": {
+        "ProvisioningStatusEnum": "accounts.choices.ProvisioningStatus",
+        "StepStatusEnum": "accounts.choices.StepStatus",
+        "EntitlementKindEnum": "accounts.choices.EntitlementKind",
+        "EntitlementTypeEnum": "accounts.api.serializers.ENTITLEMENT_TYPES",
+    },
 }
 
 # --- Celery. An unset broker means tasks run eagerly in-process (make run, most tests). ---

@@ -30,3 +30,12 @@ def test_failed_import_blocks_then_success_clears(account, system):
     exc = account.exceptions.get()
     assert exc.status == "resolved" and "import.succeeded" in exc.resolution_note
     assert exc.history.first().history_user == system
+
+
+@pytest.mark.django_db
+def test_account_create_writes_history_for_account_and_steps(account, system):
+    assert account.history.get().history_user == system
+    steps = account.provisioning_steps.all()
+    assert steps.count() == 5
+    for step in steps:
+        assert step.history.get().history_user == system

@@ -1,0 +1,37 @@
+"""Console pages for the shared machinery. Credentials and the idempotency ledger are records:
+read-only here, written by their services."""
+
+from django.contrib import admin
+
+from opsconsole.adminkit import ReadOnlyAdminMixin, ReadOnlyHistoryAdmin
+from opsconsole.models import IdempotencyRecord, ServiceToken
+
+
+@admin.register(ServiceToken)
+class ServiceTokenAdmin(ReadOnlyHistoryAdmin):
+    # Only the prefix identifies a key; the hash is never shown (and the key is never stored).
+    list_display = ("name", "user", "key_prefix", "created_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "user__username", "key_prefix")
+    fields = ("name", "user", "key_prefix", "created_at", "revoked_at")
+    list_select_related = ("user",)
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("scope", "key", "principal", "state", "response_status", "created_at", "completed_at")
+    list_filter = ("scope", "state")
+    search_fields = ("key", "principal__username")
+    fields = (
+        "principal",
+        "scope",
+        "key",
+        "fingerprint",
+        "state",
+        "response_status",
+        "response_body",
+        "created_at",
+        "completed_at",
+    )
+    list_select_related = ("principal",)
+    date_hierarchy = "created_at"

@@ -1,0 +1,164 @@
+"""seed_demo and generate_data: deterministic (same seed, same data) and idempotent."""
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from accounts import demo
+from accounts.models import Account, AccountEvent, Channel, OpsException, ProvisioningStep
+from opsconsole import roles
+from opsconsole.demo import DEMO_PASSWORD
+
+SMALL = "20"
+
+
+def seed(*args):
+    out = io.StringIO()
+    call_command("seed_demo", "--accounts", SMALL, *args, stdout=out)
+    return out.getvalue()
+
+
+def snapshot(prefix=demo.DEMO_PREFIX):
+    """The data a seed determines. Leaves out row ids and wall-clock stamps (recorded_at)."""
+    accounts = Account.objects.filter(external_id__startswith=f"{prefix}_")
+    return {
+        "accounts": sorted(
+            accounts.values_list(
+                "external_id",
+                "name",
+                "admin_email",
+                "shape",
+                "plan",
+                "channel__code",
+                "signed_up_at",
+                "activated_at",
+                "lifecycle_stage",
+                "onboarding_path",
+                "flags",
+            )
+        ),
+        "events": sorted(
+            AccountEvent.objects.filter(account__in=accounts).values_list(
+                "event_id", "type", "occurred_at", "error_code", "reason_code__code", "source"
+            )
+        ),
+        "steps": sorted(
+            ProvisioningStep.objects.filter(account__in=accounts).values_list(
+                "account__external_id", "step", "status", "status_at"
+            )
+        ),
+        "exceptions": sorted(
+            OpsException.objects.filter(account__in=accounts).values_list(
+                "account__external_id", "reason_code__code", "status", "summary"
+            )
+        ),
+    }
+
+
+def row_counts():
+    models = [Account, AccountEvent, OpsException, ProvisioningStep, Channel, get_user_model()]
+    counts = {m.__name__: m.objects.count() for m in models}
+    counts.update(
+        {f"history:{m.__name__}": m.history.count() for m in (Account, OpsException, ProvisioningStep)}
+    )
+    return counts
+
+
+@pytest.mark.django_db
+def test_seed_creates_a_believable_company():
+    output = seed()
+
+    assert Account.objects.count() == int(SMALL)
+    assert Channel.objects.count() >= 4
+    assert Channel.objects.filter(kind="partner").exists()
+    assert AccountEvent.objects.filter(type="account.created").count() == int(SMALL)
+    assert AccountEvent.objects.exclude(type="account.created").count() > 3 * int(SMALL)
+    assert OpsException.objects.exists()
+    # Every write is the seeder's.
+    assert set(AccountEvent.objects.values_list("recorded_by__username", flat=True)) == {"system:seeder"}
+    assert set(Account.history.values_list("history_user__username", flat=True)) == {"system:seeder"}
+    # It ends by telling people how to log in.
+    last_lines = output.strip().splitlines()[-6:]
+    assert last_lines[0] == f"Log in at http://127.0.0.1:8000/ with password {DEMO_PASSWORD!r} as:"
+    assert [line.split()[0] for line in last_lines[1:]] == [*roles.STAFF_ROLES, "admin"]
+
+
+@pytest.mark.django_db
+def test_staff_users_can_log_in_in_their_roles():
+    seed()
+    User = get_user_model()
+    for role in roles.STAFF_ROLES:
+        user = User.objects.get(username=role)
+        assert user.is_staff and user.check_password(DEMO_PASSWORD)
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password(DEMO_PASSWORD)
+
+
+@pytest.mark.django_db
+def test_a_second_run_changes_nothing():
+    seed()
+    before_rows, before_data = row_counts(), snapshot()
+    passwords = dict(get_user_model().objects.values_list("username", "password"))
+
+    output = seed()
+
+    assert row_counts() == before_rows
+    assert snapshot() == before_data
+    assert dict(get_user_model().objects.values_list("username", "password")) == passwords
+    assert f"0 created, {SMALL} already there" in output
+
+
+@pytest.mark.django_db
+def test_the_same_seed_gives_the_same_data_and_another_seed_other_data():
+    seed("--seed", "11")
+    first = snapshot()
+    Account.objects.all().delete()
+
+    seed("--seed", "11")
+    assert snapshot() == first
+
+    Account.objects.all().delete()
+    seed("--seed", "12")
+    assert snapshot()["accounts"] != first["accounts"]
+
+
+@pytest.mark.django_db
+def test_the_mix_covers_every_shape_and_the_review_cases():
+    plans = [demo.plan_account(seed=5, index=i, anchor=demo.demo_anchor(), prefix="t") for i in range(600)]
+    assert {p.shape for p in plans} == {
+        "free_trial",
+        "self_serve_team",
+        "sales_assisted_business",
+        "enterprise",
+    }
+    assert {p.channel_code for p in plans} == set(demo.CHANNELS_BY_CODE)
+    assert any("identity_review" in p.flags for p in plans)
+    anchor = demo.demo_anchor()
+    assert all(e.occurred_at <= anchor for p in plans for e in p.events)
+
+    # The partner channel fails its imports far more often than the others.
+    def import_failure_rate(code):
+        mine = [p for p in plans if p.channel_code == code]
+        return sum(any(e.type == "import.failed" for e in p.events) for p in mine) / len(mine)
+
+    assert import_failure_rate("northwind-partners") > 2 * import_failure_rate("organic")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_generate_data_gives_the_same_data_with_any_number_of_workers():
+    args = ["generate_data", "--accounts", "16", "--seed", "3", "--prefix", "gen"]
+    call_command(*args, stdout=io.StringIO())
+    one_worker = snapshot("gen")
+    assert len(one_worker["accounts"]) == 16
+    Account.objects.all().delete()
+
+    call_command(*args, "--workers", "2", stdout=io.StringIO())
+    assert snapshot("gen") == one_worker
+
+    out = io.StringIO()
+    call_command(*args, "--workers", "2", stdout=out)
+    assert snapshot("gen") == one_worker
+    assert "0 accounts created, 16 already there" in out.getvalue()
