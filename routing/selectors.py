@@ -557,3 +557,12 @@ def escalation_telemetry(
             "evidence": source_exception.evidence,
         }
     return telemetry
+
+
+def account_tickets(*, account, user) -> QuerySet[Ticket]:
+    """An account's tickets that ``user`` may see, newest first."""
+    return tickets_visible_to(user).filter(account=account).order_by("-created_at")
+
+
+def account_escalations(*, account) -> QuerySet[Escalation]:
+    return Escalation.objects.filter(account=account).select_related("queue").order_by("-created_at")

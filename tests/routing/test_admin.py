@@ -128,3 +128,15 @@ def test_rule_form_reports_a_bad_regex(console, system, triage_queue):
     assert response.status_code == 200
     assert "Bad regular expression" in response.content.decode()
     assert draft.rules.count() == 1
+
+
+@pytest.mark.django_db
+def test_account_page_lists_the_tickets_the_user_may_see(console, make_account, intake, system):
+    account = make_account()
+    ticket = intake(subject="Where is my invoice", account_external_id=account.external_id)
+    services.escalation_create(account=account, summary="Export crashes", actor=system)
+    url = reverse("admin:accounts_account_change", args=[account.pk])
+    lead_page = console("ops_lead").get(url, secure=True).content.decode()
+    assert "Where is my invoice" in lead_page and "Export crashes" in lead_page
+    support_page = console("support").get(url, secure=True).content.decode()
+    assert "No tickets you can see." in support_page and str(ticket) not in support_page
