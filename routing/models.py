@@ -260,9 +260,20 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["queue", "status"], name="ticket_queue_status_idx"),
             models.Index(fields=["created_at"], name="ticket_created_idx"),
+            # The minute-by-minute SLA check reads only open tickets with an unmet target.
             models.Index(
-                fields=["status", "owner_due_at"],
-                name="ticket_open_owner_due_idx",
+                fields=["owner_due_at"],
+                name="ticket_owner_due_open_idx",
+                condition=Q(status__in=OPEN_TICKET_STATUSES, owner_assigned_at__isnull=True),
+            ),
+            models.Index(
+                fields=["first_response_due_at"],
+                name="ticket_response_due_open_idx",
+                condition=Q(status__in=OPEN_TICKET_STATUSES, first_response_at__isnull=True),
+            ),
+            models.Index(
+                fields=["resolution_due_at"],
+                name="ticket_resolution_due_open_idx",
                 condition=Q(status__in=OPEN_TICKET_STATUSES),
             ),
         ]

@@ -112,3 +112,13 @@ def test_two_workers_checking_at_once_record_one_breach(intake, sent_alerts):
     assert sum(counts) == 1
     assert SlaBreach.objects.filter(ticket=ticket, target=SlaTarget.OWNER).count() == 1
     assert [a.kind for a, _ in sent_alerts] == ["sla_breach"]
+
+
+@pytest.mark.django_db
+def test_a_backlog_is_checked_longest_overdue_first_in_batches(intake):
+    tickets = [intake(), intake(), intake()]
+    later = timezone.now() + timedelta(days=30)
+    batch = selectors.tickets_past_due(now=later, limit=1)
+    assert len(batch) == 3  # one per target
+    oldest_owner_due = min(tickets, key=lambda t: (t.owner_due_at, t.pk))
+    assert (oldest_owner_due.pk, "owner") in batch
