@@ -219,3 +219,9 @@ def account_counts_by_channel() -> dict[str, int]:
     return dict(
         Account.objects.values_list("channel__code").annotate(n=Count("id")).values_list("channel__code", "n")
     )
+
+
+def account_external_ids(*, prefix: str = "", limit: int | None = None) -> list[str]:
+    """External ids in a stable order (demo and benchmark data pick accounts from it)."""
+    ids = Account.objects.filter(external_id__startswith=prefix).order_by("external_id")
+    return list(ids.values_list("external_id", flat=True)[:limit])

@@ -15,9 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
-from opsconsole.errors import ApplicationError
+from opsconsole.adminkit import HistoryAdmin, ReadOnlyAdminMixin, ServiceCallAdminMixin
 from routing import engine, selectors, services
 from routing.choices import Category, RuleSetStatus, Severity
 from routing.models import (
@@ -33,41 +32,6 @@ from routing.models import (
     SlaPolicy,
     Ticket,
 )
-
-
-class _ServiceCalls:
-    """Run a service for a request; a refusal becomes a message instead of a 500."""
-
-    def call_service(self, request, fn, /, **kwargs):
-        try:
-            return fn(actor=request.user, **kwargs), True
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return None, False
-
-
-class _NoRevertHistory(SimpleHistoryAdmin):
-    """History pages without "revert": a revert would skip the services that own each change."""
-
-    def revert_disabled(self, request, obj=None):
-        return True
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method != "GET":
-            raise PermissionDenied("History is read-only.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # --- Tickets -------------------------------------------------------------------------------------
 
@@ -89,7 +53,7 @@ class EscalateForm(forms.Form):
 
 
 @admin.register(Ticket)
-class TicketAdmin(_ServiceCalls, _ReadOnly, _NoRevertHistory):
+class TicketAdmin(ServiceCallAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
     list_display = (
         "__str__",
         "subject",
@@ -198,8 +162,8 @@ class TicketAdmin(_ServiceCalls, _ReadOnly, _NoRevertHistory):
             "reassign_form": ReassignForm(initial={"queue": ticket.queue_id, "owner": ticket.owner_id}),
             "solve_form": SolveForm(initial={"final_category": ticket.category}),
             "escalate_form": EscalateForm(),
-            "can_work": selectors.can_work_queue(request.user, ticket.queue)
-            and request.user.has_perm("routing.change_ticket"),
+            # Working a ticket is granted per queue (guardian); the services check it again.
+            "can_work": selectors.can_work_queue(request.user, ticket.queue),
             "act_url": reverse("admin:routing_ticket_act", args=[ticket.pk]),
         }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -208,12 +172,12 @@ class TicketAdmin(_ServiceCalls, _ReadOnly, _NoRevertHistory):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         ticket = get_object_or_404(self.get_queryset(request), pk=ticket_id)
-        if not request.user.has_perm("routing.change_ticket"):
+        if not selectors.can_work_queue(request.user, ticket.queue):
             raise PermissionDenied
         action = request.POST.get("action")
-        done = False
+        done = None  # what the service returned; None when it refused or did not run
         if action == "take":
-            _, done = self.call_service(
+            done = self.call_service(
                 request,
                 services.ticket_reassign,
                 ticket=ticket,
@@ -222,11 +186,11 @@ class TicketAdmin(_ServiceCalls, _ReadOnly, _NoRevertHistory):
                 reason="Taken by the agent.",
             )
         elif action == "respond":
-            _, done = self.call_service(request, services.ticket_respond, ticket=ticket)
+            done = self.call_service(request, services.ticket_respond, ticket=ticket)
         elif action == "wait":
-            _, done = self.call_service(request, services.ticket_wait, ticket=ticket)
+            done = self.call_service(request, services.ticket_wait, ticket=ticket)
         elif action == "resume":
-            _, done = self.call_service(request, services.ticket_resume, ticket=ticket)
+            done = self.call_service(request, services.ticket_resume, ticket=ticket)
         elif action in ("reassign", "solve", "escalate"):
             form_class = {"reassign": ReassignForm, "solve": SolveForm, "escalate": EscalateForm}[action]
             form = form_class(request.POST)
@@ -234,7 +198,7 @@ class TicketAdmin(_ServiceCalls, _ReadOnly, _NoRevertHistory):
                 self.message_user(request, f"{action}: {form.errors.as_text()}", messages.ERROR)
             elif action == "reassign":
                 data = form.cleaned_data
-                _, done = self.call_service(
+                done = self.call_service(
                     request,
                     services.ticket_reassign,
                     ticket=ticket,
@@ -245,25 +209,25 @@ class TicketAdmin(_ServiceCalls, _ReadOnly, _NoRevertHistory):
                     severity=data["severity"] or None,
                 )
             elif action == "solve":
-                _, done = self.call_service(
+                done = self.call_service(
                     request,
                     services.ticket_solve,
                     ticket=ticket,
                     final_category=form.cleaned_data["final_category"],
                 )
             else:
-                _, done = self.call_service(
+                done = self.call_service(
                     request, services.ticket_escalate, ticket=ticket, summary=form.cleaned_data["summary"]
                 )
         else:
             self.message_user(request, f"Unknown action {action!r}.", messages.ERROR)
-        if done:
+        if done is not None:
             self.message_user(request, f"Done: {action}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:routing_ticket_change", args=[ticket.pk]))
 
 
 @admin.register(RoutingDecision)
-class RoutingDecisionAdmin(_ReadOnly, _NoRevertHistory):
+class RoutingDecisionAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = (
         "ticket",
         "kind",
@@ -273,9 +237,8 @@ class RoutingDecisionAdmin(_ReadOnly, _NoRevertHistory):
         "owner",
         "severity",
         "decided_at",
-        "overridden",
     )
-    list_filter = ("kind", "overridden", "rule_key")
+    list_filter = ("kind", "rule_key")
     list_select_related = ("ticket", "queue", "owner")
 
 
@@ -283,7 +246,7 @@ class RoutingDecisionAdmin(_ReadOnly, _NoRevertHistory):
 
 
 @admin.register(Queue)
-class QueueAdmin(_NoRevertHistory):
+class QueueAdmin(HistoryAdmin):
     list_display = (
         "code",
         "name",
@@ -432,21 +395,7 @@ class RoutingRuleForm(forms.ModelForm):
 
     class Meta:
         model = RoutingRule
-        fields = (
-            "rule_set",
-            "key",
-            "name",
-            "priority",
-            "enabled",
-            "match",
-            "conditions",
-            "category",
-            "severity",
-            "queue",
-            "owner",
-            "sla_policy",
-            "page_oncall",
-        )
+        fields = ("rule_set", *services.RULE_FIELDS)
         help_texts = {
             "conditions": 'A list like [{"field": "text", "op": "contains", "value": "refund"}]. Operators: '
             + ", ".join(engine.OPERATORS)
@@ -469,11 +418,14 @@ class RoutingRuleForm(forms.ModelForm):
             )
         except engine.RuleInvalid as exc:
             raise forms.ValidationError({"conditions": [f"{k}: {v}" for k, v in exc.errors.items()]}) from exc
+        owner, queue = data.get("owner"), data.get("queue")
+        if owner is not None and queue is not None and not selectors.can_work_queue(owner, queue):
+            raise forms.ValidationError({"owner": f"{owner} does not work the queue {queue.code!r}."})
         return data
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(_ServiceCalls, _NoRevertHistory):
+class RoutingRuleAdmin(ServiceCallAdminMixin, HistoryAdmin):
     form = RoutingRuleForm
     list_display = (
         "name",
@@ -502,14 +454,14 @@ class RoutingRuleAdmin(_ServiceCalls, _NoRevertHistory):
 
     def save_model(self, request, obj, form, change):
         values = {name: form.cleaned_data[name] for name in services.RULE_FIELDS if name in form.cleaned_data}
-        saved, ok = self.call_service(
+        saved = self.call_service(
             request,
             services.rule_save,
             rule_set=form.cleaned_data["rule_set"],
             rule=obj if change else None,
             **values,
         )
-        if ok:
+        if saved is not None:
             obj.pk = saved.pk
 
     def delete_model(self, request, obj):
@@ -541,7 +493,7 @@ class RuleInline(admin.TabularInline):
 
 
 @admin.register(RuleSet)
-class RuleSetAdmin(_ServiceCalls, _ReadOnly, _NoRevertHistory):
+class RuleSetAdmin(ServiceCallAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
     """Read-only pages; copy, backtest and activate are buttons that call the services."""
 
     list_display = ("version", "status", "revision", "note", "created_at", "activated_at")
@@ -579,26 +531,26 @@ class RuleSetAdmin(_ServiceCalls, _ReadOnly, _NoRevertHistory):
         action = request.POST.get("action")
         target = rule_set
         if action == "copy":
-            draft, ok = self.call_service(
+            draft = self.call_service(
                 request,
                 services.rule_set_draft_create,
                 based_on=rule_set,
                 note=f"Copy of v{rule_set.version}",
             )
-            target = draft if ok else rule_set
+            target = draft or rule_set
         elif action == "backtest":
-            backtest, ok = self.call_service(request, services.backtest_request, rule_set=rule_set)
-            if ok:
+            backtest = self.call_service(request, services.backtest_request, rule_set=rule_set)
+            if backtest is not None:
                 return HttpResponseRedirect(reverse("admin:routing_backtest_change", args=[backtest.pk]))
         elif action == "activate":
-            _, ok = self.call_service(request, services.rule_set_activate, rule_set=rule_set)
-            if ok:
+            activated = self.call_service(request, services.rule_set_activate, rule_set=rule_set)
+            if activated is not None:
                 self.message_user(request, f"Rule set v{rule_set.version} is now active.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:routing_ruleset_change", args=[target.pk]))
 
 
 @admin.register(Backtest)
-class BacktestAdmin(_ReadOnly, _NoRevertHistory):
+class BacktestAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = (
         "__str__",
         "baseline_version",
@@ -641,13 +593,13 @@ class HolidayInline(admin.TabularInline):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(_NoRevertHistory):
+class BusinessCalendarAdmin(HistoryAdmin):
     list_display = ("name", "timezone", "day_start", "day_end", "weekdays")
     inlines = (HolidayInline,)
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(_NoRevertHistory):
+class SlaPolicyAdmin(HistoryAdmin):
     list_display = (
         "name",
         "severity",
@@ -662,13 +614,13 @@ class SlaPolicyAdmin(_NoRevertHistory):
 
 
 @admin.register(SlaBreach)
-class SlaBreachAdmin(_ReadOnly, _NoRevertHistory):
+class SlaBreachAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ("ticket", "target", "due_at", "detected_at", "queue")
     list_filter = ("target", "queue")
 
 
 @admin.register(Escalation)
-class EscalationAdmin(_ReadOnly, _NoRevertHistory):
+class EscalationAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ("__str__", "kind", "status", "queue", "channel", "summary", "error_code", "created_at")
     list_filter = ("kind", "status", "queue", "channel")
     readonly_fields = (

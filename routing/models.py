@@ -260,9 +260,20 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["queue", "status"], name="ticket_queue_status_idx"),
             models.Index(fields=["created_at"], name="ticket_created_idx"),
+            # The minute-by-minute SLA check reads only open tickets with an unmet target.
             models.Index(
-                fields=["status", "owner_due_at"],
-                name="ticket_open_owner_due_idx",
+                fields=["owner_due_at"],
+                name="ticket_owner_due_open_idx",
+                condition=Q(status__in=OPEN_TICKET_STATUSES, owner_assigned_at__isnull=True),
+            ),
+            models.Index(
+                fields=["first_response_due_at"],
+                name="ticket_response_due_open_idx",
+                condition=Q(status__in=OPEN_TICKET_STATUSES, first_response_at__isnull=True),
+            ),
+            models.Index(
+                fields=["resolution_due_at"],
+                name="ticket_resolution_due_open_idx",
                 condition=Q(status__in=OPEN_TICKET_STATUSES),
             ),
         ]
@@ -274,7 +285,9 @@ class Ticket(models.Model):
 class RoutingDecision(models.Model):
     """Why a ticket went where it went: the rule and its version, or the person and their reason.
 
-    Rows are written once; ``overridden`` turns true when a person later reassigns the ticket.
+    Rows are written once and never changed, so the row is its own audit record (like
+    AccountEvent) and carries no history. A decision is overridden when a later manual one
+    exists (``selectors.ticket_decisions`` says so).
     """
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="decisions")
@@ -295,8 +308,6 @@ class RoutingDecision(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
-    overridden = models.BooleanField(default=False)
-    history = audited_history()
 
     class Meta:
         ordering = ["-decided_at", "-id"]

@@ -2,11 +2,14 @@
 
 import statistics
 from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user, get_users_with_perms
+from guardian.shortcuts import get_objects_for_user
 
 from accounts.selectors import (
     account_counts_by_channel,
@@ -21,7 +24,10 @@ from routing.choices import OPEN_TICKET_STATUSES, DecisionKind, EscalationKind, 
 from routing.models import (
     BusinessCalendar,
     Escalation,
+    Holiday,
     Queue,
+    QueueGroupObjectPermission,
+    QueueUserObjectPermission,
     RoutingDecision,
     RoutingRule,
     RuleSet,
@@ -32,7 +38,7 @@ from routing.sla import ALWAYS_OPEN, CalendarSpec
 
 WORK_QUEUE = "routing.work_queue"
 # How far back enrichment looks for failures and successes; "failed attempts" counts within it.
-EVENTS_SCANNED = 50
+EVENTS_SCANNED = 20
 SUCCESS_EVENT_TYPES = frozenset(
     [t for t, tr in EVENT_STEP_TRANSITIONS.items() if tr.outcome == "succeeded"] + ["first_value.reached"]
 )
@@ -91,6 +97,77 @@ def active_rule_set() -> RuleSet:
     if rule_set is None:
         raise ValidationFailed("no_active_rule_set", "No routing rule set is active.")
     return rule_set
+
+
+@dataclass(frozen=True)
+class RoutingSetup:
+    """What intake routes with: the compiled active rules and the queues, SLA policies and
+    calendars they point at, read once per version of any of them."""
+
+    rule_set: RuleSet
+    rules: engine.CompiledRuleSet
+    queues: dict[int, Queue]
+    policies: tuple[SlaPolicy, ...]
+    calendars: dict[int, CalendarSpec]
+
+    def policy_for(
+        self, *, policy_id: int | None, severity: str, shape: str | None, channel_code: str | None
+    ):
+        if policy_id is not None:
+            return next(p for p in self.policies if p.pk == policy_id)
+        return choose_policy(self.policies, severity=severity, shape=shape, channel_code=channel_code)
+
+    def spec_for(self, policy: SlaPolicy) -> CalendarSpec:
+        return self.calendars[policy.calendar_id] if policy.business_hours else ALWAYS_OPEN
+
+
+# Each change to a queue, policy, calendar or holiday writes a history row, so the newest
+# history id of each table is a version the database keeps for free.
+# (``Model.history`` builds a manager class on every access, so the history models are named once.)
+_SETUP_VERSIONED = {
+    "queues": Queue.history.model,
+    "policies": SlaPolicy.history.model,
+    "calendars": BusinessCalendar.history.model,
+    "holidays": Holiday.history.model,
+}
+_SETUPS: OrderedDict[tuple, RoutingSetup] = OrderedDict()
+
+
+def routing_setup() -> RoutingSetup:
+    """The active routing setup in one query, built at most once per version in each process."""
+    versions = {
+        name: Subquery(history.objects.order_by("-history_id").values("history_id")[:1])
+        for name, history in _SETUP_VERSIONED.items()
+    }
+    rule_set = RuleSet.objects.filter(status=RuleSetStatus.ACTIVE).annotate(**versions).first()
+    if rule_set is None:
+        raise ValidationFailed("no_active_rule_set", "No routing rule set is active.")
+    key = (rule_set.pk, rule_set.revision, *(getattr(rule_set, name) for name in _SETUP_VERSIONED))
+    setup = _SETUPS.get(key)
+    if setup is None:
+        holidays = defaultdict(set)
+        for calendar_id, day in Holiday.objects.values_list("calendar_id", "date"):
+            holidays[calendar_id].add(day)
+        setup = RoutingSetup(
+            rule_set=rule_set,
+            rules=compiled_rules(rule_set),
+            queues={q.pk: q for q in Queue.objects.all()},
+            policies=tuple(SlaPolicy.objects.select_related("channel", "calendar")),
+            calendars={
+                c.pk: CalendarSpec(
+                    timezone=c.timezone,
+                    weekdays=frozenset(c.weekdays),
+                    day_start=c.day_start,
+                    day_end=c.day_end,
+                    holidays=frozenset(holidays[c.pk]),
+                )
+                for c in BusinessCalendar.objects.all()
+            },
+        )
+        _SETUPS[key] = setup
+        while len(_SETUPS) > _COMPILED_KEEP:
+            _SETUPS.popitem(last=False)
+    return setup
 
 
 # --- Enrichment ------------------------------------------------------------------------------
@@ -191,8 +268,17 @@ def ticket_context(
 
 def sla_policy_for(*, severity: str, shape: str | None, channel_code: str | None) -> SlaPolicy | None:
     """The most specific policy for a severity: one for the channel, else the shape, else general."""
+    policies = SlaPolicy.objects.filter(severity=severity).select_related("channel", "calendar")
+    return choose_policy(policies, severity=severity, shape=shape, channel_code=channel_code)
+
+
+def choose_policy(
+    policies, *, severity: str, shape: str | None, channel_code: str | None
+) -> SlaPolicy | None:
     best, best_score = None, -1
-    for policy in SlaPolicy.objects.filter(severity=severity).select_related("channel"):
+    for policy in policies:
+        if policy.severity != severity:
+            continue
         if policy.channel_id and (policy.channel.code != channel_code):
             continue
         if policy.shape and policy.shape != shape:
@@ -204,6 +290,7 @@ def sla_policy_for(*, severity: str, shape: str | None, channel_code: str | None
 
 
 def calendar_spec(policy: SlaPolicy) -> CalendarSpec:
+    """The clock a policy runs on, read now (intake uses the cached RoutingSetup instead)."""
     if not policy.business_hours:
         return ALWAYS_OPEN
     calendar: BusinessCalendar = policy.calendar
@@ -237,23 +324,31 @@ def tickets_visible_to(user) -> QuerySet[Ticket]:
     return base.filter(queue__in=queues_visible_to(user))
 
 
-def queue_members(queue: Queue) -> list:
-    """Active staff who may work the queue, in a stable order."""
-    users = get_users_with_perms(queue, only_with_perms_in=["work_queue"], with_group_users=True)
-    return sorted((u for u in users if u.is_active and u.is_staff), key=lambda u: u.pk)
-
-
 def least_loaded_member(queue: Queue):
-    members = queue_members(queue)
-    if not members:
-        return None
-    load = dict(
-        Ticket.objects.filter(owner__in=members, status__in=OPEN_TICKET_STATUSES)
-        .values_list("owner")
-        .annotate(n=Count("id"))
-        .values_list("owner", "n")
-    )
-    return min(members, key=lambda u: (load.get(u.pk, 0), u.pk))
+    """The member with the fewest open tickets (ties: the longest-standing user).
+
+    Intake asks this for most tickets, so it is one hand-written read over the direct-FK
+    permission tables rather than an ORM join that costs more to compile than to run.
+    """
+    user_table = get_user_model()._meta.db_table
+    groups_table = get_user_model().groups.through._meta.db_table
+    sql = f"""
+        SELECT u.* FROM {user_table} u
+        WHERE u.is_active AND u.is_staff AND u.id IN (
+            SELECT up.user_id FROM {QueueUserObjectPermission._meta.db_table} up
+            JOIN {Permission._meta.db_table} p ON p.id = up.permission_id
+            WHERE up.content_object_id = %s AND p.codename = 'work_queue'
+            UNION
+            SELECT ug.user_id FROM {groups_table} ug
+            JOIN {QueueGroupObjectPermission._meta.db_table} gp ON gp.group_id = ug.group_id
+            JOIN {Permission._meta.db_table} p ON p.id = gp.permission_id
+            WHERE gp.content_object_id = %s AND p.codename = 'work_queue')
+        ORDER BY (SELECT COUNT(*) FROM {Ticket._meta.db_table} t
+                  WHERE t.owner_id = u.id AND t.status IN ({", ".join(["%s"] * len(OPEN_TICKET_STATUSES))})),
+                 u.id
+        LIMIT 1"""
+    found = list(get_user_model().objects.raw(sql, [queue.pk, queue.pk, *OPEN_TICKET_STATUSES]))
+    return found[0] if found else None
 
 
 # --- Queue figures -----------------------------------------------------------------------------
@@ -397,8 +492,14 @@ def engineering_escalations_per_100_accounts(*, since: datetime, until: datetime
 
 
 def ticket_decisions(ticket: Ticket) -> QuerySet[RoutingDecision]:
-    return ticket.decisions.select_related("rule", "queue", "owner", "decided_by").order_by(
-        "decided_at", "id"
+    """A ticket's decisions in order, each marked ``overridden`` when a person reassigned after it."""
+    later_manual = RoutingDecision.objects.filter(
+        ticket=OuterRef("ticket"), kind=DecisionKind.MANUAL, id__gt=OuterRef("id")
+    )
+    return (
+        ticket.decisions.select_related("rule", "queue", "owner", "decided_by")
+        .annotate(overridden=Exists(later_manual))
+        .order_by("decided_at", "id")
     )
 
 
@@ -413,8 +514,14 @@ SLA_FIELDS = {
 }
 
 
-def tickets_past_due(*, now: datetime) -> list[tuple[int, str]]:
-    """(ticket id, target) pairs whose target is due and unmet and not yet recorded as breached."""
+# Per target and run: a backlog (a worker down for an hour) drains over a few minutes instead
+# of one run outliving its time limit.
+SLA_CHECK_BATCH = 500
+
+
+def tickets_past_due(*, now: datetime, limit: int = SLA_CHECK_BATCH) -> list[tuple[int, str]]:
+    """(ticket id, target) pairs whose target is due and unmet and not yet recorded as breached,
+    the longest overdue first."""
     found = []
     for target, (due_field, met_field) in SLA_FIELDS.items():
         ids = (
@@ -423,7 +530,8 @@ def tickets_past_due(*, now: datetime) -> list[tuple[int, str]]:
                 **{f"{due_field}__lte": now, f"{met_field}__isnull": True},
             )
             .exclude(breaches__target=target)
-            .values_list("pk", flat=True)
+            .order_by(due_field)
+            .values_list("pk", flat=True)[:limit]
         )
         found.extend((pk, target) for pk in ids)
     return found
@@ -456,3 +564,12 @@ def escalation_telemetry(
             "evidence": source_exception.evidence,
         }
     return telemetry
+
+
+def account_tickets(*, account, user) -> QuerySet[Ticket]:
+    """An account's tickets that ``user`` may see, newest first."""
+    return tickets_visible_to(user).filter(account=account).order_by("-created_at")
+
+
+def account_escalations(*, account) -> QuerySet[Escalation]:
+    return Escalation.objects.filter(account=account).select_related("queue").order_by("-created_at")

@@ -76,12 +76,14 @@ def _require_queue_access(actor, queue: Queue) -> None:
 # --- SLA clocks --------------------------------------------------------------------------------
 
 
-def _set_due_times(ticket: Ticket, policy: SlaPolicy | None) -> None:
+def _set_due_times(ticket: Ticket, policy: SlaPolicy | None, spec=None) -> None:
     """Recompute the due time of every unmet target from the ticket's creation, skipping the
-    time it waited; an open pause leaves the unmet targets without a due time (clock stopped)."""
+    time it waited; an open pause leaves the unmet targets without a due time (clock stopped).
+    ``spec`` is the policy's calendar when the caller has it already."""
     ticket.sla_policy = policy
     pauses = parse_pauses(ticket.pauses)
-    spec = selectors.calendar_spec(policy) if policy else None
+    if policy is not None and spec is None:
+        spec = selectors.calendar_spec(policy)
     for target, (due_field, met_field) in selectors.SLA_FIELDS.items():
         if getattr(ticket, met_field) is not None:
             continue
@@ -145,7 +147,6 @@ def _page(ticket: Ticket, reason: str) -> None:
     )
 
 
-@service
 def ticket_intake(
     *,
     source: str,
@@ -157,13 +158,53 @@ def ticket_intake(
     error_code: str = "",
     request_id: str = "",
     feature_area: str = "",
+    received_at: datetime | None = None,
     actor,
 ) -> tuple[Ticket, bool]:
     """Take in a ticket, enrich it, route it and start its clocks. Returns (ticket, created now).
 
     Idempotent on (source, external_id): the unique constraint decides between concurrent
-    twins, and a repeat gets the first ticket back untouched.
+    twins, and a repeat gets the first ticket back untouched. ``received_at`` (default now) is
+    when the help desk received it, for imports of tickets that arrived earlier.
     """
+    try:
+        return _ticket_intake(
+            source=source,
+            external_id=external_id,
+            requester_email=requester_email,
+            subject=subject,
+            body=body,
+            account_external_id=account_external_id,
+            error_code=error_code,
+            request_id=request_id,
+            feature_area=feature_area,
+            received_at=received_at,
+            actor=actor,
+        )
+    except IntegrityError:
+        # A concurrent twin committed first: the unique key refused our insert and our whole
+        # transaction rolled back (no savepoint needed on the hot path), so answer with theirs.
+        existing = Ticket.objects.filter(source=source, external_id=external_id).first()
+        if existing is None:
+            raise
+        return existing, False
+
+
+@service
+def _ticket_intake(
+    *,
+    source: str,
+    external_id: str,
+    requester_email: str,
+    subject: str,
+    body: str,
+    account_external_id: str | None,
+    error_code: str,
+    request_id: str,
+    feature_area: str,
+    received_at: datetime | None,
+    actor,
+) -> tuple[Ticket, bool]:
     fields = {
         "source": source,
         "external_id": external_id,
@@ -179,15 +220,16 @@ def ticket_intake(
     if existing is not None:
         return existing, False
 
-    now = timezone.now()
+    now = received_at or timezone.now()
     account, how = account_find_by_contact(external_id=account_external_id, email=requester_email)
     context = selectors.ticket_context(account=account, account_match=how, now=now, **fields)
     if account_external_id and how != "external_id":
         context["unknown_account_reference"] = account_external_id
-    rule_set = selectors.active_rule_set()
-    match = engine.route(selectors.compiled_rules(rule_set), context)
+    setup = selectors.routing_setup()
+    rule_set = setup.rule_set
+    match = engine.route(setup.rules, context)
     out = match.rule.outputs
-    queue = Queue.objects.get(pk=out["queue_id"])
+    queue = setup.queues[out["queue_id"]]
     reason = match.reason
     owner = get_user_model().objects.get(pk=out["owner_id"]) if out["owner_id"] else None
     if owner is None and queue.auto_assign:
@@ -196,12 +238,11 @@ def ticket_intake(
             reason += (
                 f" Owner {owner.get_username()}: the member of {queue.code} with the fewest open tickets."
             )
-    policy = (
-        SlaPolicy.objects.select_related("calendar").get(pk=out["sla_policy_id"])
-        if out["sla_policy_id"]
-        else selectors.sla_policy_for(
-            severity=out["severity"], shape=context.get("shape"), channel_code=context.get("channel")
-        )
+    policy = setup.policy_for(
+        policy_id=out["sla_policy_id"],
+        severity=out["severity"],
+        shape=context.get("shape"),
+        channel_code=context.get("channel"),
     )
     ticket = Ticket(
         account=account,
@@ -216,7 +257,7 @@ def ticket_intake(
         owner_assigned_at=now if owner else None,
         **fields,
     )
-    _set_due_times(ticket, policy)
+    _set_due_times(ticket, policy, setup.spec_for(policy) if policy else None)
     paged = out["severity"] == Severity.SEV1 or out["page_oncall"]
     ticket.intake_result = {
         "category": ticket.category,
@@ -236,11 +277,7 @@ def ticket_intake(
         "sla": _sla_answer(ticket),
         "paged": paged,
     }
-    try:
-        with transaction.atomic():
-            ticket.save()
-    except IntegrityError:
-        return Ticket.objects.get(source=source, external_id=external_id), False
+    ticket.save()
     RoutingDecision.objects.create(
         ticket=ticket,
         kind=DecisionKind.RULE,
@@ -276,7 +313,7 @@ def ticket_reassign(
     severity: str | None = None,
     actor,
 ) -> Ticket:
-    """A person sends a ticket elsewhere, and says why; the earlier decisions count as overridden."""
+    """A person sends a ticket elsewhere, and says why; the decisions before it read as overridden."""
     if not (reason or "").strip():
         raise ValidationFailed("reason_required", "Say why the ticket is reassigned.")
     if category is not None and category not in Category.values:
@@ -290,9 +327,6 @@ def ticket_reassign(
     if owner is not None and not selectors.can_work_queue(owner, queue):
         raise ValidationFailed("owner_not_in_queue", f"{owner.get_username()} does not work {queue.code}.")
     now = timezone.now()
-    for decision in ticket.decisions.filter(overridden=False):
-        decision.overridden = True
-        decision.save(update_fields=["overridden"])
     severity_changed = severity is not None and severity != ticket.severity
     ticket.queue = queue
     ticket.owner = owner

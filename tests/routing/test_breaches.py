@@ -78,3 +78,47 @@ def test_sev1_pages_the_queue_on_call(intake, make_queue, activate_rules, sent_a
     ]
     intake(subject="A question")
     assert len(sent_alerts) == 1
+
+
+# serialized_rollback: the flush after a transactional test would drop the rows the migrations
+# seed (queues, the catch-all rule, reason codes) that later tests rely on.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_workers_checking_at_once_record_one_breach(intake, sent_alerts):
+    import threading
+
+    from django.db import connection
+
+    ticket = intake()
+    ticket.owner_due_at = timezone.now() - timedelta(minutes=1)  # arrange: the owner target is missed
+    ticket.save()
+    barrier = threading.Barrier(4)
+    counts, errors = [], []
+
+    def check():
+        try:
+            barrier.wait()
+            counts.append(tasks.sla_check())
+        except Exception as exc:  # noqa: BLE001 - reported by the assert below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(counts) == 1
+    assert SlaBreach.objects.filter(ticket=ticket, target=SlaTarget.OWNER).count() == 1
+    assert [a.kind for a, _ in sent_alerts] == ["sla_breach"]
+
+
+@pytest.mark.django_db
+def test_a_backlog_is_checked_longest_overdue_first_in_batches(intake):
+    tickets = [intake(), intake(), intake()]
+    later = timezone.now() + timedelta(days=30)
+    batch = selectors.tickets_past_due(now=later, limit=1)
+    assert len(batch) == 3  # one per target
+    oldest_owner_due = min(tickets, key=lambda t: (t.owner_due_at, t.pk))
+    assert (oldest_owner_due.pk, "owner") in batch

@@ -52,7 +52,9 @@ def test_same_external_id_from_another_source_is_another_ticket(intake):
     assert a.pk != b.pk
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush after a transactional test would drop the rows the migrations
+# seed (queues, the catch-all rule, reason codes) that later tests rely on.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_duplicate_intake_makes_one_ticket(system, django_db_blocker):
     # Warm the compiled-rules cache and the system user outside the race.
     services.ticket_intake(

@@ -77,7 +77,7 @@ def test_reassignment_records_who_and_why_and_overrides(two_queues, make_user, i
         actor=agent,
     )
     assert (ticket.queue, ticket.owner, ticket.reassignment_count) == (defects, engineer, 1)
-    auto, manual = RoutingDecision.objects.filter(ticket=ticket).order_by("id")
+    auto, manual = selectors.ticket_decisions(ticket)
     assert auto.overridden and auto.kind == "rule"
     assert (manual.kind, manual.decided_by, manual.reason) == ("manual", agent, "It is a defect")
     assert ticket.owner_assigned_at is not None

@@ -10,6 +10,20 @@ def cond(field, op, value):
     return {"field": field, "op": op, "value": value}
 
 
+def save_rule(draft, actor, queue, **overrides):
+    values = {
+        "key": "k",
+        "name": "K",
+        "priority": 1,
+        "match": "all",
+        "conditions": [cond("plan", "eq", "team")],
+        "category": "billing",
+        "severity": "sev3",
+        "queue": queue,
+    }
+    return services.rule_save(rule_set=draft, actor=actor, **{**values, **overrides})
+
+
 @pytest.mark.django_db
 def test_rules_route_intake_in_priority_order_with_audit(activate_rules, make_queue, intake, make_account):
     billing, sso = make_queue("billing"), make_queue("sso")
@@ -55,18 +69,7 @@ def test_rules_route_intake_in_priority_order_with_audit(activate_rules, make_qu
 def test_saving_a_bad_rule_is_a_clear_error_and_changes_nothing(system, triage_queue, conditions, detail):
     draft = services.rule_set_draft_create(actor=system)
     with pytest.raises(ValidationFailed) as info:
-        services.rule_save(
-            rule_set=draft,
-            actor=system,
-            key="bad",
-            name="Bad",
-            priority=5,
-            match="all",
-            conditions=conditions,
-            category="billing",
-            severity="sev3",
-            queue=triage_queue,
-        )
+        save_rule(draft, system, triage_queue, conditions=conditions)
     assert info.value.code == "invalid_rule" and detail in info.value.extra
     assert draft.rules.count() == 1  # only the copied catch-all
 
@@ -75,18 +78,7 @@ def test_saving_a_bad_rule_is_a_clear_error_and_changes_nothing(system, triage_q
 def test_bad_outputs_are_refused(system, triage_queue):
     draft = services.rule_set_draft_create(actor=system)
     with pytest.raises(ValidationFailed) as info:
-        services.rule_save(
-            rule_set=draft,
-            actor=system,
-            key="x",
-            name="X",
-            priority=5,
-            match="all",
-            conditions=[cond("plan", "eq", "team")],
-            category="gossip",
-            severity="sev9",
-            queue=triage_queue,
-        )
+        save_rule(draft, system, triage_queue, category="gossip", severity="sev9")
     assert {"category", "severity"} <= set(info.value.extra)
 
 
@@ -106,17 +98,9 @@ def test_catch_all_cannot_be_removed_disabled_or_given_conditions(system):
 @pytest.mark.django_db
 def test_priority_clash_is_a_validation_error(system, triage_queue):
     draft = services.rule_set_draft_create(actor=system)
-    values = {
-        "match": "all",
-        "category": "billing",
-        "severity": "sev3",
-        "queue": triage_queue,
-        "conditions": [cond("plan", "eq", "team")],
-        "priority": 5,
-    }
-    services.rule_save(rule_set=draft, key="a", name="A", actor=system, **values)
+    save_rule(draft, system, triage_queue, key="a", priority=5)
     with pytest.raises(ValidationFailed) as info:
-        services.rule_save(rule_set=draft, key="b", name="B", actor=system, **values)
+        save_rule(draft, system, triage_queue, key="b", priority=5)
     assert info.value.code == "rule_clash"
 
 
@@ -137,18 +121,7 @@ def test_compiled_rules_follow_the_revision_stored_in_the_database(system, triag
     draft = services.rule_set_draft_create(actor=system)
     first = selectors.compiled_rules(RuleSet.objects.get(pk=draft.pk))
     assert selectors.compiled_rules(RuleSet.objects.get(pk=draft.pk)) is first  # compiled once
-    services.rule_save(
-        rule_set=draft,
-        actor=system,
-        key="new",
-        name="New",
-        priority=1,
-        match="all",
-        conditions=[cond("plan", "eq", "team")],
-        category="billing",
-        severity="sev3",
-        queue=triage_queue,
-    )
+    save_rule(draft, system, triage_queue, key="new")
     second = selectors.compiled_rules(RuleSet.objects.get(pk=draft.pk))
     assert second is not first and [r.spec.key for r in second.rules] == ["new", "catch-all"]
 
@@ -156,20 +129,32 @@ def test_compiled_rules_follow_the_revision_stored_in_the_database(system, triag
 @pytest.mark.django_db
 def test_rule_changes_are_versioned_in_history(system, triage_queue):
     draft = services.rule_set_draft_create(actor=system)
-    rule = services.rule_save(
-        rule_set=draft,
-        actor=system,
-        key="k",
-        name="First",
-        priority=1,
-        match="all",
-        conditions=[cond("plan", "eq", "team")],
-        category="billing",
-        severity="sev3",
-        queue=triage_queue,
-    )
+    rule = save_rule(draft, system, triage_queue, name="First")
     services.rule_save(rule_set=draft, rule=rule, name="Second", actor=system)
     rule.refresh_from_db()
     assert rule.revision == 2
     assert [h.name for h in rule.history.order_by("history_date")] == ["First", "Second"]
     assert rule.history.first().history_user == system
+
+
+@pytest.mark.django_db
+def test_routing_setup_is_rebuilt_when_a_queue_policy_or_holiday_changes(triage_queue):
+    from datetime import date
+
+    from routing.models import BusinessCalendar, Holiday, SlaPolicy
+
+    first = selectors.routing_setup()
+    assert selectors.routing_setup() is first  # built once per version
+    triage_queue.pager_webhook_url = "http://127.0.0.1:9/pager"
+    triage_queue.save()  # as the admin page saves it
+    second = selectors.routing_setup()
+    assert second is not first
+    assert second.queues[triage_queue.pk].pager_webhook_url == "http://127.0.0.1:9/pager"
+    policy = SlaPolicy.objects.get(name="sev4 general")
+    policy.owner_minutes = 1
+    policy.save()
+    third = selectors.routing_setup()
+    assert next(p for p in third.policies if p.pk == policy.pk).owner_minutes == 1
+    calendar = BusinessCalendar.objects.get(name="Business hours (UTC)")
+    Holiday.objects.create(calendar=calendar, date=date(2027, 1, 1), name="New Year")
+    assert date(2027, 1, 1) in selectors.routing_setup().calendars[calendar.pk].holidays
