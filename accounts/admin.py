@@ -36,6 +36,7 @@ from accounts.models import (
     ReasonCode,
 )
 from accounts.shapes import plan_for, shape_for
+from opsconsole.actions.admin import GuardedActionsAdminMixin
 from opsconsole.adminkit import (
     HistoryAdmin,
     ReadOnlyAdminMixin,
@@ -193,7 +194,10 @@ class ReasonCodeAdmin(ServiceCallAdminMixin, HistoryAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ServiceCallAdminMixin, HistoryAdmin):
+class AccountAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAdmin):
+    # The account's own page, which places the guarded-actions panel (the mixin's default
+    # template is for models without one).
+    change_form_template = "admin/accounts/account/change_form.html"
     change_form_template = "admin/accounts/account/change_form.html"
     list_display = (
         "external_id",
@@ -451,28 +455,23 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 class OpsExceptionForm(forms.ModelForm):
-    resolution_note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
-        help_text="Required to resolve: what was done, so the next person can learn from it.",
+    """Working states only. Resolving is the ``resolve_exception`` guarded action (invariant 2),
+    so it is permission-checked, needs its note and leaves an ActionRun."""
+
+    status = forms.ChoiceField(
+        choices=[
+            (value, label) for value, label in ExceptionStatus.choices if value != ExceptionStatus.RESOLVED
+        ],
+        help_text="To resolve, use the Resolve exception action above: it asks for the resolution note.",
     )
 
     class Meta:
         model = OpsException
-        fields = ("status", "resolution_note")
-
-    def clean(self):
-        cleaned = super().clean()
-        if (
-            cleaned.get("status") == ExceptionStatus.RESOLVED
-            and not cleaned.get("resolution_note", "").strip()
-        ):
-            self.add_error("resolution_note", "Write what was done before resolving.")
-        return cleaned
+        fields = ("status",)
 
 
 @admin.register(OpsException)
-class OpsExceptionAdmin(ServiceCallAdminMixin, HistoryAdmin):
+class OpsExceptionAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAdmin):
     form = OpsExceptionForm
     list_display = (
         "title",
@@ -574,14 +573,8 @@ class OpsExceptionAdmin(ServiceCallAdminMixin, HistoryAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        # The form only carries status and note; the services make the change and its history.
-        if "status" not in form.changed_data:
-            return
-        if obj.status == ExceptionStatus.RESOLVED:
-            self.call_service(
-                request, services.exception_resolve, exception=obj, note=form.cleaned_data["resolution_note"]
-            )
-        else:
+        # The form only carries the working status; the service makes the change and its history.
+        if "status" in form.changed_data:
             self.call_service(request, services.exception_set_status, exception=obj, status=obj.status)
 
     def _set_status(self, request, queryset, status):

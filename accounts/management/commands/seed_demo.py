@@ -9,7 +9,9 @@ from django.db import connection
 
 from accounts import demo as accounts_demo
 from opsconsole import demo as opsconsole_demo
+from opsconsole.actions import demo as actions_demo
 from opsconsole.history import SYSTEM_SEEDER, system_user
+from routing import demo as routing_demo
 
 CONSOLE_URL = "http://127.0.0.1:8000/"
 
@@ -19,6 +21,8 @@ def seeders(*, accounts: int):
     return [
         ("opsconsole", opsconsole_demo.seed_demo),
         ("accounts", partial(accounts_demo.seed_demo, accounts=accounts)),
+        ("routing", routing_demo.seed_demo),
+        ("actions", actions_demo.seed_demo),
     ]
 
 
