@@ -351,6 +351,7 @@ class EscalateToEngineering(_ExceptionAction):
             request_id=facts.get("request_id", ""),
             feature_area=facts.get("feature_area", ""),
             source_exception=exception,
+            to_engineering=True,
             actor=ctx.actor,
         )
         if exception.status != ExceptionStatus.ESCALATED:

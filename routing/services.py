@@ -748,17 +748,22 @@ def escalation_create(
     feature_area: str = "",
     source_exception=None,
     ticket: Ticket | None = None,
+    to_engineering: bool = False,
     actor,
 ) -> Escalation:
     """Hand a problem on: an exception whose reason code has a runbook goes to the ops queue;
     anything else is an unknown defect for engineering triage, with telemetry attached.
+    ``to_engineering`` sends a known exception to engineering anyway: a runbook's
+    stop-and-escalate rule has run out (e.g. the import was already restarted once).
 
     Escalating the same open exception or ticket again returns the escalation already open.
     """
     summary = (summary or "").strip()
     if not summary:
         raise ValidationFailed("summary_required", "Say what is being escalated.")
-    known = source_exception is not None and source_exception.reason_code.has_runbook
+    known = (
+        not to_engineering and source_exception is not None and source_exception.reason_code.has_runbook
+    )
     kind = EscalationKind.OPS if known else EscalationKind.ENGINEERING
     queue = Queue.objects.filter(code=OPS_QUEUE if known else ENGINEERING_TRIAGE_QUEUE).first()
     if queue is None:

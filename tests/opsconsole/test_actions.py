@@ -210,6 +210,8 @@ def test_refused_restart_then_escalation_carries_telemetry(account, fail_import,
     ).run
     assert run.status == ActionStatus.SUCCEEDED
     escalation = Escalation.objects.get(pk=run.result["escalation"])
+    # The runbook's stop rule ran out: engineering, even though import_failed has a runbook.
+    assert escalation.kind == "engineering" and escalation.queue.code == "engineering-triage"
     telemetry = escalation.telemetry
     assert telemetry["account"] == account.external_id and telemetry["plan"] == account.plan
     assert telemetry["error_code"] == "timeout" and telemetry["request_id"].startswith("req-")
