@@ -132,17 +132,23 @@ def account_for_stripe_customer(*, customer_id: str, account_external_id: str = 
             summary=f"Stripe customers {named.stripe_customer_id} and {customer_id} both name this account",
         )
         return named
-    named.stripe_customer_id = customer_id
-    named.billing_synced_at = timezone.now()
-    named.save(update_fields=["stripe_customer_id", "billing_synced_at", "updated_at"])
+    link_customer(account=named, customer_id=customer_id, by="Stripe webhook")
+    return named
+
+
+def link_customer(*, account: Account, customer_id: str, by: str) -> None:
+    """Record that this Stripe customer is the account's (a Stripe-owned id), on its timeline.
+    The account is locked by the caller."""
+    account.stripe_customer_id = customer_id
+    account.billing_synced_at = timezone.now()
+    account.save(update_fields=["stripe_customer_id", "billing_synced_at", "updated_at"])
     record_billing_event(
-        account=named,
+        account=account,
         event_id=f"stripe:customer.linked:{customer_id}",
         type="billing.customer_linked",
         occurred_at=timezone.now(),
-        payload={"stripe_customer_id": customer_id},
+        payload={"stripe_customer_id": customer_id, "by": by},
     )
-    return named
 
 
 def _account_named_by_customer(customer_id: str) -> str:
@@ -389,8 +395,9 @@ def open_subscription_drift(accounts: list[Account]) -> dict[str, dict[str, Bill
 
 
 @service
-def stripe_event_record(*, event: dict, via: str, actor) -> tuple[StripeEvent, bool]:
-    """Store a Stripe event once by its id; a new one is queued for processing after commit.
+def stripe_event_record(*, event: dict, via: str, dispatch: bool = True, actor) -> tuple[StripeEvent, bool]:
+    """Store a Stripe event once by its id; a new one is queued for processing after commit
+    (unless the caller applies it itself: ``dispatch=False``).
 
     Returns (the row, whether it is new). The unique ``stripe_id`` is what makes a
     redelivered or concurrently delivered event count once.
@@ -408,7 +415,8 @@ def stripe_event_record(*, event: dict, via: str, actor) -> tuple[StripeEvent, b
             )
     except IntegrityError:
         return StripeEvent.objects.get(stripe_id=event["id"]), False
-    transaction.on_commit(lambda: _dispatch_processing(row.pk))
+    if dispatch:
+        transaction.on_commit(lambda: _dispatch_processing(row.pk))
     return row, True
 
 
@@ -499,7 +507,7 @@ def _on_subscription(event: StripeEvent):
         subscription=subscription,
         observed_at=event.created,
         open_drift=open_drift,
-        origin=f"stripe:{event.stripe_id}",
+        origin=f"Stripe event {event.stripe_id}",
     )
     if event.type == "customer.subscription.deleted" and "billing_status" in result.corrected:
         record_billing_event(

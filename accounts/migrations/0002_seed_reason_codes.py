@@ -192,17 +192,17 @@ def seed(apps, schema_editor):
     for code, title, layer, team, handling, response, message, next_action, step, runbook in REASON_CODES:
         ReasonCode.objects.update_or_create(
             code=code,
-            defaults=dict(
-                title=title,
-                layer=layer,
-                owner_team=team,
-                estimated_handling_minutes=handling,
-                target_response_minutes=response,
-                customer_message=message,
-                customer_next_action=next_action,
-                provisioning_step=step,
-                has_runbook=runbook,
-            ),
+            defaults={
+                "title": title,
+                "layer": layer,
+                "owner_team": team,
+                "estimated_handling_minutes": handling,
+                "target_response_minutes": response,
+                "customer_message": message,
+                "customer_next_action": next_action,
+                "provisioning_step": step,
+                "has_runbook": runbook,
+            },
         )
 
 
