@@ -9,12 +9,23 @@ not change.
 from dataclasses import dataclass
 from typing import Protocol
 
+import urllib3
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from accounts.choices import LifecycleStage
 
 PAGE_SIZE = 100
+# HubSpot's 429s and 5xx are retried with exponential backoff and jitter, like Stripe's.
+RETRY = urllib3.Retry(
+    total=5,
+    backoff_factor=0.5,
+    backoff_jitter=0.5,
+    status_forcelist=(429, 500, 502, 503, 504),
+    allowed_methods=None,
+    raise_on_status=False,
+)
+TRANSPORT_ERRORS = (OSError, urllib3.exceptions.HTTPError)
 
 
 class CrmUnavailable(Exception):
@@ -79,7 +90,10 @@ class HubSpotAdapter:
 
         base = (base_url or settings.HUBSPOT_API_BASE).rstrip("/")
         self.client = HubSpot(
-            access_token=access_token or settings.HUBSPOT_ACCESS_TOKEN or "unset", host=base, base_url=base
+            access_token=access_token or settings.HUBSPOT_ACCESS_TOKEN or "unset",
+            host=base,
+            base_url=base,
+            retry=RETRY,
         )
         self._owner_emails: dict[str, str] | None = None
 
@@ -95,7 +109,7 @@ class HubSpotAdapter:
                     after = page.paging.next.after if page.paging and page.paging.next else None
                     if after is None:
                         break
-            except (ApiException, OSError) as exc:
+            except (ApiException, *TRANSPORT_ERRORS) as exc:
                 raise CrmUnavailable(f"HubSpot owners: {exc}") from exc
             self._owner_emails = emails
         return self._owner_emails
@@ -114,7 +128,7 @@ class HubSpotAdapter:
         )
         try:
             result = self.client.crm.companies.search_api.do_search(public_object_search_request=request)
-        except (ApiException, OSError) as exc:
+        except (ApiException, *TRANSPORT_ERRORS) as exc:
             raise CrmUnavailable(f"HubSpot company search: {exc}") from exc
         owners = self._owners()
         companies = [
