@@ -600,29 +600,19 @@ EVENT_HANDLERS = {
 
 
 def payment_failure_ticket_open(*, account: Account, invoice: dict, exception: OpsException) -> None:
-    """Open the payment-failure ticket through routing (idempotent on the invoice id).
-
-    HOOK: routing owns tickets (branch ``routing``). Until it is merged this logs instead.
-    """
-    try:
-        from routing.services import ticket_intake
-    except ImportError:
-        logger.warning(
-            "routing.services.ticket_intake is not available; no ticket for payment failure on %s "
-            "(exception #%s)",
-            account.external_id,
-            exception.pk,
-        )
-        return
+    """Open the payment-failure ticket through routing, idempotent on the invoice id; routing's
+    rules decide its severity (sev1 for paid accounts)."""
     from opsconsole.history import current_actor
+    from routing.services import ticket_intake
 
+    currency = str(invoice.get("currency") or "").upper()
     ticket_intake(
         source="stripe",
         external_id=f"payment_failed:{invoice.get('id')}",
         requester_email=account.admin_email,
         subject=f"Payment failed for {account.name}",
         body=f"Stripe invoice {invoice.get('id')} failed to collect "
-        f"{(invoice.get('amount_due') or 0) / 100:.2f} {str(invoice.get('currency') or '').upper()}.",
+        f"{(invoice.get('amount_due') or 0) / 100:.2f} {currency}. Exception #{exception.pk}.",
         account_external_id=account.external_id,
         error_code="payment_failed",
         feature_area="billing",

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
@@ -160,3 +160,64 @@ def open_exceptions(account: Account) -> QuerySet[OpsException]:
     return OpsException.objects.filter(
         account=account, status__in=UNRESOLVED_EXCEPTION_STATUSES
     ).select_related("reason_code")
+
+
+# --- Lookups for other apps (ticket intake, reports) -----------------------------------------
+
+# Mail providers whose domain says nothing about which company wrote in.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "proton.me",
+        "protonmail.com",
+        "aol.com",
+        "gmx.com",
+        "gmx.de",
+        "mail.com",
+        "yandex.com",
+    }
+)
+
+
+def account_find_by_contact(*, external_id: str | None = None, email: str = "") -> tuple[Account | None, str]:
+    """The account a message is about, and how it was found: by ``external_id``, by the sender
+    being the account's admin (``email``), or by the sender's company domain (``domain``, only
+    when exactly one account has it). Returns (None, "none") when nothing fits."""
+    base = Account.objects.select_related("channel", "owner")
+    if external_id:
+        account = base.filter(external_id=external_id).first()
+        if account is not None:
+            return account, "external_id"
+    email = (email or "").strip()
+    if "@" not in email:
+        return None, "none"
+    account = base.filter(admin_email__in={email, email.lower()}).order_by("-signed_up_at").first()
+    if account is not None:
+        return account, "email"
+    domain = email.rsplit("@", 1)[1].lower()
+    if domain in FREE_MAIL_DOMAINS:
+        return None, "none"
+    candidates = list(base.filter(admin_email__iendswith=f"@{domain}")[:2])
+    if len(candidates) == 1:
+        return candidates[0], "domain"
+    return None, "none"
+
+
+def account_counts_by_channel() -> dict[str, int]:
+    """How many accounts each channel has brought, by channel code."""
+    return dict(
+        Account.objects.values_list("channel__code").annotate(n=Count("id")).values_list("channel__code", "n")
+    )
+
+
+def account_external_ids(*, prefix: str = "", limit: int | None = None) -> list[str]:
+    """External ids in a stable order (demo and benchmark data pick accounts from it)."""
+    ids = Account.objects.filter(external_id__startswith=prefix).order_by("external_id")
+    return list(ids.values_list("external_id", flat=True)[:limit])

@@ -16,4 +16,6 @@ class OpsConsoleConfig(AppConfig):
         from opsconsole import roles
 
         # New models bring new permissions after the roles migration ran; keep the roles whole.
-        post_migrate.connect(roles.sync_roles_after_migrate, sender=self)
+        # Each app's permissions are created by its own post_migrate, so sync after every app
+        # (not only this one, which runs before accounts, routing, ... have their permissions).
+        post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="opsconsole-sync-roles")

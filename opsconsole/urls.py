@@ -7,8 +7,8 @@ from opsconsole.api.permissions import PublicEndpoint
 
 urlpatterns = [
     path("webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
-    path("", admin.site.urls),
     path("api/v1/", include("accounts.api.urls")),
+    path("api/v1/", include("routing.api.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[PublicEndpoint]),
@@ -19,4 +19,6 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[PublicEndpoint]),
         name="api-docs",
     ),
+    # Last: the admin, mounted at the root, ends in a catch-all that would swallow the API.
+    path("", admin.site.urls),
 ]

@@ -96,3 +96,16 @@ def api_client_for(db, system):
 @pytest.fixture
 def product_api(api_client_for):
     return api_client_for(roles.PRODUCT)
+
+
+def pytest_collection_modifyitems(items):
+    """Every transactional test starts from the migrated seed data (reason codes, roles,
+    routing's default rules): without serialized rollback the flush after one transactional
+    test would leave the next one with empty catalogues, depending on test order."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction") or marker.kwargs.get("serialized_rollback"):
+            continue
+        item.add_marker(
+            pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True), append=False
+        )

@@ -194,7 +194,7 @@ def make_event(
 
 
 @pytest.fixture
-def http_server(settings, django_db_serialized_rollback, transactional_db):
+def http_server(settings, transactional_db):
     """The app served over plain HTTP on a free port (as behind a TLS-terminating proxy), for
     localstripe to deliver webhooks to. Unlike the session-wide ``live_server``, its middleware
     is built after this test's settings, so the HTTPS redirect can be off."""

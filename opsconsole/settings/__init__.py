@@ -175,6 +175,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.requeue_pending_stripe_events",
         "schedule": 5 * 60,
     },
+    # Breaches are recorded once each (a unique key), so an overlapping run does no harm.
+    "routing-sla-check": {"task": "routing.sla_check", "schedule": 60.0, "options": {"expires": 55}},
 }
 
 # --- Integrations ---

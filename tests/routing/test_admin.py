@@ -1,0 +1,130 @@
+"""The console pages: the ticket says why it has its owner, queues show age percentiles, a
+backtest shows its diff, and agents only reach their own queues."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from routing import services
+
+
+@pytest.fixture
+def console(make_user):
+    def _login(role):
+        user = make_user(role)
+        client = Client()
+        client.force_login(user)
+        client.user = user
+        return client
+
+    return _login
+
+
+@pytest.mark.django_db
+def test_ticket_page_shows_why_this_owner_and_context(console, intake, make_account):
+    account = make_account()
+    ticket = intake(subject="Where is my invoice", account_external_id=account.external_id)
+    page = console("ops_lead").get(reverse("admin:routing_ticket_change", args=[ticket.pk]), secure=True)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Why this owner" in html and "catch-all" in html
+    assert account.external_id in html and "Last five events" in html
+
+
+@pytest.mark.django_db
+def test_agent_cannot_open_a_ticket_outside_their_queues(console, intake, make_queue, system):
+    ticket = intake()
+    agent = console("support")
+    url = reverse("admin:routing_ticket_change", args=[ticket.pk])
+    assert agent.get(url, secure=True).status_code in (302, 403, 404)
+    services.queue_access_grant(queue=ticket.queue, user=agent.user, actor=system)
+    assert agent.get(url, secure=True).status_code == 200
+
+
+@pytest.mark.django_db
+def test_agent_works_a_ticket_through_the_buttons(console, intake, system):
+    ticket = intake()
+    agent = console("support")
+    services.queue_access_grant(queue=ticket.queue, user=agent.user, actor=system)
+    act = reverse("admin:routing_ticket_act", args=[ticket.pk])
+    agent.post(act, {"action": "take"}, secure=True)
+    agent.post(act, {"action": "solve", "final_category": "billing"}, secure=True)
+    ticket.refresh_from_db()
+    assert ticket.owner == agent.user and ticket.status == "solved" and ticket.final_category == "billing"
+    assert ticket.decisions.filter(kind="manual", decided_by=agent.user).exists()
+
+
+@pytest.mark.django_db
+def test_queue_list_and_board_show_age_percentiles(console, intake, triage_queue):
+    intake()
+    lead = console("ops_lead")
+    listing = lead.get(reverse("admin:routing_queue_changelist"), secure=True).content.decode()
+    assert "Age p50 (h)" in listing and "Age p99 (h)" in listing and "Past target" in listing
+    board = lead.get(reverse("admin:routing_queue_board", args=[triage_queue.pk]), secure=True)
+    assert board.status_code == 200
+    html = board.content.decode()
+    assert "p50" in html and "p90" in html and "p99" in html and "<svg" in html
+
+
+@pytest.mark.django_db
+def test_backtest_page_shows_the_diff(
+    console, make_queue, intake, system, django_capture_on_commit_callbacks
+):
+    billing = make_queue("billing")
+    intake(subject="refund me")
+    draft = services.rule_set_draft_create(actor=system)
+    services.rule_save(
+        rule_set=draft,
+        actor=system,
+        key="refunds",
+        name="Refunds",
+        priority=5,
+        match="all",
+        conditions=[{"field": "text", "op": "contains", "value": "refund"}],
+        category="billing",
+        severity="sev3",
+        queue=billing,
+    )
+    lead = console("ops_lead")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead.post(
+            reverse("admin:routing_ruleset_act", args=[draft.pk]), {"action": "backtest"}, secure=True
+        )
+    assert response.status_code == 302
+    html = lead.get(response["Location"], secure=True).content.decode()
+    assert "Refunds" in html and "refund me" in html and "triage" in html and "billing" in html
+
+
+@pytest.mark.django_db
+def test_support_cannot_activate_rules_and_review_page_renders(console, system):
+    draft = services.rule_set_draft_create(actor=system)
+    response = console("support").post(
+        reverse("admin:routing_ruleset_act", args=[draft.pk]), {"action": "activate"}, secure=True
+    )
+    assert response.status_code == 403
+    review = console("ops_lead").get(reverse("admin:routing_rule_review"), secure=True)
+    assert review.status_code == 200 and "Weekly rule review" in review.content.decode()
+
+
+@pytest.mark.django_db
+def test_rule_form_reports_a_bad_regex(console, system, triage_queue):
+    draft = services.rule_set_draft_create(actor=system)
+    response = console("ops_lead").post(
+        reverse("admin:routing_routingrule_add"),
+        {
+            "rule_set": draft.pk,
+            "key": "bad",
+            "name": "Bad",
+            "priority": 3,
+            "enabled": "on",
+            "match": "all",
+            "conditions": '[{"field": "subject", "op": "matches", "value": "(oops"}]',
+            "category": "billing",
+            "severity": "sev3",
+            "queue": triage_queue.pk,
+        },
+        secure=True,
+    )
+    assert response.status_code == 200
+    assert "Bad regular expression" in response.content.decode()
+    assert draft.rules.count() == 1

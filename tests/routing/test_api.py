@@ -1,0 +1,96 @@
+import pytest
+from rest_framework.test import APIClient
+
+from routing.models import Ticket
+
+URL = "/api/v1/tickets/"
+
+
+def payload(**overrides):
+    body = {
+        "source": "zendesk",
+        "external_id": "zd-1001",
+        "requester_email": "jo@customer.example",
+        "subject": "Cannot log in with SSO",
+        "body": "SAML says no",
+        "error_code": "saml_invalid",
+        "request_id": "req-1",
+        "feature_area": "auth",
+    }
+    return {**body, **overrides}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "role,status",
+    [("product", 201), ("ops_lead", 201), ("support", 403), ("billing", 403), ("engineering", 403)],
+)
+def test_intake_role_matrix(routing_api, role, status):
+    response = routing_api(role).post(URL, payload(), format="json")
+    assert response.status_code == status, response.content
+    if status == 403:
+        assert response.json()["error"]["code"] == "permission_denied"
+        assert Ticket.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_intake_without_token_is_401():
+    response = APIClient(HTTP_X_FORWARDED_PROTO="https").post(URL, payload(), format="json")
+    assert response.status_code == 401 and response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.django_db
+def test_get_is_not_declared_so_refused(routing_api):
+    assert routing_api("product").get(URL).status_code == 403
+
+
+@pytest.mark.django_db
+def test_intake_answer_has_routing_decision_and_repeat_returns_first(routing_api, make_account):
+    account = make_account()
+    client = routing_api("product")
+    first = client.post(URL, payload(account=account.external_id), format="json")
+    assert first.status_code == 201
+    body = first.json()
+    assert (
+        body["ticket"]["account"] == account.external_id and body["ticket"]["account_match"] == "external_id"
+    )
+    assert {"category", "severity", "queue", "owner", "rule", "reason", "sla", "status"} <= set(body)
+    assert body["rule"]["key"] == "catch-all" and body["queue"] == "triage"
+    assert body["sla"]["first_response_due_at"] is not None
+
+    again = client.post(URL, payload(subject="edited later", account=account.external_id), format="json")
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == body
+    assert Ticket.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"requester_email": "nope"}, "requester_email"),
+        ({"subject": ""}, "subject"),
+        ({"source": None}, "source"),
+        ({"external_id": "x" * 101}, "external_id"),
+        ({"error_code": "e" * 65}, "error_code"),
+    ],
+)
+def test_bad_intake_is_400_in_the_error_shape(routing_api, overrides, field):
+    response = routing_api("product").post(URL, payload(**overrides), format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and field in error["details"]
+    assert Ticket.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_malformed_json_is_400(routing_api):
+    response = routing_api("product").post(URL, "{not json", content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_request"
+
+
+@pytest.mark.django_db
+def test_missing_fields_are_listed(routing_api):
+    response = routing_api("product").post(URL, {}, format="json")
+    assert response.status_code == 400
+    assert {"source", "external_id", "requester_email", "subject"} <= set(response.json()["error"]["details"])
