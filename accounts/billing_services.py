@@ -28,10 +28,12 @@ from accounts.choices import (
 from accounts.models import Account, BillingDrift, OpsException, ReasonCode, StripeEvent
 from accounts.services import (
     EventInput,
+    _insert_events,
     _open_exception_locked,
     _resolve_exception_locked,
     account_events_record,
 )
+from accounts.shapes import EVENT_STEP_TRANSITIONS
 from opsconsole.history import service
 
 logger = logging.getLogger("accounts.billing")
@@ -160,22 +162,26 @@ def _account_named_by_customer(customer_id: str) -> str:
 
 
 def record_billing_event(*, account: Account, event_id: str, type: str, occurred_at, payload: dict) -> None:
+    """Put a billing event on the account's timeline (once per ``event_id``).
+
+    Only ``subscription.cancelled`` moves provisioning or lifecycle state, so only it goes
+    through the full event service; the rest are plain timeline rows (the account row is
+    already locked by the caller).
+    """
     from opsconsole.history import current_actor
 
-    account_events_record(
-        account=account,
-        events=[
-            EventInput(
-                event_id=event_id,
-                type=type,
-                occurred_at=occurred_at,
-                source=EventSource.STRIPE,
-                feature_area="billing",
-                payload=payload,
-            )
-        ],
-        actor=current_actor(),
+    event = EventInput(
+        event_id=event_id,
+        type=type,
+        occurred_at=occurred_at,
+        source=EventSource.STRIPE,
+        feature_area="billing",
+        payload=payload,
     )
+    if type in EVENT_STEP_TRANSITIONS or type == "subscription.cancelled":
+        account_events_record(account=account, events=[event], actor=current_actor())
+    else:
+        _insert_events(account=account, events=[event], actor=current_actor())
 
 
 # --- Drift --------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ class LocalStripe:
         self.url = url
         self.session = requests.Session()
         self.session.auth = (API_KEY, "")
+        # Room for a pool of writer threads (the benchmark creates objects concurrently).
+        self.session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
 
     def _call(self, method: str, path: str, **data) -> dict:
         response = self.session.request(method, f"{self.url}{path}", data=_flatten(data), timeout=10)

@@ -1,11 +1,16 @@
 """Reconciliation against a real localstripe: mismatch classes, idempotence, resolution,
 outages, killed runs, incremental runs and the command."""
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
@@ -16,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import reconciliation, stripe_gateway
 from accounts.choices import BillingStatus, DriftKind, DriftStatus, ReconciliationStatus, SystemOfRecord
-from accounts.models import AccountEvent, BillingDrift, OpsException, ReconciliationMark
+from accounts.models import AccountEvent, BillingDrift, OpsException, ReconciliationMark, ReconciliationRun
 from accounts.reconciliation import reconciliation_execute, reconciliation_start
 from opsconsole.history import SYSTEM_RECONCILER, system_user
 
@@ -202,8 +207,8 @@ def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, m
 class FaultyProxy:
     """A proxy in front of localstripe that fails chosen requests: 500, 429, or a hang."""
 
-    def __init__(self, upstream: str, faults: dict[int, str]):
-        self.upstream, self.faults, self.count = upstream, faults, 0
+    def __init__(self, upstream: str, faults: dict[int, str], *, delay: float = 0.0):
+        self.upstream, self.faults, self.count, self.delay = upstream, faults, 0, delay
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -219,6 +224,7 @@ class FaultyProxy:
                 if fault in ("500", "429"):
                     body = b'{"error": {"message": "injected", "type": "api_error"}}'
                     return self._reply(int(fault), body)
+                time.sleep(proxy.delay)
                 length = int(self.headers.get("Content-Length") or 0)
                 upstream = requests.request(
                     self.command,
@@ -347,3 +353,47 @@ def test_queries_per_page_do_not_grow_with_the_page(billed, monkeypatch):
         return len(ctx.captured_queries)
 
     assert queries_for(2) == queries_for(8)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_process_killed_mid_run_then_run_again(billed, settings):
+    """A real ``manage.py reconcile`` process, SIGKILLed after its first committed page."""
+    for _ in range(120):  # two pages of customers, two of subscriptions: 240 objects
+        billed(card=False, trial_end=2_000_000_000)
+    proxy = FaultyProxy(settings.STRIPE_API_BASE, {}, delay=1.0)
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "STRIPE_API_BASE": proxy.url,
+        "STRIPE_API_KEY": settings.STRIPE_API_KEY,
+        "DJANGO_SECRET_KEY": "x",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "reconcile", "stripe", "--mode", "full"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            run = ReconciliationRun.objects.filter(target="stripe").first()
+            if run is not None and run.objects_scanned > 0:
+                break
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        proxy.close()
+    run.refresh_from_db()
+    assert run.status == ReconciliationStatus.RUNNING and 0 < run.objects_scanned < 240
+
+    resumed = reconcile()
+
+    assert resumed.pk == run.pk and resumed.attempts == 2
+    assert resumed.status == ReconciliationStatus.COMPLETED
+    assert resumed.objects_scanned == 240
+    assert AccountEvent.objects.filter(type="billing.synced_from_stripe").count() == 120
+    assert not open_drift().exists()
