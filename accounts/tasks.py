@@ -8,7 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from accounts import stripe_gateway
 from accounts.choices import StripeEventStatus
 from accounts.models import StripeEvent
-from opsconsole.history import system_user
+from opsconsole.history import SYSTEM_RECONCILER, system_user
 
 logger = logging.getLogger("accounts.tasks")
 
@@ -67,7 +67,7 @@ def reconcile(self, target: str, mode: str | None = None) -> int:
     """
     from accounts.reconciliation import reconciliation_execute, reconciliation_start
 
-    run, _ = reconciliation_start(target=target, mode=mode)
+    run, _ = reconciliation_start(target=target, mode=mode, actor=system_user(SYSTEM_RECONCILER))
     try:
         reconciliation_execute(run)
     except SoftTimeLimitExceeded:
