@@ -298,6 +298,12 @@ def subscription_state(subscription: dict) -> dict[str, Any]:
     }
 
 
+def subscription_agrees(account: Account, subscription: dict) -> bool:
+    """Whether every field a subscription implies already has that value on the account."""
+    theirs = subscription_state(subscription)
+    return all(getattr(account, name) == value for name, value in theirs.items())
+
+
 def settle_subscription(
     *,
     account: Account,

@@ -18,8 +18,8 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from accounts.billing_services import (
     settle_subscription,
     stripe_event_process,
     stripe_event_record,
+    subscription_agrees,
 )
 from accounts.choices import (
     DriftKind,
@@ -215,6 +216,11 @@ class _Step:
         self._atomic.__enter__()
         self._acting = acting_as(self.actor)
         self._acting.__enter__()
+        if connection.vendor == "postgresql":
+            # A checkpoint lost to a database crash only means a page is settled again, which
+            # is idempotent; so the run need not wait for each page's commit to reach disk.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
         self.run = ReconciliationRun.objects.select_for_update().get(pk=self.run_id)
         if self.run.status != ReconciliationStatus.RUNNING or self.run.checkpoint != self.expected:
             self.__exit__(RunSuperseded, RunSuperseded(), None)
@@ -228,7 +234,9 @@ class _Step:
             if self.retries:
                 run.last_error = f"{self.retries} transient Stripe/CRM error(s) retried"
             run.heartbeat_at = timezone.now()
-            run.save()
+            # Progress is not a change of state worth a history row per page; the run's status
+            # changes (started, completed, failed) are recorded with history.
+            run.save_without_historical_record()
         self._acting.__exit__(exc_type, exc, tb)
         return self._atomic.__exit__(exc_type, exc, tb)
 
@@ -237,6 +245,20 @@ class _Step:
             self.run.checkpoint = {**self.expected, **cursor}
         else:
             self.run.checkpoint = {"phase": phase_next, **dict.fromkeys(cursor)}
+
+    def mark(self, object_type: str, pairs: list) -> None:
+        """Record which account each object of this page matched, for the closing phase."""
+        ReconciliationMark.objects.bulk_create(
+            [
+                ReconciliationMark(
+                    run=self.run,
+                    object_type=object_type,
+                    after=self.expected.get("starting_after") or "",
+                    pairs=pairs,
+                )
+            ],
+            ignore_conflicts=True,
+        )
 
     def tally(self, result) -> None:
         self.run.mismatches_found += result.mismatches
@@ -248,13 +270,43 @@ class _Step:
 # --- Stripe: full scan --------------------------------------------------------------------
 
 
+# What the scan compares; the locked re-read before a write loads the whole row.
+SCAN_FIELDS = (
+    "external_id",
+    "stripe_customer_id",
+    "stripe_subscription_id",
+    "plan",
+    "billing_status",
+    "trial_ends_at",
+    "renews_at",
+    "mrr_cents",
+    "stripe_state_at",
+)
+
+
 def _accounts_for(*, customer_ids: set[str], external_ids: set[str]) -> list[Account]:
+    """The accounts a page of Stripe objects names, read without locks: most agree, and only
+    those that do not are locked (and read again) before anything is written. Linked
+    customer ids find nearly all; the account ids in metadata only the rest."""
+    found = list(Account.objects.only(*SCAN_FIELDS).filter(stripe_customer_id__in=customer_ids - {""}))
+    known = {a.external_id for a in found}
+    missing = external_ids - known - {""}
+    if missing:
+        found += Account.objects.only(*SCAN_FIELDS).filter(external_id__in=missing)
+    return found
+
+
+def _locked_many(pks: set[int]) -> list[Account]:
     return list(
         Account.objects.select_for_update(of=("self",))
         .select_related("channel")
-        .filter(Q(stripe_customer_id__in=customer_ids - {""}) | Q(external_id__in=external_ids - {""}))
+        .filter(pk__in=pks)
         .order_by("pk")
     )
+
+
+def _locked(account: Account) -> Account:
+    return Account.objects.select_for_update(of=("self",)).select_related("channel").get(pk=account.pk)
 
 
 def _metadata_account(obj: dict) -> str:
@@ -294,18 +346,16 @@ def _step_customers(run: ReconciliationRun, actor) -> None:
             if account is None:
                 _unmatched(step, customer, what="customer")
                 continue
-            marks.append(
-                ReconciliationMark(
-                    run=step.run, account=account, object_type="customer", object_id=customer["id"]
-                )
-            )
+            marks.append([account.pk, customer["id"]])
+            if not account.stripe_customer_id:
+                account = _locked(account)
             if not account.stripe_customer_id:
                 link_customer(
                     account=account, customer_id=customer["id"], by=f"reconciliation run #{step.run.pk}"
                 )
                 step.run.fields_corrected += 1
                 by_customer[customer["id"]] = account
-        ReconciliationMark.objects.bulk_create(marks, ignore_conflicts=True)
+        step.mark("customer", marks)
         step.run.objects_scanned += len(page.objects)
         step.advance(phase_next="subscriptions", has_more=page.has_more, starting_after=page.last_id)
 
@@ -323,7 +373,13 @@ def _step_subscriptions(run: ReconciliationRun, actor) -> None:
         )
         by_customer = {a.stripe_customer_id: a for a in accounts if a.stripe_customer_id}
         by_external = {a.external_id: a for a in accounts}
-        drift = open_subscription_drift(accounts)
+        with_drift = set(
+            BillingDrift.objects.filter(
+                system=ReconciliationTarget.STRIPE,
+                status=DriftStatus.OPEN,
+                subject__in=[a.external_id for a in accounts],
+            ).values_list("subject", flat=True)
+        )
         marks = []
         for subscription in page.objects:
             account = by_customer.get(subscription.get("customer")) or by_external.get(
@@ -333,11 +389,10 @@ def _step_subscriptions(run: ReconciliationRun, actor) -> None:
                 if subscription.get("status") in STRIPE_LIVE_SUBSCRIPTION:
                     _unmatched(step, subscription, what="subscription")
                 continue
-            marks.append(
-                ReconciliationMark(
-                    run=step.run, account=account, object_type="subscription", object_id=subscription["id"]
-                )
-            )
+            marks.append([account.pk, subscription["id"]])
+            if account.external_id not in with_drift and subscription_agrees(account, subscription):
+                continue
+            account = _locked(account)
             if is_superseded(account, subscription):
                 continue
             if account.stripe_state_at is not None and account.stripe_state_at > observed_at:
@@ -346,12 +401,12 @@ def _step_subscriptions(run: ReconciliationRun, actor) -> None:
                 account=account,
                 subscription=subscription,
                 observed_at=observed_at,
-                open_drift=drift.get(account.external_id, {}),
+                open_drift=open_subscription_drift([account]).get(account.external_id, {}),
                 origin=f"reconciliation run #{step.run.pk}",
                 run=step.run,
             )
             step.tally(result)
-        ReconciliationMark.objects.bulk_create(marks, ignore_conflicts=True)
+        step.mark("subscription", marks)
         step.run.objects_scanned += len(page.objects)
         step.advance(phase_next="close", has_more=page.has_more, starting_after=page.last_id)
 
@@ -359,15 +414,19 @@ def _step_subscriptions(run: ReconciliationRun, actor) -> None:
 def _step_close_stripe(run: ReconciliationRun, actor) -> None:
     step = _Step(run, actor)
     with step:
-        marked = ReconciliationMark.objects.filter(run=step.run)
-        without_subscription = (
-            Account.objects.select_for_update(of=("self",))
-            .select_related("channel")
-            .filter(Q(billing_status__in=LIVE_BILLING_STATUSES) | ~Q(stripe_subscription_id=""))
-            .exclude(pk__in=marked.filter(object_type="subscription").values("account_id"))
-            .order_by("pk")
+        customers_of: dict[int, set[str]] = {}
+        with_subscription: set[int] = set()
+        for mark in ReconciliationMark.objects.filter(run=step.run):
+            for account_id, object_id in mark.pairs:
+                if mark.object_type == "subscription":
+                    with_subscription.add(account_id)
+                else:
+                    customers_of.setdefault(account_id, set()).add(object_id)
+        live = Account.objects.filter(
+            Q(billing_status__in=LIVE_BILLING_STATUSES) | ~Q(stripe_subscription_id="")
         )
-        for account in without_subscription:
+        without_subscription = set(live.values_list("pk", flat=True)) - with_subscription
+        for account in _locked_many(without_subscription):
             _, created = drift_open(
                 system=ReconciliationTarget.STRIPE,
                 kind=DriftKind.NO_SUBSCRIPTION,
@@ -384,21 +443,9 @@ def _step_close_stripe(run: ReconciliationRun, actor) -> None:
             )
             step.run.mismatches_found += 1
             step.run.drift_opened += created
-        doubled = (
-            marked.filter(object_type="customer")
-            .values("account_id")
-            .annotate(n=Count("id"))
-            .filter(n__gt=1)
-            .values_list("account_id", flat=True)
-        )
-        for account in (
-            Account.objects.select_for_update(of=("self",))
-            .select_related("channel")
-            .filter(pk__in=list(doubled))
-        ):
-            customers = sorted(
-                marked.filter(object_type="customer", account=account).values_list("object_id", flat=True)
-            )
+        doubled = {pk for pk, customers in customers_of.items() if len(customers) > 1}
+        for account in _locked_many(doubled):
+            customers = sorted(customers_of[account.pk])
             _, created = drift_open(
                 system=ReconciliationTarget.STRIPE,
                 kind=DriftKind.DUPLICATE_CUSTOMER,
