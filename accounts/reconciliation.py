@@ -16,6 +16,7 @@ CRM run: companies -> close.
 
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
@@ -53,6 +54,9 @@ from opsconsole.history import SYSTEM_RECONCILER, acting_as, service, system_use
 logger = logging.getLogger("accounts.reconciliation")
 
 FULL_SCAN_EVERY = timedelta(hours=24)
+# Pages settled per transaction and checkpoint: a killed worker redoes at most this many, and
+# the run's own writes (lock, marks, progress, commit) are paid once per this many pages.
+PAGES_PER_CHECKPOINT = 5
 # Events are listed by `created` in whole seconds; start the next window a little early and
 # let the unique event id drop what was already seen.
 CURSOR_OVERLAP_SECONDS = 60
@@ -144,23 +148,44 @@ def reconciliation_execute(run: ReconciliationRun, *, progress: Progress | None 
     """Work through the run's phases from its checkpoint until it completes or fails."""
     actor = system_user(SYSTEM_RECONCILER)
     steps = STEPS[run.target]
-    while True:
-        run.refresh_from_db()
-        if run.status != ReconciliationStatus.RUNNING:
-            return run
-        phase = run.phase
-        if phase == DONE:
-            return _complete(run, actor)
-        try:
-            steps[phase](run, actor)
-        except RunSuperseded:
-            continue
-        except Exception as exc:
-            logger.exception("Reconciliation run #%s failed in phase %s", run.pk, phase)
-            return _fail(run, exc, actor)
-        if progress is not None:
-            run.refresh_from_db()
-            progress(run)
+    run.refresh_from_db()
+    with _relaxed_commits():
+        while True:
+            if run.status != ReconciliationStatus.RUNNING:
+                return run
+            phase = run.phase
+            if phase == DONE:
+                return _complete(run, actor)
+            try:
+                after = steps[phase](run, actor)
+            except RunSuperseded:
+                run.refresh_from_db()
+                continue
+            except Exception as exc:
+                logger.exception("Reconciliation run #%s failed in phase %s", run.pk, phase)
+                return _fail(run, exc, actor)
+            if after is None:
+                run.refresh_from_db()
+            else:
+                run = after
+            if progress is not None:
+                progress(run)
+
+
+@contextmanager
+def _relaxed_commits():
+    """Page commits need not wait for the disk: a checkpoint lost to a database crash only
+    means a page is settled again, which is idempotent. Scoped to this run's pages."""
+    relaxed = connection.vendor == "postgresql" and not connection.in_atomic_block
+    if relaxed:
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit = off")
+    try:
+        yield
+    finally:
+        if relaxed:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
 
 
 def _complete(run: ReconciliationRun, actor) -> ReconciliationRun:
@@ -216,11 +241,6 @@ class _Step:
         self._atomic.__enter__()
         self._acting = acting_as(self.actor)
         self._acting.__enter__()
-        if connection.vendor == "postgresql":
-            # A checkpoint lost to a database crash only means a page is settled again, which
-            # is idempotent; so the run need not wait for each page's commit to reach disk.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
         self.run = ReconciliationRun.objects.select_for_update().get(pk=self.run_id)
         if self.run.status != ReconciliationStatus.RUNNING or self.run.checkpoint != self.expected:
             self.__exit__(RunSuperseded, RunSuperseded(), None)
@@ -309,6 +329,18 @@ def _locked(account: Account) -> Account:
     return Account.objects.select_for_update(of=("self",)).select_related("channel").get(pk=account.pk)
 
 
+def _fetch_batch(fetch, *, starting_after: str | None, on_retry) -> stripe_gateway.Page:
+    """Up to PAGES_PER_CHECKPOINT pages, fetched outside any transaction."""
+    objects, has_more, after = [], False, starting_after
+    for _ in range(PAGES_PER_CHECKPOINT):
+        page = fetch(starting_after=after, on_retry=on_retry)
+        objects += page.objects
+        has_more, after = page.has_more, page.last_id or after
+        if not has_more:
+            break
+    return stripe_gateway.Page(objects=objects, has_more=has_more)
+
+
 def _metadata_account(obj: dict) -> str:
     return (obj.get("metadata") or {}).get("account_external_id", "") or ""
 
@@ -328,10 +360,12 @@ def _unmatched(step: _Step, obj: dict, *, what: str) -> None:
     step.run.drift_opened += created
 
 
-def _step_customers(run: ReconciliationRun, actor) -> None:
+def _step_customers(run: ReconciliationRun, actor) -> ReconciliationRun:
     step = _Step(run, actor)
-    page = stripe_gateway.customers_page(
-        starting_after=run.checkpoint.get("starting_after"), on_retry=step.count_retry
+    page = _fetch_batch(
+        stripe_gateway.customers_page,
+        starting_after=run.checkpoint.get("starting_after"),
+        on_retry=step.count_retry,
     )
     with step:
         accounts = _accounts_for(
@@ -358,13 +392,16 @@ def _step_customers(run: ReconciliationRun, actor) -> None:
         step.mark("customer", marks)
         step.run.objects_scanned += len(page.objects)
         step.advance(phase_next="subscriptions", has_more=page.has_more, starting_after=page.last_id)
+    return step.run
 
 
-def _step_subscriptions(run: ReconciliationRun, actor) -> None:
+def _step_subscriptions(run: ReconciliationRun, actor) -> ReconciliationRun:
     step = _Step(run, actor)
     observed_at = timezone.now().replace(microsecond=0)
-    page = stripe_gateway.subscriptions_page(
-        starting_after=run.checkpoint.get("starting_after"), on_retry=step.count_retry
+    page = _fetch_batch(
+        stripe_gateway.subscriptions_page,
+        starting_after=run.checkpoint.get("starting_after"),
+        on_retry=step.count_retry,
     )
     with step:
         accounts = _accounts_for(
@@ -409,9 +446,10 @@ def _step_subscriptions(run: ReconciliationRun, actor) -> None:
         step.mark("subscription", marks)
         step.run.objects_scanned += len(page.objects)
         step.advance(phase_next="close", has_more=page.has_more, starting_after=page.last_id)
+    return step.run
 
 
-def _step_close_stripe(run: ReconciliationRun, actor) -> None:
+def _step_close_stripe(run: ReconciliationRun, actor) -> ReconciliationRun:
     step = _Step(run, actor)
     with step:
         customers_of: dict[int, set[str]] = {}
@@ -462,6 +500,7 @@ def _step_close_stripe(run: ReconciliationRun, actor) -> None:
         step.run.drift_resolved += _resolve_unseen(step.run, ReconciliationTarget.STRIPE)
         step.run.events_cursor = int(step.run.started_at.timestamp())
         step.run.checkpoint = {"phase": DONE}
+    return step.run
 
 
 def _resolve_unseen(run: ReconciliationRun, system: str) -> int:
@@ -537,7 +576,7 @@ def _crm_expected(adapter: CrmAdapter, account: Account) -> dict[str, str]:
     }
 
 
-def _step_companies(run: ReconciliationRun, actor) -> None:
+def _step_companies(run: ReconciliationRun, actor) -> ReconciliationRun:
     step = _Step(run, actor)
     adapter = crm_adapter()
     page = adapter.companies_page(cursor=run.checkpoint.get("cursor"))
@@ -592,16 +631,18 @@ def _step_companies(run: ReconciliationRun, actor) -> None:
                 step.run.drift_opened += created
         step.run.objects_scanned += len(page.companies)
         step.advance(phase_next="close", has_more=page.next_cursor is not None, cursor=page.next_cursor)
+    return step.run
 
 
-def _step_close_crm(run: ReconciliationRun, actor) -> None:
+def _step_close_crm(run: ReconciliationRun, actor) -> ReconciliationRun:
     step = _Step(run, actor)
     with step:
         step.run.drift_resolved += _resolve_unseen(step.run, ReconciliationTarget.CRM)
         step.run.checkpoint = {"phase": DONE}
+    return step.run
 
 
-STEPS: dict[str, dict[str, Callable[[ReconciliationRun, object], None]]] = {
+STEPS: dict[str, dict[str, Callable[[ReconciliationRun, object], ReconciliationRun | None]]] = {
     ReconciliationTarget.STRIPE: {
         "customers": _step_customers,
         "subscriptions": _step_subscriptions,

@@ -172,6 +172,7 @@ class WorkerKilled(BaseException):
 @pytest.mark.django_db
 def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, monkeypatch):
     monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
+    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
     real_step = reconciliation.STEPS["stripe"]["subscriptions"]
     pages = {"n": 0}
 
@@ -322,6 +323,7 @@ def test_reconcile_command_prints_progress(drifted, monkeypatch):
     from io import StringIO
 
     monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 3)
+    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
     out = StringIO()
     call_command("reconcile", "stripe", "--mode", "full", stdout=out)
     text = out.getvalue()
@@ -335,6 +337,8 @@ def test_queries_per_page_do_not_grow_with_the_page(billed, monkeypatch):
     for _ in range(8):
         billed()
     reconcile()  # settle everything first, so the measured runs compare clean pages
+
+    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
 
     def queries_for(page_size):
         monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", page_size)
