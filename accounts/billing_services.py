@@ -33,7 +33,7 @@ from accounts.services import (
     _resolve_exception_locked,
     account_events_record,
 )
-from accounts.shapes import EVENT_STEP_TRANSITIONS
+from accounts.shapes import EVENT_STEP_TRANSITIONS, PLANS
 from opsconsole.history import service
 
 logger = logging.getLogger("accounts.billing")
@@ -323,7 +323,9 @@ def settle_subscription(
             result.corrected[name] = (getattr(account, name), theirs[name])
     for name, (source_field, kind, _action) in SUBSCRIPTION_FIELDS.items():
         ours_value = getattr(account, name)
-        stripe_owned = getattr(account, source_field) == SystemOfRecord.STRIPE
+        # A Stripe plan we do not know cannot be written; it is reported instead.
+        writable = name != "plan" or theirs[name] in PLANS
+        stripe_owned = getattr(account, source_field) == SystemOfRecord.STRIPE and writable
         if ours_value == theirs[name]:
             pass
         elif stripe_owned:
@@ -376,6 +378,16 @@ def settle_subscription(
                 },
             },
         )
+        if result.corrected.get("billing_status", (None, None))[1] == BillingStatus.CANCELED:
+            # The product's own vocabulary for the end of a subscription (moves the lifecycle),
+            # once per subscription whichever event or run noticed it first.
+            record_billing_event(
+                account=account,
+                event_id=f"stripe:subscription.cancelled:{subscription['id']}",
+                type="subscription.cancelled",
+                occurred_at=observed_at,
+                payload={"subscription": subscription["id"], "origin": origin},
+            )
     return result
 
 
@@ -521,14 +533,6 @@ def _on_subscription(event: StripeEvent):
         open_drift=open_drift,
         origin=f"Stripe event {event.stripe_id}",
     )
-    if event.type == "customer.subscription.deleted" and "billing_status" in result.corrected:
-        record_billing_event(
-            account=account,
-            event_id=f"stripe:{event.stripe_id}:cancelled",
-            type="subscription.cancelled",
-            occurred_at=event.created,
-            payload={"subscription": subscription["id"]},
-        )
     changed = bool(result.corrected or result.opened or result.resolved)
     return changed, f"corrected {sorted(result.corrected)}; drift opened {result.opened}", account
 

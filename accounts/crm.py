@@ -51,6 +51,8 @@ class CrmPage:
 
 class CrmAdapter(Protocol):
     name: str
+    # False when the CRM has no credentials here: the scheduled run is skipped, not failed.
+    configured: bool
 
     def companies_page(self, *, cursor: str | None) -> CrmPage:
         """One page of the companies linked to an account (carrying its external id)."""
@@ -96,6 +98,7 @@ class HubSpotAdapter:
             retry=RETRY,
         )
         self._owner_emails: dict[str, str] | None = None
+        self.configured = bool(access_token or settings.HUBSPOT_ACCESS_TOKEN)
 
     def _owners(self) -> dict[str, str]:
         if self._owner_emails is None:

@@ -98,6 +98,15 @@ def test_reconcile_task_runs_and_a_second_trigger_starts_a_new_run(settings, mak
     assert set(ReconciliationRun.objects.values_list("status", flat=True)) == {ReconciliationStatus.COMPLETED}
 
 
+@pytest.mark.django_db
+def test_scheduled_reconciliation_is_skipped_without_credentials(settings):
+    settings.STRIPE_API_KEY = ""
+    settings.HUBSPOT_ACCESS_TOKEN = ""
+    assert tasks.reconcile.apply(args=("stripe",)).get() is None
+    assert tasks.reconcile.apply(args=("crm",)).get() is None
+    assert not ReconciliationRun.objects.exists()
+
+
 def test_tasks_are_named_late_acked_and_scheduled():
     assert tasks.reconcile.name == "accounts.reconcile"
     assert tasks.reconcile.acks_late and tasks.reconcile.reject_on_worker_lost

@@ -167,6 +167,7 @@ class StaticAdapter:
     """What a Salesforce adapter needs to provide: nothing in the reconciler changes."""
 
     name = "static"
+    configured = True
 
     def companies_page(self, *, cursor):
         return crm.CrmPage(companies=[], next_cursor=None)

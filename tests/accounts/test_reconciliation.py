@@ -303,18 +303,19 @@ def test_stripe_down_fails_the_run_and_alerts(make_account, settings, monkeypatc
 @pytest.mark.django_db
 def test_incremental_run_applies_events_since_the_last_cursor(billed, localstripe):
     account = billed(stripe_plan="team")
-    account.plan_source = SystemOfRecord.STRIPE
-    account.save()
     full = reconcile()
-    assert full.events_cursor is not None
+    account.refresh_from_db()
+    assert full.events_cursor is not None and account.billing_status == BillingStatus.ACTIVE
 
-    localstripe.set_plan(account.subscription_id, "business")
+    # localstripe emits an event when a subscription is cancelled (not when its plan changes).
+    localstripe.delete(f"/v1/subscriptions/{account.subscription_id}")
     run = reconcile(mode=None)
 
     assert run.mode == "incremental"
     assert run.status == ReconciliationStatus.COMPLETED
     account.refresh_from_db()
-    assert account.plan == "business"
+    assert account.billing_status == BillingStatus.CANCELED
+    assert AccountEvent.objects.filter(account=account, type="subscription.cancelled").exists()
     assert run.events_cursor >= full.events_cursor
 
 

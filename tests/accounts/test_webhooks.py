@@ -10,8 +10,8 @@ import requests
 from django.db import connection
 from django.test import Client, TestCase
 
-from accounts.choices import BillingStatus, StripeEventStatus, SystemOfRecord
-from accounts.models import AccountEvent, OpsException, StripeEvent
+from accounts.choices import BillingStatus, DriftKind, StripeEventStatus, SystemOfRecord
+from accounts.models import AccountEvent, BillingDrift, OpsException, StripeEvent
 from routing.models import Ticket
 from tests.localstripe import make_event, sign
 
@@ -308,3 +308,15 @@ def test_localstripe_answers_through_the_sdk(localstripe):
     page = stripe_gateway.subscriptions_page()
     assert [s["id"] for s in page.objects] == [created["id"]] and page.has_more is False
     assert requests.get(localstripe.url + "/v1/plans", auth=("sk_test_localstripe", "")).ok
+
+
+@pytest.mark.django_db
+def test_unknown_stripe_plan_is_reported_not_written(linked_account):
+    linked_account.plan_source = SystemOfRecord.STRIPE
+    linked_account.save()
+    post_event(Client(), make_event("customer.subscription.updated", subscription_object(plan="legacy_gold")))
+
+    linked_account.refresh_from_db()
+    assert linked_account.plan == "team"
+    drift = BillingDrift.objects.get(kind=DriftKind.PLAN)
+    assert drift.theirs["plan"] == "legacy_gold" and drift.exception.is_open
