@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts import selectors, services
+from accounts.billing_selectors import billing_state
 from accounts.choices import (
     UNRESOLVED_EXCEPTION_STATUSES,
     BillingStatus,
@@ -400,6 +401,8 @@ class AccountAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAdmin
                 ),
                 approve_url=reverse("admin:accounts_account_approve", args=[account.pk]),
             )
+            if request.user.has_perm("accounts.view_billing"):
+                context["billing_state"] = billing_state(account)
         return super().change_view(request, object_id, form_url, extra_context=context)
 
     # --- approval ---

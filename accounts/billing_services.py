@@ -28,10 +28,12 @@ from accounts.choices import (
 from accounts.models import Account, BillingDrift, OpsException, ReasonCode, StripeEvent
 from accounts.services import (
     EventInput,
+    _insert_events,
     _open_exception_locked,
     _resolve_exception_locked,
     account_events_record,
 )
+from accounts.shapes import EVENT_STEP_TRANSITIONS, PLANS
 from opsconsole.history import service
 
 logger = logging.getLogger("accounts.billing")
@@ -132,17 +134,23 @@ def account_for_stripe_customer(*, customer_id: str, account_external_id: str = 
             summary=f"Stripe customers {named.stripe_customer_id} and {customer_id} both name this account",
         )
         return named
-    named.stripe_customer_id = customer_id
-    named.billing_synced_at = timezone.now()
-    named.save(update_fields=["stripe_customer_id", "billing_synced_at", "updated_at"])
+    link_customer(account=named, customer_id=customer_id, by="Stripe webhook")
+    return named
+
+
+def link_customer(*, account: Account, customer_id: str, by: str) -> None:
+    """Record that this Stripe customer is the account's (a Stripe-owned id), on its timeline.
+    The account is locked by the caller."""
+    account.stripe_customer_id = customer_id
+    account.billing_synced_at = timezone.now()
+    account.save(update_fields=["stripe_customer_id", "billing_synced_at", "updated_at"])
     record_billing_event(
-        account=named,
+        account=account,
         event_id=f"stripe:customer.linked:{customer_id}",
         type="billing.customer_linked",
         occurred_at=timezone.now(),
-        payload={"stripe_customer_id": customer_id},
+        payload={"stripe_customer_id": customer_id, "by": by},
     )
-    return named
 
 
 def _account_named_by_customer(customer_id: str) -> str:
@@ -154,22 +162,26 @@ def _account_named_by_customer(customer_id: str) -> str:
 
 
 def record_billing_event(*, account: Account, event_id: str, type: str, occurred_at, payload: dict) -> None:
+    """Put a billing event on the account's timeline (once per ``event_id``).
+
+    Only ``subscription.cancelled`` moves provisioning or lifecycle state, so only it goes
+    through the full event service; the rest are plain timeline rows (the account row is
+    already locked by the caller).
+    """
     from opsconsole.history import current_actor
 
-    account_events_record(
-        account=account,
-        events=[
-            EventInput(
-                event_id=event_id,
-                type=type,
-                occurred_at=occurred_at,
-                source=EventSource.STRIPE,
-                feature_area="billing",
-                payload=payload,
-            )
-        ],
-        actor=current_actor(),
+    event = EventInput(
+        event_id=event_id,
+        type=type,
+        occurred_at=occurred_at,
+        source=EventSource.STRIPE,
+        feature_area="billing",
+        payload=payload,
     )
+    if type in EVENT_STEP_TRANSITIONS or type == "subscription.cancelled":
+        account_events_record(account=account, events=[event], actor=current_actor())
+    else:
+        _insert_events(account=account, events=[event], actor=current_actor())
 
 
 # --- Drift --------------------------------------------------------------------------------
@@ -286,6 +298,12 @@ def subscription_state(subscription: dict) -> dict[str, Any]:
     }
 
 
+def subscription_agrees(account: Account, subscription: dict) -> bool:
+    """Whether every field a subscription implies already has that value on the account."""
+    theirs = subscription_state(subscription)
+    return all(getattr(account, name) == value for name, value in theirs.items())
+
+
 def settle_subscription(
     *,
     account: Account,
@@ -305,7 +323,9 @@ def settle_subscription(
             result.corrected[name] = (getattr(account, name), theirs[name])
     for name, (source_field, kind, _action) in SUBSCRIPTION_FIELDS.items():
         ours_value = getattr(account, name)
-        stripe_owned = getattr(account, source_field) == SystemOfRecord.STRIPE
+        # A Stripe plan we do not know cannot be written; it is reported instead.
+        writable = name != "plan" or theirs[name] in PLANS
+        stripe_owned = getattr(account, source_field) == SystemOfRecord.STRIPE and writable
         if ours_value == theirs[name]:
             pass
         elif stripe_owned:
@@ -358,6 +378,16 @@ def settle_subscription(
                 },
             },
         )
+        if result.corrected.get("billing_status", (None, None))[1] == BillingStatus.CANCELED:
+            # The product's own vocabulary for the end of a subscription (moves the lifecycle),
+            # once per subscription whichever event or run noticed it first.
+            record_billing_event(
+                account=account,
+                event_id=f"stripe:subscription.cancelled:{subscription['id']}",
+                type="subscription.cancelled",
+                occurred_at=observed_at,
+                payload={"subscription": subscription["id"], "origin": origin},
+            )
     return result
 
 
@@ -389,8 +419,9 @@ def open_subscription_drift(accounts: list[Account]) -> dict[str, dict[str, Bill
 
 
 @service
-def stripe_event_record(*, event: dict, via: str, actor) -> tuple[StripeEvent, bool]:
-    """Store a Stripe event once by its id; a new one is queued for processing after commit.
+def stripe_event_record(*, event: dict, via: str, dispatch: bool = True, actor) -> tuple[StripeEvent, bool]:
+    """Store a Stripe event once by its id; a new one is queued for processing after commit
+    (unless the caller applies it itself: ``dispatch=False``).
 
     Returns (the row, whether it is new). The unique ``stripe_id`` is what makes a
     redelivered or concurrently delivered event count once.
@@ -408,7 +439,8 @@ def stripe_event_record(*, event: dict, via: str, actor) -> tuple[StripeEvent, b
             )
     except IntegrityError:
         return StripeEvent.objects.get(stripe_id=event["id"]), False
-    transaction.on_commit(lambda: _dispatch_processing(row.pk))
+    if dispatch:
+        transaction.on_commit(lambda: _dispatch_processing(row.pk))
     return row, True
 
 
@@ -499,16 +531,8 @@ def _on_subscription(event: StripeEvent):
         subscription=subscription,
         observed_at=event.created,
         open_drift=open_drift,
-        origin=f"stripe:{event.stripe_id}",
+        origin=f"Stripe event {event.stripe_id}",
     )
-    if event.type == "customer.subscription.deleted" and "billing_status" in result.corrected:
-        record_billing_event(
-            account=account,
-            event_id=f"stripe:{event.stripe_id}:cancelled",
-            type="subscription.cancelled",
-            occurred_at=event.created,
-            payload={"subscription": subscription["id"]},
-        )
     changed = bool(result.corrected or result.opened or result.resolved)
     return changed, f"corrected {sorted(result.corrected)}; drift opened {result.opened}", account
 
@@ -592,29 +616,19 @@ EVENT_HANDLERS = {
 
 
 def payment_failure_ticket_open(*, account: Account, invoice: dict, exception: OpsException) -> None:
-    """Open the payment-failure ticket through routing (idempotent on the invoice id).
-
-    HOOK: routing owns tickets (branch ``routing``). Until it is merged this logs instead.
-    """
-    try:
-        from routing.services import ticket_intake
-    except ImportError:
-        logger.warning(
-            "routing.services.ticket_intake is not available; no ticket for payment failure on %s "
-            "(exception #%s)",
-            account.external_id,
-            exception.pk,
-        )
-        return
+    """Open the payment-failure ticket through routing, idempotent on the invoice id; routing's
+    rules decide its severity (sev1 for paid accounts)."""
     from opsconsole.history import current_actor
+    from routing.services import ticket_intake
 
+    currency = str(invoice.get("currency") or "").upper()
     ticket_intake(
         source="stripe",
         external_id=f"payment_failed:{invoice.get('id')}",
         requester_email=account.admin_email,
         subject=f"Payment failed for {account.name}",
         body=f"Stripe invoice {invoice.get('id')} failed to collect "
-        f"{(invoice.get('amount_due') or 0) / 100:.2f} {str(invoice.get('currency') or '').upper()}.",
+        f"{(invoice.get('amount_due') or 0) / 100:.2f} {currency}. Exception #{exception.pk}.",
         account_external_id=account.external_id,
         error_code="payment_failed",
         feature_area="billing",

@@ -394,27 +394,29 @@ class ReconciliationRun(models.Model):
 
 
 class ReconciliationMark(models.Model):
-    """Scratch ledger of a full run: which account each scanned Stripe object matched.
+    """Scratch ledger of a full run: for each page, which account each Stripe object matched.
 
     The closing phase reads it to find accounts no subscription matched and accounts two
-    customers point to. Bookkeeping of a run, not account state, so it carries no history;
-    the run deletes its marks when it completes.
+    customers point to. One row per page (a JSON list of [account id, object id]) keeps the
+    scan's own writes to one insert a page. Bookkeeping of a run, not account state, so it
+    carries no history; the run deletes its marks when it completes.
     """
 
     run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     object_type = models.CharField(max_length=20)
-    object_id = models.CharField(max_length=255)
+    # The page's cursor (the id it starts after), so a page is marked once.
+    after = models.CharField(max_length=255, default="", blank=True)
+    pairs = models.JSONField(default=list)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["run", "object_type", "object_id"], name="reconciliation_mark_unique"
+                fields=["run", "object_type", "after"], name="reconciliation_mark_page_unique"
             )
         ]
 
     def __str__(self):
-        return f"run {self.run_id}: {self.object_type} {self.object_id} -> account {self.account_id}"
+        return f"run {self.run_id}: {len(self.pairs)} {self.object_type} after {self.after or 'start'}"
 
 
 class BillingDrift(models.Model):

@@ -81,7 +81,16 @@ def backoff_seconds(attempt: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def call(fn: Callable[[], Any], *, what: str, sleep: Callable[[float], None] = time.sleep) -> Any:
+RetryHook = Callable[[Exception], None]
+
+
+def call(
+    fn: Callable[[], Any],
+    *,
+    what: str,
+    on_retry: RetryHook | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
     """Run one Stripe request, retrying 429s, 5xx and timeouts; other errors raise at once."""
     for attempt in range(MAX_ATTEMPTS):
         try:
@@ -92,6 +101,8 @@ def call(fn: Callable[[], Any], *, what: str, sleep: Callable[[float], None] = t
             if attempt == MAX_ATTEMPTS - 1:
                 raise StripeUnavailable(f"{what}: {exc.__class__.__name__}: {exc}") from exc
             delay = backoff_seconds(attempt)
+            if on_retry is not None:
+                on_retry(exc)
             logger.warning(
                 "Stripe %s failed (%s, status %s); retry %d in %.2fs",
                 what,
@@ -108,10 +119,10 @@ def _plain(obj) -> dict:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
 
-def _page(service, what: str, **params) -> Page:
+def _page(service, what: str, on_retry: RetryHook | None = None, **params) -> Page:
     params = {k: v for k, v in params.items() if v is not None}
     params.setdefault("limit", PAGE_SIZE)
-    result = call(lambda: service.list(params=params), what=what)
+    result = call(lambda: service.list(params=params), what=what, on_retry=on_retry)
     return Page(objects=[_plain(o) for o in result.data], has_more=bool(result.has_more))
 
 
@@ -137,18 +148,21 @@ def subscription_retrieve(subscription_id: str) -> dict:
     )
 
 
-def subscriptions_page(*, starting_after: str | None = None) -> Page:
+def subscriptions_page(*, starting_after: str | None = None, on_retry: RetryHook | None = None) -> Page:
     """One page of every subscription, canceled ones included (they prove a cancellation)."""
-    return _page(client().v1.subscriptions, "subscriptions list", status="all", starting_after=starting_after)
+    subscriptions = client().v1.subscriptions
+    return _page(subscriptions, "subscriptions list", on_retry, status="all", starting_after=starting_after)
 
 
-def customers_page(*, starting_after: str | None = None) -> Page:
-    return _page(client().v1.customers, "customers list", starting_after=starting_after)
+def customers_page(*, starting_after: str | None = None, on_retry: RetryHook | None = None) -> Page:
+    return _page(client().v1.customers, "customers list", on_retry, starting_after=starting_after)
 
 
-def events_page(*, created_gte: int | None = None, starting_after: str | None = None) -> Page:
+def events_page(
+    *, created_gte: int | None = None, starting_after: str | None = None, on_retry: RetryHook | None = None
+) -> Page:
     created = {"gte": created_gte} if created_gte is not None else None
-    return _page(client().v1.events, "events list", created=created, starting_after=starting_after)
+    return _page(client().v1.events, "events list", on_retry, created=created, starting_after=starting_after)
 
 
 def subscription_item(subscription: dict) -> dict | None:

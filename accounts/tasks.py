@@ -8,7 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from accounts import stripe_gateway
 from accounts.choices import StripeEventStatus
 from accounts.models import StripeEvent
-from opsconsole.history import system_user
+from opsconsole.history import SYSTEM_RECONCILER, system_user
 
 logger = logging.getLogger("accounts.tasks")
 
@@ -60,14 +60,21 @@ def requeue_pending_stripe_events(older_than_minutes: int = 5) -> int:
     soft_time_limit=55 * 60,
     time_limit=60 * 60,
 )
-def reconcile(self, target: str, mode: str | None = None) -> int:
+def reconcile(self, target: str, mode: str | None = None) -> int | None:
     """Start a reconciliation run, or resume the one a dead worker left running.
 
     The run checkpoints after every page, so a redelivered task continues where it stopped.
     """
+    from django.conf import settings
+
+    from accounts.crm import crm_adapter
     from accounts.reconciliation import reconciliation_execute, reconciliation_start
 
-    run, _ = reconciliation_start(target=target, mode=mode)
+    configured = crm_adapter().configured if target == "crm" else bool(settings.STRIPE_API_KEY)
+    if not configured:
+        logger.info("Reconciliation of %s skipped: no credentials configured", target)
+        return None
+    run, _ = reconciliation_start(target=target, mode=mode, actor=system_user(SYSTEM_RECONCILER))
     try:
         reconciliation_execute(run)
     except SoftTimeLimitExceeded:

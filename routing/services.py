@@ -761,9 +761,7 @@ def escalation_create(
     summary = (summary or "").strip()
     if not summary:
         raise ValidationFailed("summary_required", "Say what is being escalated.")
-    known = (
-        not to_engineering and source_exception is not None and source_exception.reason_code.has_runbook
-    )
+    known = not to_engineering and source_exception is not None and source_exception.reason_code.has_runbook
     kind = EscalationKind.OPS if known else EscalationKind.ENGINEERING
     queue = Queue.objects.filter(code=OPS_QUEUE if known else ENGINEERING_TRIAGE_QUEUE).first()
     if queue is None:

@@ -58,6 +58,8 @@ class LocalStripe:
         self.url = url
         self.session = requests.Session()
         self.session.auth = (API_KEY, "")
+        # Room for a pool of writer threads (the benchmark creates objects concurrently).
+        self.session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
 
     def _call(self, method: str, path: str, **data) -> dict:
         response = self.session.request(method, f"{self.url}{path}", data=_flatten(data), timeout=10)
@@ -194,7 +196,7 @@ def make_event(
 
 
 @pytest.fixture
-def http_server(settings, django_db_serialized_rollback, transactional_db):
+def http_server(settings, transactional_db):
     """The app served over plain HTTP on a free port (as behind a TLS-terminating proxy), for
     localstripe to deliver webhooks to. Unlike the session-wide ``live_server``, its middleware
     is built after this test's settings, so the HTTPS redirect can be off."""

@@ -176,6 +176,13 @@ CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_BEAT_SCHEDULE = {
+    # Hourly; a run picks a full scan itself when the last one is a day old (the nightly scan).
+    "reconcile-stripe": {"task": "accounts.reconcile", "schedule": 60 * 60, "args": ("stripe",)},
+    "reconcile-crm": {"task": "accounts.reconcile", "schedule": 60 * 60, "args": ("crm",)},
+    "requeue-pending-stripe-events": {
+        "task": "accounts.requeue_pending_stripe_events",
+        "schedule": 5 * 60,
+    },
     # Breaches are recorded once each (a unique key), so an overlapping run does no harm.
     "routing-sla-check": {"task": "routing.sla_check", "schedule": 60.0, "options": {"expires": 55}},
 }
@@ -186,6 +193,8 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", default="")
 HUBSPOT_ACCESS_TOKEN = env_str("HUBSPOT_ACCESS_TOKEN", default="")
 HUBSPOT_API_BASE = env_str("HUBSPOT_API_BASE", default="https://api.hubapi.com")
+# The CRM adapter class the reconciler uses (a Salesforce one can be dropped in).
+CRM_ADAPTER = env_str("CRM_ADAPTER", default="accounts.crm.HubSpotAdapter")
 ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL", default="")
 PRODUCT_WEBHOOK_URL = env_str("PRODUCT_WEBHOOK_URL", default="")
 

@@ -10,8 +10,9 @@ import requests
 from django.db import connection
 from django.test import Client, TestCase
 
-from accounts.choices import BillingStatus, StripeEventStatus, SystemOfRecord
-from accounts.models import AccountEvent, OpsException, StripeEvent
+from accounts.choices import BillingStatus, DriftKind, StripeEventStatus, SystemOfRecord
+from accounts.models import AccountEvent, BillingDrift, OpsException, StripeEvent
+from routing.models import Ticket
 from tests.localstripe import make_event, sign
 
 URL = "/webhooks/stripe/"
@@ -132,6 +133,8 @@ def test_payment_failure_opens_exception_and_paid_invoice_resolves_it(linked_acc
     exception = OpsException.objects.get(account=linked_account, reason_code__code="payment_failed")
     assert exception.is_open
     assert exception.evidence["invoice"] == "in_1"
+    ticket = Ticket.objects.get(source="stripe", external_id="payment_failed:in_1")
+    assert ticket.account == linked_account and "Payment failed" in ticket.subject
 
     post_event(Client(), make_event("invoice.paid", {"id": "in_1", "customer": "cus_1", "amount_due": 900}))
     exception.refresh_from_db()
@@ -211,7 +214,7 @@ def _post_concurrently(bodies: list[tuple[bytes, str]]) -> list[int]:
     return statuses
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_deliveries_of_one_event_have_one_effect(linked_account):
     event = make_event("invoice.payment_failed", {"id": "in_9", "customer": "cus_1", "amount_due": 100})
     body = json.dumps(event).encode()
@@ -223,9 +226,10 @@ def test_ten_concurrent_deliveries_of_one_event_have_one_effect(linked_account):
     assert StripeEvent.objects.get().status == StripeEventStatus.PROCESSED
     assert AccountEvent.objects.filter(type="billing.invoice.payment_failed").count() == 1
     assert OpsException.objects.filter(reason_code__code="payment_failed").count() == 1
+    assert Ticket.objects.filter(source="stripe").count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_webhooks_creating_the_same_customer_link_it_once(make_account, settings):
     settings.STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
     account = make_account(external_id="acct_race")
@@ -261,7 +265,7 @@ def test_two_webhooks_creating_the_same_customer_link_it_once(make_account, sett
     assert StripeEvent.objects.filter(status=StripeEventStatus.PROCESSED).count() == 3
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_webhooks_delivered_by_localstripe_itself(localstripe, http_server, make_account):
     account = make_account(external_id="acct_live")
     localstripe.register_webhook(f"{http_server}{URL}")
@@ -304,3 +308,15 @@ def test_localstripe_answers_through_the_sdk(localstripe):
     page = stripe_gateway.subscriptions_page()
     assert [s["id"] for s in page.objects] == [created["id"]] and page.has_more is False
     assert requests.get(localstripe.url + "/v1/plans", auth=("sk_test_localstripe", "")).ok
+
+
+@pytest.mark.django_db
+def test_unknown_stripe_plan_is_reported_not_written(linked_account):
+    linked_account.plan_source = SystemOfRecord.STRIPE
+    linked_account.save()
+    post_event(Client(), make_event("customer.subscription.updated", subscription_object(plan="legacy_gold")))
+
+    linked_account.refresh_from_db()
+    assert linked_account.plan == "team"
+    drift = BillingDrift.objects.get(kind=DriftKind.PLAN)
+    assert drift.theirs["plan"] == "legacy_gold" and drift.exception.is_open

@@ -7,6 +7,7 @@ from functools import partial
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from accounts import billing_demo
 from accounts import demo as accounts_demo
 from opsconsole import demo as opsconsole_demo
 from opsconsole.actions import demo as actions_demo
@@ -23,6 +24,7 @@ def seeders(*, accounts: int):
         ("accounts", partial(accounts_demo.seed_demo, accounts=accounts)),
         ("routing", routing_demo.seed_demo),
         ("actions", actions_demo.seed_demo),
+        ("billing", billing_demo.seed_demo),
     ]
 
 

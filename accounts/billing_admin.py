@@ -1,0 +1,122 @@
+"""Console pages for billing sync: Stripe events, reconciliation runs (with drift by type and
+by channel) and drift. All read-only: Stripe, the reconciler and guarded actions write.
+
+For the account page (owned by accounts/admin.py): add ``BillingDriftInline`` to its inlines,
+and/or include ``accounts/billing_state_panel.html`` with ``billing_state`` from
+``accounts.billing_selectors.billing_state(account)`` in the page context.
+"""
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from accounts import billing_selectors
+from accounts.choices import DriftStatus
+from accounts.models import BillingDrift, ReconciliationRun, StripeEvent
+
+
+class ReadOnlyBillingAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyBillingAdmin):
+    list_display = ("stripe_id", "type", "created", "status", "via", "account", "outcome")
+    list_filter = ("status", "type", "via")
+    search_fields = ("stripe_id", "object_id", "account__external_id")
+    list_select_related = ("account",)
+    date_hierarchy = "created"
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyBillingAdmin):
+    change_list_template = "admin/accounts/reconciliationrun/change_list.html"
+    list_display = (
+        "id",
+        "target",
+        "mode",
+        "status_badge",
+        "phase",
+        "objects_scanned",
+        "mismatches_found",
+        "drift_opened",
+        "drift_resolved",
+        "fields_corrected",
+        "errors",
+        "started_at",
+        "finished_at",
+    )
+    list_filter = ("target", "status", "mode")
+
+    @admin.display(description="status")
+    def status_badge(self, run):
+        colour = {"completed": "#2e7d32", "failed": "#c62828", "running": "#1565c0"}[run.status]
+        return format_html('<b style="color:{}">{}</b>', colour, run.get_status_display())
+
+    def changelist_view(self, request, extra_context=None):
+        by_kind = billing_selectors.open_drift_by_kind()
+        by_channel = billing_selectors.open_drift_by_channel()
+        widest = max([r["count"] for r in by_kind + by_channel] + [1])
+        extra_context = {
+            **(extra_context or {}),
+            "drift_by_kind": by_kind,
+            "drift_by_channel": by_channel,
+            "drift_widest": widest,
+        }
+        return super().changelist_view(request, extra_context=extra_context)
+
+
+@admin.register(BillingDrift)
+class BillingDriftAdmin(ReadOnlyBillingAdmin):
+    list_display = (
+        "id",
+        "system",
+        "kind",
+        "subject",
+        "account",
+        "status",
+        "fix_action",
+        "exception",
+        "opened_at",
+        "last_seen_at",
+    )
+    list_filter = ("status", "system", "kind", "account__channel")
+    search_fields = ("subject", "account__external_id", "account__name")
+    list_select_related = ("account", "exception")
+
+
+class BillingDriftInline(admin.TabularInline):
+    """Open drift on the account page (add to the account admin's ``inlines``)."""
+
+    model = BillingDrift
+    fk_name = "account"
+    extra = 0
+    can_delete = False
+    fields = (
+        "system",
+        "kind",
+        "field",
+        "ours",
+        "theirs",
+        "fix_action",
+        "exception",
+        "opened_at",
+        "last_seen_at",
+    )
+    readonly_fields = fields
+    verbose_name_plural = "Open billing / CRM drift"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=DriftStatus.OPEN).select_related("exception")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

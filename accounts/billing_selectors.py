@@ -1,0 +1,88 @@
+"""Reads for billing: an account's billing state panel and the reconciliation overview."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, QuerySet
+
+from accounts.choices import DriftKind, DriftStatus
+from accounts.models import Account, BillingDrift, ReconciliationRun
+
+# (label, account field, the field naming its system of record, or a fixed owner)
+BILLING_FIELDS = (
+    ("Plan", "plan", "plan_source", None),
+    ("Billing status", "billing_status", "billing_status_source", None),
+    ("Trial ends", "trial_ends_at", "trial_end_source", None),
+    ("Renews", "renews_at", "renewal_source", None),
+    ("MRR (cents)", "mrr_cents", None, "stripe"),
+    ("Stripe customer", "stripe_customer_id", None, "stripe"),
+    ("Stripe subscription", "stripe_subscription_id", None, "stripe"),
+)
+
+
+@dataclass(frozen=True)
+class BillingFieldRow:
+    label: str
+    value: object
+    system_of_record: str
+    drift: BillingDrift | None
+
+
+@dataclass(frozen=True)
+class BillingState:
+    rows: list[BillingFieldRow]
+    last_synced_at: datetime | None
+    stripe_state_at: datetime | None
+    crm_state_at: datetime | None
+    open_drift: list[BillingDrift]
+
+
+def billing_state(account: Account) -> BillingState:
+    """Every billing field with the system that owns it, the last sync and the open drift."""
+    drift = list(
+        BillingDrift.objects.filter(status=DriftStatus.OPEN)
+        .filter(account=account)
+        .select_related("exception")
+        .order_by("kind")
+    )
+    by_field = {d.field: d for d in drift if d.field}
+    rows = [
+        BillingFieldRow(
+            label=label,
+            value=getattr(account, name),
+            system_of_record=getattr(account, source) if source else fixed,
+            drift=by_field.get(name),
+        )
+        for label, name, source, fixed in BILLING_FIELDS
+    ]
+    return BillingState(
+        rows=rows,
+        last_synced_at=account.billing_synced_at,
+        stripe_state_at=account.stripe_state_at,
+        crm_state_at=account.crm_state_at,
+        open_drift=drift,
+    )
+
+
+def recent_runs(limit: int = 20) -> QuerySet[ReconciliationRun]:
+    return ReconciliationRun.objects.order_by("-started_at")[:limit]
+
+
+def open_drift_by_kind() -> list[dict]:
+    counts = dict(
+        BillingDrift.objects.filter(status=DriftStatus.OPEN)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+    return [{"kind": label, "code": kind, "count": counts.get(kind, 0)} for kind, label in DriftKind.choices]
+
+
+def open_drift_by_channel() -> list[dict]:
+    rows = (
+        BillingDrift.objects.filter(status=DriftStatus.OPEN)
+        .values("account__channel__code", "account__channel__name")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )
+    return [{"channel": r["account__channel__name"] or "(no account)", "count": r["n"]} for r in rows]

@@ -1,0 +1,130 @@
+"""The billing Celery tasks: idempotent, named, and resumable; the beat schedule runs them."""
+
+import time
+
+import pytest
+from django.conf import settings
+from django.test import TestCase
+
+from accounts import tasks
+from accounts.billing_services import SYSTEM_STRIPE, stripe_event_record
+from accounts.choices import BillingStatus, LifecycleStage, ReconciliationStatus, StripeEventStatus
+from accounts.models import AccountEvent, ReconciliationRun, StripeEvent
+from opsconsole.history import system_user
+from tests.localstripe import make_event
+
+
+def subscription(status="active", customer="cus_t"):
+    return {
+        "id": "sub_t",
+        "object": "subscription",
+        "customer": customer,
+        "status": status,
+        "current_period_end": 2_000_000_000,
+        "items": {"data": [{"id": "si_t", "plan": {"id": "team", "amount": 19_900}}]},
+    }
+
+
+@pytest.fixture
+def linked(make_account):
+    account = make_account()
+    account.stripe_customer_id = "cus_t"
+    account.save()
+    return account
+
+
+@pytest.mark.django_db
+def test_processing_task_twice_has_one_effect(linked):
+    row, _ = stripe_event_record(
+        event=make_event("customer.subscription.created", subscription()),
+        via="webhook",
+        dispatch=False,
+        actor=system_user(SYSTEM_STRIPE),
+    )
+    assert tasks.process_stripe_event.apply(args=(row.pk,)).get() is True
+    assert tasks.process_stripe_event.apply(args=(row.pk,)).get() is False
+    assert AccountEvent.objects.filter(account=linked, type="billing.synced_from_stripe").count() == 1
+
+
+@pytest.mark.django_db
+def test_subscription_deleted_cancels_billing_and_churns_the_account(linked):
+    now = int(time.time())
+    for event in (
+        make_event("customer.subscription.created", subscription(), created=now - 10),
+        make_event("customer.subscription.deleted", subscription(status="canceled"), created=now),
+    ):
+        row, _ = stripe_event_record(
+            event=event, via="webhook", dispatch=False, actor=system_user(SYSTEM_STRIPE)
+        )
+        tasks.process_stripe_event.apply(args=(row.pk,))
+
+    linked.refresh_from_db()
+    assert linked.billing_status == BillingStatus.CANCELED and linked.mrr_cents == 0
+    assert linked.lifecycle_stage == LifecycleStage.CHURNED
+    assert AccountEvent.objects.filter(account=linked, type="subscription.cancelled").count() == 1
+
+
+@pytest.mark.django_db
+def test_sweep_requeues_events_left_pending(linked):
+    row, _ = stripe_event_record(
+        event=make_event("customer.subscription.created", subscription()),
+        via="webhook",
+        dispatch=False,
+        actor=system_user(SYSTEM_STRIPE),
+    )
+    assert tasks.requeue_pending_stripe_events.apply(kwargs={"older_than_minutes": -1}).get() == 1
+    row.refresh_from_db()
+    assert row.status == StripeEventStatus.PROCESSED
+
+
+@pytest.mark.django_db
+def test_unknown_event_type_is_stored_and_ignored(linked):
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        row, created = stripe_event_record(
+            event=make_event("charge.refunded", {"id": "ch_1"}),
+            via="webhook",
+            actor=system_user(SYSTEM_STRIPE),
+        )
+    row.refresh_from_db()
+    assert created and row.status == StripeEventStatus.IGNORED
+
+
+@pytest.mark.django_db
+def test_reconcile_task_runs_and_a_second_trigger_starts_a_new_run(settings, make_account):
+    settings.CRM_ADAPTER = "tests.accounts.test_crm.StaticAdapter"
+    first = tasks.reconcile.apply(args=("crm",)).get()
+    second = tasks.reconcile.apply(args=("crm",)).get()
+    assert first != second
+    assert set(ReconciliationRun.objects.values_list("status", flat=True)) == {ReconciliationStatus.COMPLETED}
+
+
+@pytest.mark.django_db
+def test_scheduled_reconciliation_is_skipped_without_credentials(settings):
+    settings.STRIPE_API_KEY = ""
+    settings.HUBSPOT_ACCESS_TOKEN = ""
+    assert tasks.reconcile.apply(args=("stripe",)).get() is None
+    assert tasks.reconcile.apply(args=("crm",)).get() is None
+    assert not ReconciliationRun.objects.exists()
+
+
+def test_tasks_are_named_late_acked_and_scheduled():
+    assert tasks.reconcile.name == "accounts.reconcile"
+    assert tasks.reconcile.acks_late and tasks.reconcile.reject_on_worker_lost
+    assert tasks.process_stripe_event.acks_late and tasks.process_stripe_event.reject_on_worker_lost
+    assert tasks.reconcile.time_limit and tasks.process_stripe_event.time_limit
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"accounts.reconcile", "accounts.requeue_pending_stripe_events"} <= scheduled
+
+
+@pytest.mark.django_db
+def test_stripe_event_rows_keep_history(linked):
+    row, _ = stripe_event_record(
+        event=make_event("customer.subscription.created", subscription()),
+        via="webhook",
+        dispatch=False,
+        actor=system_user(SYSTEM_STRIPE),
+    )
+    tasks.process_stripe_event.apply(args=(row.pk,))
+    assert {h.history_user.username for h in StripeEvent.objects.get(pk=row.pk).history.all()} == {
+        SYSTEM_STRIPE
+    }

@@ -1,0 +1,404 @@
+"""Reconciliation against a real localstripe: mismatch classes, idempotence, resolution,
+outages, killed runs, incremental runs and the command."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+
+from accounts import reconciliation, stripe_gateway
+from accounts.choices import BillingStatus, DriftKind, DriftStatus, ReconciliationStatus, SystemOfRecord
+from accounts.models import AccountEvent, BillingDrift, OpsException, ReconciliationMark, ReconciliationRun
+from accounts.reconciliation import reconciliation_execute, reconciliation_start
+from opsconsole.history import SYSTEM_RECONCILER, system_user
+
+
+def reconcile(mode="full", target="stripe"):
+    run, _ = reconciliation_start(target=target, mode=mode, actor=system_user(SYSTEM_RECONCILER))
+    return reconciliation_execute(run)
+
+
+def open_drift(kind=None):
+    drift = BillingDrift.objects.filter(status=DriftStatus.OPEN)
+    return drift.filter(kind=kind) if kind else drift
+
+
+@pytest.fixture
+def billed(localstripe, make_account):
+    """``billed(plan=..., **account_fields)``: an account with a paying Stripe customer."""
+
+    def _make(*, stripe_plan="team", card=True, trial_end=None, link=True, **fields):
+        account = make_account(**fields)
+        customer = localstripe.create_customer(
+            email=account.admin_email, account_external_id=account.external_id
+        )
+        if card:
+            localstripe.attach_card(customer["id"])
+        subscription = localstripe.create_subscription(
+            customer=customer["id"], plan=stripe_plan, trial_end=trial_end
+        )
+        if link:
+            account.stripe_customer_id = customer["id"]
+            account.save()
+        account.customer_id, account.subscription_id = customer["id"], subscription["id"]
+        return account
+
+    return _make
+
+
+@pytest.fixture
+def drifted(billed, make_account, localstripe):
+    """One account per mismatch class, plus one whose Stripe-owned field is simply behind."""
+    accounts = {
+        "plan": billed(stripe_plan="business"),
+        "status": billed(),
+        "trial": billed(card=False, trial_end=2_000_000_000),
+        "behind": billed(),
+        "nosub": make_account(),
+        "dup": billed(),
+    }
+    accounts["status"].billing_status_source = SystemOfRecord.PRODUCT
+    accounts["status"].billing_status = BillingStatus.CANCELED
+    accounts["status"].save()
+    accounts["trial"].trial_end_source = SystemOfRecord.PRODUCT
+    accounts["trial"].trial_ends_at = datetime(2033, 1, 1, tzinfo=UTC)
+    accounts["trial"].save()
+    accounts["nosub"].billing_status = BillingStatus.ACTIVE
+    accounts["nosub"].save()
+    localstripe.create_customer(email="second@example.com", account_external_id=accounts["dup"].external_id)
+    stray = localstripe.create_customer(email="stray@example.com")
+    localstripe.attach_card(stray["id"])
+    localstripe.create_subscription(customer=stray["id"], plan="starter")
+    return accounts
+
+
+@pytest.mark.django_db
+def test_full_run_classifies_each_mismatch_once_with_evidence_and_fix(drifted):
+    run = reconcile()
+
+    assert run.status == ReconciliationStatus.COMPLETED
+    kinds = {(d.kind, d.subject) for d in open_drift()}
+    assert (DriftKind.PLAN, drifted["plan"].external_id) in kinds
+    assert (DriftKind.BILLING_STATUS, drifted["status"].external_id) in kinds
+    assert (DriftKind.TRIAL_END, drifted["trial"].external_id) in kinds
+    assert (DriftKind.NO_SUBSCRIPTION, drifted["nosub"].external_id) in kinds
+    assert (DriftKind.DUPLICATE_CUSTOMER, drifted["dup"].external_id) in kinds
+    assert len(open_drift(DriftKind.UNMATCHED)) == 2  # the stray customer and its subscription
+    assert not open_drift().filter(subject=drifted["behind"].external_id).exists()
+
+    plan = open_drift(DriftKind.PLAN).get()
+    assert plan.fix_action == "reassign_plan"
+    assert plan.ours["plan"] == "team" and plan.theirs["plan"] == "business"
+    exception = plan.exception
+    assert exception.reason_code.code == "billing_plan_mismatch" and exception.is_open
+    assert exception.evidence["fix_action"] == "reassign_plan"
+    assert exception.evidence["stripe"]["plan"] == "business"
+    assert exception.evidence["opsconsole"]["plan"] == "team"
+    assert run.drift_opened == 7 and run.objects_scanned > 0
+    assert not ReconciliationMark.objects.filter(run=run).exists()
+
+
+@pytest.mark.django_db
+def test_stripe_owned_field_is_written_by_the_reconciler_with_history_and_timeline(drifted):
+    reconcile()
+
+    behind = drifted["behind"]
+    behind.refresh_from_db()
+    assert behind.billing_status == BillingStatus.ACTIVE
+    assert behind.stripe_subscription_id == behind.subscription_id
+    assert behind.history.first().history_user.username == SYSTEM_RECONCILER
+    event = AccountEvent.objects.get(account=behind, type="billing.synced_from_stripe")
+    assert event.payload["changes"]["billing_status"] == {"from": "none", "to": "active"}
+    # The product owns the plan: a different plan is reported, never written.
+    plan = drifted["plan"]
+    plan.refresh_from_db()
+    assert plan.plan == "team"
+
+
+@pytest.mark.django_db
+def test_running_again_adds_nothing_and_a_fix_in_stripe_resolves_with_a_note(drifted, localstripe):
+    first = reconcile()
+    exceptions_before = OpsException.objects.count()
+    drift_before = BillingDrift.objects.count()
+
+    second = reconcile()
+    assert second.drift_opened == 0
+    assert OpsException.objects.count() == exceptions_before
+    assert BillingDrift.objects.count() == drift_before
+
+    localstripe.set_plan(drifted["plan"].subscription_id, "team")
+    third = reconcile()
+
+    plan = BillingDrift.objects.get(kind=DriftKind.PLAN)
+    assert plan.status == DriftStatus.RESOLVED
+    assert f"run #{third.pk}" in plan.resolution_note
+    plan.exception.refresh_from_db()
+    assert not plan.exception.is_open and plan.exception.resolution_note
+    assert third.drift_resolved == 1
+    assert first.pk != second.pk != third.pk
+
+
+@pytest.mark.django_db
+def test_unmatched_record_resolves_when_its_account_appears(localstripe, make_account):
+    customer = localstripe.create_customer(email="late@example.com", account_external_id="acct_late")
+    reconcile()
+    assert open_drift(DriftKind.UNMATCHED).get().subject == customer["id"]
+
+    account = make_account(external_id="acct_late")
+    reconcile()
+
+    assert not open_drift().exists()
+    account.refresh_from_db()
+    assert account.stripe_customer_id == customer["id"]
+
+
+class WorkerKilled(BaseException):
+    """Stands in for SIGKILL: no except clause of the run sees it, nothing is cleaned up."""
+
+
+@pytest.mark.django_db
+def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, monkeypatch):
+    monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
+    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
+    real_step = reconciliation.STEPS["stripe"]["subscriptions"]
+    pages = {"n": 0}
+
+    def dying_step(run, actor):
+        pages["n"] += 1
+        if pages["n"] == 3:
+            raise WorkerKilled()
+        return real_step(run, actor)
+
+    monkeypatch.setitem(reconciliation.STEPS["stripe"], "subscriptions", dying_step)
+    run, _ = reconciliation_start(target="stripe", mode="full", actor=system_user(SYSTEM_RECONCILER))
+    with pytest.raises(WorkerKilled):
+        reconciliation_execute(run)
+    run.refresh_from_db()
+    assert run.status == ReconciliationStatus.RUNNING
+    assert run.phase == "subscriptions" and run.checkpoint["starting_after"]
+    scanned_at_kill = run.objects_scanned
+
+    again, created = reconciliation_start(target="stripe", actor=system_user(SYSTEM_RECONCILER))
+    assert not created and again.pk == run.pk and again.attempts == 2
+    done = reconciliation_execute(again)
+
+    assert done.status == ReconciliationStatus.COMPLETED
+    assert done.objects_scanned > scanned_at_kill
+    kinds = [d.kind for d in open_drift()]
+    assert len(kinds) == len(set(zip(kinds, [d.subject for d in open_drift()], strict=True)))
+    assert OpsException.objects.filter(reason_code__code=DriftKind.PLAN).count() == 1
+    # The same totals as an uninterrupted run over the same data.
+    fresh = reconcile()
+    assert fresh.objects_scanned == done.objects_scanned
+
+
+class FaultyProxy:
+    """A proxy in front of localstripe that fails chosen requests: 500, 429, or a hang."""
+
+    def __init__(self, upstream: str, faults: dict[int, str], *, delay: float = 0.0):
+        self.upstream, self.faults, self.count, self.delay = upstream, faults, 0, delay
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                proxy.count += 1
+                fault = proxy.faults.get(proxy.count)
+                if fault == "hang":
+                    time.sleep(2.5)
+                    return self._reply(504, b"{}")
+                if fault in ("500", "429"):
+                    body = b'{"error": {"message": "injected", "type": "api_error"}}'
+                    return self._reply(int(fault), body)
+                time.sleep(proxy.delay)
+                length = int(self.headers.get("Content-Length") or 0)
+                upstream = requests.request(
+                    self.command,
+                    proxy.upstream + self.path,
+                    data=self.rfile.read(length) if length else None,
+                    headers={
+                        k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+                    },
+                    timeout=10,
+                )
+                self._reply(upstream.status_code, upstream.content)
+
+            def _reply(self, status, body):
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_DELETE = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    monkeypatch.setattr(stripe_gateway, "BACKOFF_BASE_SECONDS", 0.01)
+    monkeypatch.setattr(stripe_gateway, "REQUEST_TIMEOUT_SECONDS", 1.0)
+
+
+@pytest.mark.django_db
+def test_stripe_outage_mid_run_is_retried_and_the_run_completes(drifted, settings, monkeypatch, fast_retries):
+    monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
+    clean = reconcile()
+    exceptions = OpsException.objects.count()
+    # Requests 3, 4 and 5 of the run (mid-way through the pages) fail three different ways.
+    proxy = FaultyProxy(settings.STRIPE_API_BASE, {3: "500", 4: "429", 5: "hang"})
+    settings.STRIPE_API_BASE = proxy.url
+    try:
+        run = reconcile()
+    finally:
+        proxy.close()
+
+    assert run.status == ReconciliationStatus.COMPLETED
+    assert run.errors == 3
+    assert run.objects_scanned == clean.objects_scanned
+    assert run.drift_opened == 0
+    assert OpsException.objects.count() == exceptions
+
+
+@pytest.mark.django_db
+def test_stripe_down_fails_the_run_and_alerts(make_account, settings, monkeypatch, fast_retries, caplog):
+    monkeypatch.setattr(stripe_gateway, "MAX_ATTEMPTS", 2)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        settings.STRIPE_API_BASE = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        run = reconcile()
+
+    assert run.status == ReconciliationStatus.FAILED
+    assert "StripeUnavailable" in run.last_error
+    assert "ALERT reconciliation_failed" in caplog.text
+
+
+@pytest.mark.django_db
+def test_incremental_run_applies_events_since_the_last_cursor(billed, localstripe):
+    account = billed(stripe_plan="team")
+    full = reconcile()
+    account.refresh_from_db()
+    assert full.events_cursor is not None and account.billing_status == BillingStatus.ACTIVE
+
+    # localstripe emits an event when a subscription is cancelled (not when its plan changes).
+    localstripe.delete(f"/v1/subscriptions/{account.subscription_id}")
+    run = reconcile(mode=None)
+
+    assert run.mode == "incremental"
+    assert run.status == ReconciliationStatus.COMPLETED
+    account.refresh_from_db()
+    assert account.billing_status == BillingStatus.CANCELED
+    assert AccountEvent.objects.filter(account=account, type="subscription.cancelled").exists()
+    assert run.events_cursor >= full.events_cursor
+
+
+@pytest.mark.django_db
+def test_reconcile_command_prints_progress(drifted, monkeypatch):
+    from io import StringIO
+
+    monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 3)
+    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
+    out = StringIO()
+    call_command("reconcile", "stripe", "--mode", "full", stdout=out)
+    text = out.getvalue()
+    assert "Started full scan reconciliation of stripe" in text
+    assert "phase=subscriptions" in text
+    assert "Completed run #" in text
+
+
+@pytest.mark.django_db
+def test_queries_per_page_do_not_grow_with_the_page(billed, monkeypatch):
+    for _ in range(8):
+        billed()
+    reconcile()  # settle everything first, so the measured runs compare clean pages
+
+    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
+
+    def queries_for(page_size):
+        monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", page_size)
+        run, _ = reconciliation_start(target="stripe", mode="full", actor=system_user(SYSTEM_RECONCILER))
+        step = reconciliation.STEPS["stripe"]
+        step["customers"](run, system_user(SYSTEM_RECONCILER))
+        while True:
+            run.refresh_from_db()
+            if run.phase != "customers":
+                break
+            step["customers"](run, system_user(SYSTEM_RECONCILER))
+        run.refresh_from_db()
+        with CaptureQueriesContext(connection) as ctx:
+            step["subscriptions"](run, system_user(SYSTEM_RECONCILER))
+        reconciliation_execute(run)
+        return len(ctx.captured_queries)
+
+    assert queries_for(2) == queries_for(8)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_process_killed_mid_run_then_run_again(billed, settings):
+    """A real ``manage.py reconcile`` process, SIGKILLed after its first committed page."""
+    for _ in range(120):  # two pages of customers, two of subscriptions: 240 objects
+        billed(card=False, trial_end=2_000_000_000)
+    proxy = FaultyProxy(settings.STRIPE_API_BASE, {}, delay=1.0)
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "STRIPE_API_BASE": proxy.url,
+        "STRIPE_API_KEY": settings.STRIPE_API_KEY,
+        "DJANGO_SECRET_KEY": "x",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "reconcile", "stripe", "--mode", "full"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            run = ReconciliationRun.objects.filter(target="stripe").first()
+            if run is not None and run.objects_scanned > 0:
+                break
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        proxy.close()
+    run.refresh_from_db()
+    assert run.status == ReconciliationStatus.RUNNING and 0 < run.objects_scanned < 240
+
+    resumed = reconcile()
+
+    assert resumed.pk == run.pk and resumed.attempts == 2
+    assert resumed.status == ReconciliationStatus.COMPLETED
+    assert resumed.objects_scanned == 240
+    assert AccountEvent.objects.filter(type="billing.synced_from_stripe").count() == 120
+    assert not open_drift().exists()
