@@ -21,7 +21,8 @@ DEMO_MARK = "demo"
 
 
 def seed_demo(*, rng: random.Random, actor, stdout) -> None:
-    if ReconciliationRun.objects.filter(checkpoint__contains={DEMO_MARK: True}).exists():
+    # A key lookup, not __contains: make run uses SQLite, which has no JSON containment.
+    if ReconciliationRun.objects.filter(**{f"checkpoint__{DEMO_MARK}": True}).exists():
         stdout.write("billing demo: already seeded")
         return
     accounts = list(Account.objects.select_related("channel", "owner").order_by("external_id")[:400])
