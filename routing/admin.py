@@ -7,6 +7,7 @@ backtested, then activated.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -245,6 +246,17 @@ class RoutingDecisionAdmin(ReadOnlyAdminMixin, HistoryAdmin):
 # --- Queues --------------------------------------------------------------------------------------
 
 
+class QueueChangeList(ChangeList):
+    """Attaches each listed queue's figures, computed for the whole page in one query. They
+    live on the rows of this request, never on the admin, which every request shares."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        stats = selectors.queues_stats(self.result_list)
+        for queue in self.result_list:
+            queue.figures = stats[queue.pk]
+
+
 @admin.register(Queue)
 class QueueAdmin(HistoryAdmin):
     list_display = (
@@ -263,16 +275,12 @@ class QueueAdmin(HistoryAdmin):
     def get_queryset(self, request):
         return selectors.queues_visible_to(request.user)
 
-    def changelist_view(self, request, extra_context=None):
-        # One figures pass per queue on the page, shared by the columns.
-        self._stats = {}
-        return super().changelist_view(request, extra_context)
+    def get_changelist(self, request, **kwargs):
+        return QueueChangeList
 
-    def _figures(self, queue):
-        stats = getattr(self, "_stats", {})
-        if queue.pk not in stats:
-            stats[queue.pk] = selectors.queue_stats(queue)
-        return stats[queue.pk]
+    @staticmethod
+    def _figures(queue):
+        return queue.figures
 
     @admin.display(description="Open")
     def open_tickets(self, obj):

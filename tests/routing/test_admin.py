@@ -67,6 +67,26 @@ def test_queue_list_and_board_show_age_percentiles(console, intake, triage_queue
 
 
 @pytest.mark.django_db
+def test_queue_list_costs_the_same_queries_however_many_queues(console, intake, make_queue):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    intake()
+    lead = console("ops_lead")
+    url = reverse("admin:routing_queue_changelist")
+
+    def queries_for_list():
+        with CaptureQueriesContext(connection) as captured:
+            assert lead.get(url, secure=True).status_code == 200
+        return len(captured)
+
+    before = queries_for_list()
+    for _ in range(5):
+        make_queue()
+    assert queries_for_list() == before
+
+
+@pytest.mark.django_db
 def test_backtest_page_shows_the_diff(
     console, make_queue, intake, system, django_capture_on_commit_callbacks
 ):
