@@ -4,6 +4,7 @@ Every function takes the acting user as ``actor`` and runs in one transaction (`
 """
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -257,6 +258,24 @@ def account_events_record(*, account: Account, events: list[EventInput], actor) 
     if new_rows:
         _apply_events(account=account, new_events=new_rows, actor=actor)
     return result
+
+
+def account_events_record_batch(*, events: list[tuple[Account, EventInput]], actor) -> EventIntakeResult:
+    """Record a batch that spans accounts: one ``account_events_record`` per account.
+
+    Deliberately not one transaction: each account commits on its own, so one slow or locked
+    account does not hold the others back. Accounts go in primary-key order, so two batches
+    touching the same accounts lock them in the same order and cannot deadlock.
+    """
+    per_account: dict[Account, list[EventInput]] = defaultdict(list)
+    for account, event in events:
+        per_account[account].append(event)
+    total = EventIntakeResult()
+    for account in sorted(per_account, key=lambda a: a.pk):
+        result = account_events_record(account=account, events=per_account[account], actor=actor)
+        total.accepted += result.accepted
+        total.duplicates += result.duplicates
+    return total
 
 
 def _apply_events(*, account: Account, new_events: list[AccountEvent], actor) -> None:

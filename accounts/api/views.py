@@ -1,7 +1,5 @@
 """REST API v1 for the product: signups, account reads, provisioning status and events."""
 
-from collections import defaultdict
-
 from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -17,9 +15,8 @@ from accounts.api.serializers import (
     EventSerializer,
     ProvisioningStatusSerializer,
 )
-from accounts.models import Account
 from accounts.selectors import account_get, accounts_visible_to, entitlements_for, provisioning_status
-from accounts.services import EventInput, account_create, account_events_record
+from accounts.services import EventInput, account_create, account_events_record_batch
 from opsconsole.api.idempotency import (
     IDEMPOTENCY_KEY_PARAMETER,
     REPLAYED_HEADER_PARAMETER,
@@ -156,36 +153,30 @@ class EventIntakeView(APIView):
         wanted = {data["account"] for _, data in valid}
         visible = accounts_visible_to(request.user).filter(external_id__in=wanted)
         accounts = {account.external_id: account for account in visible}
-        per_account: dict[Account, list[EventInput]] = defaultdict(list)
+        to_record = []
         for index, data in valid:
             account = accounts.get(data["account"])
             if account is None:
                 unknown = f"No account with external_id {data['account']!r}."
                 rejected.append({"index": index, "errors": {"account": [unknown]}})
                 continue
-            per_account[account].append(
-                EventInput(
-                    event_id=data["event_id"],
-                    type=data["type"],
-                    occurred_at=data["occurred_at"],
-                    request_id=data["request_id"],
-                    error_code=data["error_code"],
-                    feature_area=data["feature_area"],
-                    payload=data["data"],
-                )
-            )
-
-        accepted = duplicates = 0
-        # One transaction per account keeps each lock short. If one account fails, the ones
-        # before it stay committed; a client retrying the whole batch is safe, because what
-        # was stored comes back as duplicates.
-        for account in sorted(per_account, key=lambda a: a.pk):
-            result = account_events_record(account=account, events=per_account[account], actor=request.user)
-            accepted += result.accepted
-            duplicates += result.duplicates
+            to_record.append((account, _event_input(data)))
+        result = account_events_record_batch(events=to_record, actor=request.user)
         rejected.sort(key=lambda r: r["index"])
-        body = {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+        body = {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected}
         return Response(body, status=status.HTTP_200_OK)
+
+
+def _event_input(data: dict) -> EventInput:
+    return EventInput(
+        event_id=data["event_id"],
+        type=data["type"],
+        occurred_at=data["occurred_at"],
+        request_id=data["request_id"],
+        error_code=data["error_code"],
+        feature_area=data["feature_area"],
+        payload=data["data"],
+    )
 
 
 def _event_items(data) -> list:
