@@ -1,32 +1,20 @@
 """Console pages for billing sync: Stripe events, reconciliation runs (with drift by type and
 by channel) and drift. All read-only: Stripe, the reconciler and guarded actions write.
 
-For the account page (owned by accounts/admin.py): add ``BillingDriftInline`` to its inlines,
-and/or include ``accounts/billing_state_panel.html`` with ``billing_state`` from
-``accounts.billing_selectors.billing_state(account)`` in the page context.
+The account page shows billing through ``accounts/billing_state_panel.html`` (every field with
+its system of record, the last sync and the open drift), placed by accounts/admin.py.
 """
 
 from django.contrib import admin
 from django.utils.html import format_html
 
 from accounts import billing_selectors
-from accounts.choices import DriftStatus
 from accounts.models import BillingDrift, ReconciliationRun, StripeEvent
-
-
-class ReadOnlyBillingAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from opsconsole.adminkit import ReadOnlyAdminMixin
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyBillingAdmin):
+class StripeEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("stripe_id", "type", "created", "status", "via", "account", "outcome")
     list_filter = ("status", "type", "via")
     search_fields = ("stripe_id", "object_id", "account__external_id")
@@ -35,7 +23,7 @@ class StripeEventAdmin(ReadOnlyBillingAdmin):
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(ReadOnlyBillingAdmin):
+class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_list_template = "admin/accounts/reconciliationrun/change_list.html"
     list_display = (
         "id",
@@ -73,7 +61,7 @@ class ReconciliationRunAdmin(ReadOnlyBillingAdmin):
 
 
 @admin.register(BillingDrift)
-class BillingDriftAdmin(ReadOnlyBillingAdmin):
+class BillingDriftAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "system",
@@ -89,34 +77,3 @@ class BillingDriftAdmin(ReadOnlyBillingAdmin):
     list_filter = ("status", "system", "kind", "account__channel")
     search_fields = ("subject", "account__external_id", "account__name")
     list_select_related = ("account", "exception")
-
-
-class BillingDriftInline(admin.TabularInline):
-    """Open drift on the account page (add to the account admin's ``inlines``)."""
-
-    model = BillingDrift
-    fk_name = "account"
-    extra = 0
-    can_delete = False
-    fields = (
-        "system",
-        "kind",
-        "field",
-        "ours",
-        "theirs",
-        "fix_action",
-        "exception",
-        "opened_at",
-        "last_seen_at",
-    )
-    readonly_fields = fields
-    verbose_name_plural = "Open billing / CRM drift"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(status=DriftStatus.OPEN).select_related("exception")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -11,24 +11,12 @@ from opsconsole.actions import views
 from opsconsole.actions.registry import get_action
 from opsconsole.actions.selectors import account_timeline, actions_offered, approvals_waiting_for
 from opsconsole.actions.services import may_run
+from opsconsole.adminkit import ReadOnlyAdminMixin
 from opsconsole.models import ActionApproval, ActionRun, ActionStatus, ApprovalStatus, OutboxMessage, Runbook
 from opsconsole.runbooks import runbook_for_exception
 
 
-class NeverWritableMixin:
-    """Audit rows: nobody adds, changes or deletes them here, superusers included."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class OutboxInline(NeverWritableMixin, admin.TabularInline):
+class OutboxInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = OutboxMessage
     fk_name = "action_run"
     extra = 0
@@ -39,7 +27,7 @@ class OutboxInline(NeverWritableMixin, admin.TabularInline):
 
 
 @admin.register(ActionRun)
-class ActionRunAdmin(NeverWritableMixin, admin.ModelAdmin):
+class ActionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "created_at", "action", "target_repr", "actor", "status_badge", "entry_point")
     list_filter = ("status", "action", "entry_point")
     search_fields = ("target_repr", "actor__username", "idempotency_key", "request_id")
@@ -145,7 +133,7 @@ class ActionRunAdmin(NeverWritableMixin, admin.ModelAdmin):
 
 
 @admin.register(ActionApproval)
-class ActionApprovalAdmin(NeverWritableMixin, admin.ModelAdmin):
+class ActionApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The approval inbox: pending requests first, oldest SLA first."""
 
     list_display = (
@@ -202,7 +190,7 @@ class RunbookAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(NeverWritableMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "created_at", "command", "account", "status", "attempts", "response_status")
     list_filter = ("status", "command")
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
