@@ -29,6 +29,11 @@ def accounts_visible_to(user) -> QuerySet[Account]:
     return get_objects_for_user(user, "accounts.view_account", klass=base, accept_global_perms=False)
 
 
+def exceptions_visible_to(user) -> QuerySet[OpsException]:
+    """Exceptions on the accounts ``user`` may see."""
+    return OpsException.objects.filter(account__in=accounts_visible_to(user))
+
+
 def account_get(*, external_id: str, user) -> Account:
     account = accounts_visible_to(user).filter(external_id=external_id).first()
     if account is None:

@@ -8,6 +8,7 @@ from django.urls import NoReverseMatch, reverse
 
 from opsconsole.actions.registry import Action, actions_for_model
 from opsconsole.actions.services import may_run
+from opsconsole.errors import NotFound
 from opsconsole.models import ActionApproval, ActionRun, ApprovalStatus
 from opsconsole.runbooks import runbook_for_exception
 
@@ -123,3 +124,18 @@ def account_timeline(account, *, limit: int = 200) -> list[TimelineEntry]:
     entries.extend(_history_entries(account))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
+
+
+def action_target_get(*, action: Action, public_id: str, user):
+    """An action's target from its public id (an account's external id, an exception's number),
+    among what ``user`` may see."""
+    from accounts.selectors import accounts_visible_to, exceptions_visible_to
+
+    if action.target_model == "accounts.Account":
+        target = accounts_visible_to(user).filter(external_id=public_id).first()
+    else:
+        target = exceptions_visible_to(user).filter(pk=public_id).first() if public_id.isdigit() else None
+    if target is None:
+        label = action.target_model.split(".")[-1]
+        raise NotFound("target_not_found", f"No {label} {public_id!r} you can see.")
+    return target

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from opsconsole.actions.registry import get_action
+from opsconsole.actions.selectors import action_target_get
 from opsconsole.actions.services import action_run_get, action_run_reverse, run_action
 from opsconsole.errors import NotFound
 from opsconsole.models import ActionRun, ActionStatus
@@ -69,23 +70,6 @@ class ActionRunSerializer(serializers.ModelSerializer):
         ]
 
 
-def resolve_target(action, raw: str, user):
-    """The action's target from its public identifier, among what ``user`` may see."""
-    from accounts.models import OpsException
-    from accounts.selectors import accounts_visible_to
-
-    visible = accounts_visible_to(user)
-    if action.target_model == "accounts.Account":
-        target = visible.filter(external_id=raw).first()
-    else:
-        target = (
-            OpsException.objects.filter(pk=int(raw), account__in=visible).first() if raw.isdigit() else None
-        )
-    if target is None:
-        raise NotFound("target_not_found", f"No {action.target_model.split('.')[-1]} {raw!r} you can see.")
-    return target
-
-
 class ActionRunView(APIView):
     """Run a guarded action. ``dry_run`` returns a preview and a ``preview_token``; sending the
     token back commits exactly that preview. A live run needs ``Idempotency-Key`` unless it
@@ -120,12 +104,12 @@ class ActionRunView(APIView):
             original = action_run_get(data["reverses"])
             if original.action != action.name:
                 raise NotFound("action_run_not_found", f"Run {original.pk} is not a {action.name} run.")
-            resolve_target(action, _public_id(original), request.user)
+            action_target_get(action=action, public_id=_public_id(original), user=request.user)
             outcome = action_run_reverse(run=original, entry_point="api", **common)
         else:
             outcome = run_action(
                 name=action.name,
-                target=resolve_target(action, data["target"], request.user),
+                target=action_target_get(action=action, public_id=data["target"], user=request.user),
                 params=data["params"],
                 evidence=data["evidence"],
                 request_id=request.headers.get("X-Request-ID", ""),
