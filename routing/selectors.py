@@ -545,7 +545,8 @@ def tickets_past_due(*, now: datetime, limit: int = SLA_CHECK_BATCH) -> list[tup
                 **{f"{due_field}__lte": now, f"{met_field}__isnull": True},
             )
             .exclude(breaches__target=target)
-            .order_by(due_field)
+            # pk breaks ties: business-hours clocks give every ticket opened out of hours the same due time
+            .order_by(due_field, "pk")
             .values_list("pk", flat=True)[:limit]
         )
         found.extend((pk, target) for pk in ids)
