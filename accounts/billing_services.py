@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import stripe_gateway
+from accounts import crm, stripe_gateway
 from accounts.choices import (
     BillingStatus,
     DriftKind,
@@ -28,13 +28,16 @@ from accounts.choices import (
 from accounts.models import Account, BillingDrift, OpsException, ReasonCode, StripeEvent
 from accounts.services import (
     EventInput,
-    _insert_events,
     _open_exception_locked,
     _resolve_exception_locked,
+    account_event_note,
     account_events_record,
+    insert_timeline_rows,
 )
 from accounts.shapes import EVENT_STEP_TRANSITIONS, PLANS
-from opsconsole.history import service
+from opsconsole.actions.recorder import current_recorder
+from opsconsole.bulk import update_rows_with_history
+from opsconsole.history import current_actor, service
 
 logger = logging.getLogger("accounts.billing")
 
@@ -51,22 +54,27 @@ STRIPE_STATUS_TO_BILLING = {
     "paused": BillingStatus.UNPAID,
 }
 LIVE_BILLING_STATUSES = (BillingStatus.TRIALING, BillingStatus.ACTIVE, BillingStatus.PAST_DUE)
+# Stripe subscription statuses that still bill (or may): one of these is a live subscription.
+STRIPE_LIVE_SUBSCRIPTION = ("trialing", "active", "past_due", "unpaid", "incomplete")
 
 # Which account field each drift class compares, the field saying who owns it, and the
 # guarded action that fixes it when the product (not Stripe) is right.
 SUBSCRIPTION_FIELDS = {
     "plan": ("plan_source", DriftKind.PLAN, "reassign_plan"),
-    "billing_status": ("billing_status_source", DriftKind.BILLING_STATUS, "sync_billing_status"),
-    "trial_ends_at": ("trial_end_source", DriftKind.TRIAL_END, "change_trial_end"),
+    "billing_status": ("billing_status_source", DriftKind.BILLING_STATUS, "adopt_stripe_value"),
+    "trial_ends_at": ("trial_end_source", DriftKind.TRIAL_END, "adopt_stripe_value"),
     "renews_at": ("renewal_source", None, ""),
 }
 # Identifiers and amounts only Stripe can know: always taken from Stripe.
 STRIPE_ONLY_FIELDS = ("stripe_subscription_id", "mrr_cents")
 
 FIX_ACTIONS = {
-    DriftKind.NO_SUBSCRIPTION: "create_subscription",
-    DriftKind.UNMATCHED: "link_billing_record",
+    DriftKind.NO_SUBSCRIPTION: "end_product_billing",
+    # On the account the record belongs to: the drift itself has no account.
+    DriftKind.UNMATCHED: "link_stripe_customer",
     DriftKind.DUPLICATE_CUSTOMER: "merge_stripe_customers",
+    # The CRM mirrors us: whatever field disagrees, the fix is to push our value there.
+    **dict.fromkeys(crm.DRIFT_KINDS.values(), "push_to_crm"),
 }
 
 
@@ -138,19 +146,72 @@ def account_for_stripe_customer(*, customer_id: str, account_external_id: str = 
     return named
 
 
-def link_customer(*, account: Account, customer_id: str, by: str) -> None:
+class AccountWrites:
+    """Account field changes and timeline rows, held back and written together.
+
+    A reconciliation page may change every account it names (the first sync links 10,000
+    customers and writes five Stripe-owned fields on each). Saved one by one that is an
+    UPDATE, a history INSERT and an event INSERT per account; held here it is one of each
+    per page. The accounts must be locked and read again by the caller, so writing the union
+    of the changed fields on every one of them writes only values they already hold.
+
+    Under an effect recorder (a guarded action, or its dry run) rows are saved one by one,
+    because the recorder listens to ``save()``.
+    """
+
+    def __init__(self):
+        self._fields: dict[int, tuple[Account, set[str]]] = {}
+        self._events: list[tuple[Account, EventInput]] = []
+
+    def save(self, account: Account, fields: list[str]) -> None:
+        _, pending = self._fields.setdefault(account.pk, (account, set()))
+        pending.update(fields)
+
+    def event(self, account: Account, event: EventInput) -> None:
+        self._events.append((account, event))
+
+    def flush(self) -> None:
+        actor = current_actor()
+        pending = list(self._fields.values())
+        self._fields = {}
+        one_by_one = (
+            len(pending) < 2
+            or current_recorder() is not None
+            or any(account.get_deferred_fields() for account, _ in pending)
+        )
+        if one_by_one:
+            for account, fields in pending:
+                account.save(update_fields=[*sorted(fields), "updated_at"])
+        else:
+            now = timezone.now()
+            for account, _ in pending:
+                account.updated_at = now
+            names = sorted(set().union(*(fields for _, fields in pending)) | {"updated_at"})
+            update_rows_with_history([account for account, _ in pending], names)
+        events, self._events = self._events, []
+        insert_timeline_rows(events=events, actor=actor, return_rows=False)
+
+
+def link_customer(
+    *, account: Account, customer_id: str, by: str, writes: AccountWrites | None = None
+) -> None:
     """Record that this Stripe customer is the account's (a Stripe-owned id), on its timeline.
-    The account is locked by the caller."""
+    The account is locked by the caller; with ``writes`` the rows wait for its flush."""
+    own_writes = writes is None
+    writes = writes or AccountWrites()
     account.stripe_customer_id = customer_id
     account.billing_synced_at = timezone.now()
-    account.save(update_fields=["stripe_customer_id", "billing_synced_at", "updated_at"])
+    writes.save(account, ["stripe_customer_id", "billing_synced_at"])
     record_billing_event(
         account=account,
         event_id=f"stripe:customer.linked:{customer_id}",
         type="billing.customer_linked",
         occurred_at=timezone.now(),
         payload={"stripe_customer_id": customer_id, "by": by},
+        writes=writes,
     )
+    if own_writes:
+        writes.flush()
 
 
 def _account_named_by_customer(customer_id: str) -> str:
@@ -158,18 +219,24 @@ def _account_named_by_customer(customer_id: str) -> str:
         customer = stripe_gateway.customer_retrieve(customer_id)
     except stripe_gateway.StripeNotFound:
         return ""
-    return _metadata_account(customer)
+    return metadata_account(customer)
 
 
-def record_billing_event(*, account: Account, event_id: str, type: str, occurred_at, payload: dict) -> None:
+def record_billing_event(
+    *,
+    account: Account,
+    event_id: str,
+    type: str,
+    occurred_at,
+    payload: dict,
+    writes: AccountWrites | None = None,
+) -> None:
     """Put a billing event on the account's timeline (once per ``event_id``).
 
     Only ``subscription.cancelled`` moves provisioning or lifecycle state, so only it goes
-    through the full event service; the rest are plain timeline rows (the account row is
-    already locked by the caller).
+    through the full event service (after the held-back writes, which it must see); the rest
+    are plain timeline rows (the account row is already locked by the caller).
     """
-    from opsconsole.history import current_actor
-
     event = EventInput(
         event_id=event_id,
         type=type,
@@ -179,9 +246,15 @@ def record_billing_event(*, account: Account, event_id: str, type: str, occurred
         payload=payload,
     )
     if type in EVENT_STEP_TRANSITIONS or type == "subscription.cancelled":
+        if writes is not None:
+            writes.flush()
         account_events_record(account=account, events=[event], actor=current_actor())
+        # It saved its own copy of the row (lifecycle); later history rows start from that.
+        account.refresh_from_db()
+    elif writes is not None:
+        writes.event(account, event)
     else:
-        _insert_events(account=account, events=[event], actor=current_actor())
+        insert_timeline_rows(events=[(account, event)], actor=current_actor())
 
 
 # --- Drift --------------------------------------------------------------------------------
@@ -312,10 +385,14 @@ def settle_subscription(
     open_drift: dict[str, BillingDrift],
     origin: str,
     run=None,
+    writes: AccountWrites | None = None,
 ) -> SettleResult:
     """Make the account agree with a subscription where Stripe owns the field, and turn every
     other difference into drift. ``account`` is locked; ``open_drift`` maps kind -> the
-    account's open subscription drift (the caller loads it, one query for a whole page)."""
+    account's open subscription drift (the caller loads it, one query for a whole page).
+    With ``writes`` the account's changes wait for its flush (a reconciliation page)."""
+    own_writes = writes is None
+    writes = writes or AccountWrites()
     result = SettleResult()
     theirs = subscription_state(subscription)
     for name in STRIPE_ONLY_FIELDS:
@@ -362,7 +439,7 @@ def settle_subscription(
             setattr(account, name, new)
         account.stripe_state_at = max(filter(None, [account.stripe_state_at, observed_at]))
         account.billing_synced_at = timezone.now()
-        account.save(update_fields=[*result.corrected, "stripe_state_at", "billing_synced_at", "updated_at"])
+        writes.save(account, [*result.corrected, "stripe_state_at", "billing_synced_at"])
         record_billing_event(
             account=account,
             event_id=f"{origin}:billing.synced:{subscription['id']}:{int(observed_at.timestamp())}"
@@ -377,6 +454,7 @@ def settle_subscription(
                     for k, (a, b) in result.corrected.items()
                 },
             },
+            writes=writes,
         )
         if result.corrected.get("billing_status", (None, None))[1] == BillingStatus.CANCELED:
             # The product's own vocabulary for the end of a subscription (moves the lifecycle),
@@ -387,7 +465,10 @@ def settle_subscription(
                 type="subscription.cancelled",
                 occurred_at=observed_at,
                 payload={"subscription": subscription["id"], "origin": origin},
+                writes=writes,
             )
+    if own_writes:
+        writes.flush()
     return result
 
 
@@ -485,14 +566,15 @@ def _object(event: StripeEvent) -> dict:
     return event.payload["data"]["object"]
 
 
-def _metadata_account(obj: dict) -> str:
+def metadata_account(obj: dict) -> str:
+    """The account a Stripe object names in its metadata (our external id), or ""."""
     return (obj.get("metadata") or {}).get("account_external_id", "") or ""
 
 
 def _on_customer(event: StripeEvent):
     customer = _object(event)
     account = account_for_stripe_customer(
-        customer_id=customer["id"], account_external_id=_metadata_account(customer)
+        customer_id=customer["id"], account_external_id=metadata_account(customer)
     )
     if account is None:
         return False, "no account for this customer (reconciliation reports it)", None
@@ -513,7 +595,7 @@ def _on_customer(event: StripeEvent):
 def _on_subscription(event: StripeEvent):
     subscription = _object(event)
     account = account_for_stripe_customer(
-        customer_id=subscription.get("customer") or "", account_external_id=_metadata_account(subscription)
+        customer_id=subscription.get("customer") or "", account_external_id=metadata_account(subscription)
     )
     if account is None:
         return False, "no account for this subscription's customer", None
@@ -583,7 +665,7 @@ def _on_checkout_completed(event: StripeEvent):
     session = _object(event)
     account = account_for_stripe_customer(
         customer_id=session.get("customer") or "",
-        account_external_id=session.get("client_reference_id") or _metadata_account(session),
+        account_external_id=session.get("client_reference_id") or metadata_account(session),
     )
     if account is None:
         return False, "no account named by this checkout session", None
@@ -618,7 +700,6 @@ EVENT_HANDLERS = {
 def payment_failure_ticket_open(*, account: Account, invoice: dict, exception: OpsException) -> None:
     """Open the payment-failure ticket through routing, idempotent on the invoice id; routing's
     rules decide its severity (sev1 for paid accounts)."""
-    from opsconsole.history import current_actor
     from routing.services import ticket_intake
 
     currency = str(invoice.get("currency") or "").upper()

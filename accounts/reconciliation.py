@@ -1,12 +1,12 @@
 """Reconciliation: compare Stripe and the CRM with the accounts, a page at a time, resumably.
 
-A run is a list of phases; each step fetches one page (outside any transaction, with the
-gateway's retries), then in one transaction locks the run, checks its checkpoint has not
-moved, settles the page and advances the checkpoint. A worker killed at any point loses at
-most the page in flight, and the next execution (the redelivered task, or
-``manage.py reconcile``) continues from the checkpoint. Settling is idempotent (one open
-drift per subject and kind, one open exception per account and reason), so a page done twice
-has one effect.
+A run is a list of phases; each step fetches one batch of pages (outside any transaction,
+with the gateway's retries, the next batch already on its way: ``PageReader``), then in one
+transaction locks the run, checks its checkpoint has not moved, settles the batch and
+advances the checkpoint. A worker killed at any point loses at most the batch in flight, and
+the next execution (the redelivered task, or ``manage.py reconcile``) continues from the
+checkpoint. Settling is idempotent (one open drift per subject and kind, one open exception
+per account and reason), so a batch done twice has one effect.
 
 Stripe full run: customers -> subscriptions -> close (accounts with no subscription, two
 customers for one account, and resolution of drift the run no longer saw). Stripe incremental
@@ -16,9 +16,12 @@ CRM run: companies -> close.
 
 import logging
 from collections.abc import Callable
-from contextlib import contextmanager
-from datetime import timedelta
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -27,10 +30,13 @@ from django.utils import timezone
 from accounts import stripe_gateway
 from accounts.billing_services import (
     LIVE_BILLING_STATUSES,
+    STRIPE_LIVE_SUBSCRIPTION,
+    AccountWrites,
     drift_open,
     drift_resolve,
     is_superseded,
     link_customer,
+    metadata_account,
     open_subscription_drift,
     settle_subscription,
     stripe_event_process,
@@ -46,7 +52,8 @@ from accounts.choices import (
     StripeEventStatus,
     StripeEventVia,
 )
-from accounts.crm import CrmAdapter, crm_adapter
+from accounts.crm import DRIFT_KINDS, crm_adapter, expected_values, record_ref
+from accounts.crm_services import crm_lifecycle_push_auto
 from accounts.models import Account, BillingDrift, ReconciliationMark, ReconciliationRun
 from opsconsole.alerts import Alert, alert_send
 from opsconsole.history import SYSTEM_RECONCILER, acting_as, service, system_user
@@ -61,7 +68,6 @@ PAGES_PER_CHECKPOINT = 5
 # let the unique event id drop what was already seen.
 CURSOR_OVERLAP_SECONDS = 60
 DONE = "done"
-STRIPE_LIVE_SUBSCRIPTION = ("trialing", "active", "past_due", "unpaid", "incomplete")
 
 Progress = Callable[[ReconciliationRun], None]
 
@@ -149,7 +155,8 @@ def reconciliation_execute(run: ReconciliationRun, *, progress: Progress | None 
     actor = system_user(SYSTEM_RECONCILER)
     steps = STEPS[run.target]
     run.refresh_from_db()
-    with _relaxed_commits():
+    reader = PageReader()
+    with _relaxed_commits(), closing(reader):
         while True:
             if run.status != ReconciliationStatus.RUNNING:
                 return run
@@ -157,7 +164,7 @@ def reconciliation_execute(run: ReconciliationRun, *, progress: Progress | None 
             if phase == DONE:
                 return _complete(run, actor)
             try:
-                after = steps[phase](run, actor)
+                after = steps[phase](run, actor, reader)
             except RunSuperseded:
                 run.refresh_from_db()
                 continue
@@ -316,33 +323,79 @@ def _accounts_for(*, customer_ids: set[str], external_ids: set[str]) -> list[Acc
     return found
 
 
-def _locked_many(pks: set[int]) -> list[Account]:
-    return list(
-        Account.objects.select_for_update(of=("self",))
-        .select_related("channel")
-        .filter(pk__in=pks)
-        .order_by("pk")
-    )
+def _locked_many(pks: set[int], *, for_exceptions: bool = False) -> list[Account]:
+    """Lock and read again, in primary-key order (as every writer does, so none deadlock).
+    Opening an exception reads the channel's response target: load it only for that."""
+    locked = Account.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk")
+    return list(locked.select_related("channel") if for_exceptions else locked)
 
 
-def _locked(account: Account) -> Account:
-    return Account.objects.select_for_update(of=("self",)).select_related("channel").get(pk=account.pk)
+@dataclass(frozen=True)
+class Batch:
+    """Up to PAGES_PER_CHECKPOINT pages of one listing, and how they were fetched."""
+
+    objects: list[dict]
+    has_more: bool
+    # When the fetch began, to the second: the objects are at least this fresh, and a webhook
+    # applied to an account after it holds newer state than the batch.
+    fetched_at: datetime
+    retries: int
+
+    @property
+    def last_id(self) -> str | None:
+        return self.objects[-1]["id"] if self.objects else None
 
 
-def _fetch_batch(fetch, *, starting_after: str | None, on_retry) -> stripe_gateway.Page:
-    """Up to PAGES_PER_CHECKPOINT pages, fetched outside any transaction."""
+def _fetch_batch(fetch, *, starting_after: str | None) -> Batch:
+    """Fetched outside any transaction, with the gateway's retries (counted for the run)."""
+    fetched_at = timezone.now().replace(microsecond=0)
+    retries = []
     objects, has_more, after = [], False, starting_after
     for _ in range(PAGES_PER_CHECKPOINT):
-        page = fetch(starting_after=after, on_retry=on_retry)
+        page = fetch(starting_after=after, on_retry=retries.append)
         objects += page.objects
         has_more, after = page.has_more, page.last_id or after
         if not has_more:
             break
-    return stripe_gateway.Page(objects=objects, has_more=has_more)
+    return Batch(objects=objects, has_more=has_more, fetched_at=fetched_at, retries=len(retries))
 
 
-def _metadata_account(obj: dict) -> str:
-    return (obj.get("metadata") or {}).get("account_external_id", "") or ""
+class PageReader:
+    """Reads a listing batch after batch, fetching the next batch on a thread while the
+    caller settles this one.
+
+    Fetching waits on Stripe and settling waits on PostgreSQL, so they need not take turns:
+    a run takes about as long as its fetches. Only the next batch is fetched ahead, and
+    nothing is written from it until its own step has locked the run and found the
+    checkpoint where that batch starts. Without a reader (``None``) steps fetch in line.
+    """
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-prefetch")
+        self._ahead: dict[tuple, Future] = {}
+
+    def read(self, fetch, *, starting_after: str | None) -> Batch:
+        future = self._ahead.pop((fetch, starting_after), None)
+        # Anything else fetched ahead was for a cursor the run has moved past.
+        self._ahead.clear()
+        batch = future.result() if future is not None else _fetch_batch(fetch, starting_after=starting_after)
+        if batch.has_more:
+            self._ahead[(fetch, batch.last_id)] = self._pool.submit(
+                _fetch_batch, fetch, starting_after=batch.last_id
+            )
+        return batch
+
+    def close(self) -> None:
+        # A run only ends with a batch in flight when it failed or was superseded; that batch
+        # is not wanted, and waiting for it could mean waiting out Stripe's retries.
+        self._ahead.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _read(reader: PageReader | None, fetch, *, starting_after: str | None) -> Batch:
+    if reader is None:
+        return _fetch_batch(fetch, starting_after=starting_after)
+    return reader.read(fetch, starting_after=starting_after)
 
 
 def _unmatched(step: _Step, obj: dict, *, what: str) -> None:
@@ -352,7 +405,8 @@ def _unmatched(step: _Step, obj: dict, *, what: str) -> None:
         subject=obj["id"],
         account=None,
         ours={"account": None},
-        theirs={what: obj["id"], "email": obj.get("email"), "customer": obj.get("customer")},
+        # A subscription names its customer; a customer's own id must not be overwritten by that.
+        theirs={"customer": obj.get("customer"), "email": obj.get("email"), what: obj["id"]},
         summary=f"Stripe {what} {obj['id']} matches no account",
         run=step.run,
     )
@@ -360,53 +414,58 @@ def _unmatched(step: _Step, obj: dict, *, what: str) -> None:
     step.run.drift_opened += created
 
 
-def _step_customers(run: ReconciliationRun, actor) -> ReconciliationRun:
+def _step_customers(run: ReconciliationRun, actor, reader: PageReader | None = None) -> ReconciliationRun:
     step = _Step(run, actor)
-    page = _fetch_batch(
-        stripe_gateway.customers_page,
-        starting_after=run.checkpoint.get("starting_after"),
-        on_retry=step.count_retry,
-    )
+    page = _read(reader, stripe_gateway.customers_page, starting_after=run.checkpoint.get("starting_after"))
+    step.retries += page.retries
     with step:
         accounts = _accounts_for(
             customer_ids={c["id"] for c in page.objects},
-            external_ids={_metadata_account(c) for c in page.objects},
+            external_ids={metadata_account(c) for c in page.objects},
         )
         by_customer = {a.stripe_customer_id: a for a in accounts if a.stripe_customer_id}
         by_external = {a.external_id: a for a in accounts}
-        marks = []
+        marks, unlinked = [], []
         for customer in page.objects:
-            account = by_customer.get(customer["id"]) or by_external.get(_metadata_account(customer))
+            account = by_customer.get(customer["id"]) or by_external.get(metadata_account(customer))
             if account is None:
                 _unmatched(step, customer, what="customer")
                 continue
             marks.append([account.pk, customer["id"]])
             if not account.stripe_customer_id:
-                account = _locked(account)
+                unlinked.append((account.pk, customer["id"]))
+        # Locked and read again together; a customer linked meanwhile (by a webhook, or by an
+        # earlier customer of this page naming the same account) is left for the close phase.
+        locked = {a.pk: a for a in _locked_many({pk for pk, _ in unlinked})}
+        writes = AccountWrites()
+        for pk, customer_id in unlinked:
+            account = locked[pk]
             if not account.stripe_customer_id:
                 link_customer(
-                    account=account, customer_id=customer["id"], by=f"reconciliation run #{step.run.pk}"
+                    account=account,
+                    customer_id=customer_id,
+                    by=f"reconciliation run #{step.run.pk}",
+                    writes=writes,
                 )
                 step.run.fields_corrected += 1
-                by_customer[customer["id"]] = account
+        writes.flush()
         step.mark("customer", marks)
         step.run.objects_scanned += len(page.objects)
         step.advance(phase_next="subscriptions", has_more=page.has_more, starting_after=page.last_id)
     return step.run
 
 
-def _step_subscriptions(run: ReconciliationRun, actor) -> ReconciliationRun:
+def _step_subscriptions(run: ReconciliationRun, actor, reader: PageReader | None = None) -> ReconciliationRun:
     step = _Step(run, actor)
-    observed_at = timezone.now().replace(microsecond=0)
-    page = _fetch_batch(
-        stripe_gateway.subscriptions_page,
-        starting_after=run.checkpoint.get("starting_after"),
-        on_retry=step.count_retry,
+    page = _read(
+        reader, stripe_gateway.subscriptions_page, starting_after=run.checkpoint.get("starting_after")
     )
+    step.retries += page.retries
+    observed_at = page.fetched_at
     with step:
         accounts = _accounts_for(
             customer_ids={s.get("customer") or "" for s in page.objects},
-            external_ids={_metadata_account(s) for s in page.objects},
+            external_ids={metadata_account(s) for s in page.objects},
         )
         by_customer = {a.stripe_customer_id: a for a in accounts if a.stripe_customer_id}
         by_external = {a.external_id: a for a in accounts}
@@ -417,19 +476,24 @@ def _step_subscriptions(run: ReconciliationRun, actor) -> ReconciliationRun:
                 subject__in=[a.external_id for a in accounts],
             ).values_list("subject", flat=True)
         )
-        marks = []
+        marks, disagreeing = [], []
         for subscription in page.objects:
             account = by_customer.get(subscription.get("customer")) or by_external.get(
-                _metadata_account(subscription)
+                metadata_account(subscription)
             )
             if account is None:
                 if subscription.get("status") in STRIPE_LIVE_SUBSCRIPTION:
                     _unmatched(step, subscription, what="subscription")
                 continue
             marks.append([account.pk, subscription["id"]])
-            if account.external_id not in with_drift and subscription_agrees(account, subscription):
-                continue
-            account = _locked(account)
+            if account.external_id in with_drift or not subscription_agrees(account, subscription):
+                disagreeing.append((account.pk, subscription))
+        # Only the accounts that disagree are locked, read again and settled, all together.
+        locked = {a.pk: a for a in _locked_many({pk for pk, _ in disagreeing})}
+        open_drift = open_subscription_drift(list(locked.values()))
+        writes = AccountWrites()
+        for pk, subscription in disagreeing:
+            account = locked[pk]
             if is_superseded(account, subscription):
                 continue
             if account.stripe_state_at is not None and account.stripe_state_at > observed_at:
@@ -438,18 +502,20 @@ def _step_subscriptions(run: ReconciliationRun, actor) -> ReconciliationRun:
                 account=account,
                 subscription=subscription,
                 observed_at=observed_at,
-                open_drift=open_subscription_drift([account]).get(account.external_id, {}),
+                open_drift=open_drift.get(account.external_id, {}),
                 origin=f"reconciliation run #{step.run.pk}",
                 run=step.run,
+                writes=writes,
             )
             step.tally(result)
+        writes.flush()
         step.mark("subscription", marks)
         step.run.objects_scanned += len(page.objects)
         step.advance(phase_next="close", has_more=page.has_more, starting_after=page.last_id)
     return step.run
 
 
-def _step_close_stripe(run: ReconciliationRun, actor) -> ReconciliationRun:
+def _step_close_stripe(run: ReconciliationRun, actor, reader: PageReader | None = None) -> ReconciliationRun:
     step = _Step(run, actor)
     with step:
         customers_of: dict[int, set[str]] = {}
@@ -464,7 +530,7 @@ def _step_close_stripe(run: ReconciliationRun, actor) -> ReconciliationRun:
             Q(billing_status__in=LIVE_BILLING_STATUSES) | ~Q(stripe_subscription_id="")
         )
         without_subscription = set(live.values_list("pk", flat=True)) - with_subscription
-        for account in _locked_many(without_subscription):
+        for account in _locked_many(without_subscription, for_exceptions=True):
             _, created = drift_open(
                 system=ReconciliationTarget.STRIPE,
                 kind=DriftKind.NO_SUBSCRIPTION,
@@ -482,7 +548,7 @@ def _step_close_stripe(run: ReconciliationRun, actor) -> ReconciliationRun:
             step.run.mismatches_found += 1
             step.run.drift_opened += created
         doubled = {pk for pk, customers in customers_of.items() if len(customers) > 1}
-        for account in _locked_many(doubled):
+        for account in _locked_many(doubled, for_exceptions=True):
             customers = sorted(customers_of[account.pk])
             _, created = drift_open(
                 system=ReconciliationTarget.STRIPE,
@@ -518,7 +584,7 @@ def _resolve_unseen(run: ReconciliationRun, system: str) -> int:
 # --- Stripe: incremental ------------------------------------------------------------------
 
 
-def _step_events(run: ReconciliationRun, actor) -> None:
+def _step_events(run: ReconciliationRun, actor, reader: PageReader | None = None) -> None:
     step = _Step(run, actor)
     created_gte = run.checkpoint.get("created_gte")
     page = stripe_gateway.events_page(
@@ -561,22 +627,8 @@ def _step_events(run: ReconciliationRun, actor) -> None:
 
 # --- CRM ----------------------------------------------------------------------------------
 
-CRM_FIELDS = (
-    ("owner", DriftKind.CRM_OWNER, "push_crm_owner"),
-    ("plan", DriftKind.CRM_PLAN, "push_crm_plan"),
-    ("lifecycle_stage", DriftKind.CRM_LIFECYCLE, "push_crm_lifecycle"),
-)
 
-
-def _crm_expected(adapter: CrmAdapter, account: Account) -> dict[str, str]:
-    return {
-        "owner": account.owner.email if account.owner_id else "",
-        "plan": adapter.expected_plan(account.plan),
-        "lifecycle_stage": adapter.expected_lifecycle_stage(account.lifecycle_stage),
-    }
-
-
-def _step_companies(run: ReconciliationRun, actor) -> ReconciliationRun:
+def _step_companies(run: ReconciliationRun, actor, reader: PageReader | None = None) -> ReconciliationRun:
     step = _Step(run, actor)
     adapter = crm_adapter()
     page = adapter.companies_page(cursor=run.checkpoint.get("cursor"))
@@ -599,13 +651,13 @@ def _step_companies(run: ReconciliationRun, actor) -> ReconciliationRun:
             account = accounts.get(company.account_external_id)
             if account is None:
                 continue
-            expected = _crm_expected(adapter, account)
+            expected = expected_values(adapter, account)
             theirs = {
                 "owner": company.owner_email,
                 "plan": company.plan,
                 "lifecycle_stage": company.lifecycle_stage,
             }
-            for name, kind, _action in CRM_FIELDS:
+            for name, kind in DRIFT_KINDS.items():
                 existing = open_drift.get((account.external_id, kind))
                 if expected[name] == theirs[name]:
                     if existing is not None:
@@ -615,26 +667,28 @@ def _step_companies(run: ReconciliationRun, actor) -> ReconciliationRun:
                             f"{adapter.name} {name} now agrees ({theirs[name] or 'empty'}).",
                         )
                     continue
-                _, created = drift_open(
+                drift, created = drift_open(
                     system=ReconciliationTarget.CRM,
                     kind=kind,
                     subject=account.external_id,
                     account=account,
                     field=name,
                     ours={name: expected[name]},
-                    theirs={name: theirs[name], "record": f"{adapter.name}:{company.record_id}"},
+                    theirs={name: theirs[name], "record": record_ref(adapter, company.record_id)},
                     summary=f"{name}: {expected[name] or 'empty'} here, "
                     f"{theirs[name] or 'empty'} in {adapter.name}",
                     run=step.run,
                 )
                 step.run.mismatches_found += 1
                 step.run.drift_opened += created
+                if kind == DriftKind.CRM_LIFECYCLE and settings.CRM_PUSH_LIFECYCLE:
+                    crm_lifecycle_push_auto(drift=drift, adapter=adapter, run=step.run, actor=actor)
         step.run.objects_scanned += len(page.companies)
         step.advance(phase_next="close", has_more=page.next_cursor is not None, cursor=page.next_cursor)
     return step.run
 
 
-def _step_close_crm(run: ReconciliationRun, actor) -> ReconciliationRun:
+def _step_close_crm(run: ReconciliationRun, actor, reader: PageReader | None = None) -> ReconciliationRun:
     step = _Step(run, actor)
     with step:
         step.run.drift_resolved += _resolve_unseen(step.run, ReconciliationTarget.CRM)
@@ -642,7 +696,10 @@ def _step_close_crm(run: ReconciliationRun, actor) -> ReconciliationRun:
     return step.run
 
 
-STEPS: dict[str, dict[str, Callable[[ReconciliationRun, object], ReconciliationRun | None]]] = {
+# Each step does one batch of its phase; the reader, where a phase pages through a listing,
+# fetches the next batch ahead.
+Step = Callable[[ReconciliationRun, object, PageReader | None], ReconciliationRun | None]
+STEPS: dict[str, dict[str, Step]] = {
     ReconciliationTarget.STRIPE: {
         "customers": _step_customers,
         "subscriptions": _step_subscriptions,

@@ -32,7 +32,8 @@ from accounts.models import (
     ReasonCode,
 )
 from accounts.shapes import EVENT_STEP_TRANSITIONS, SHAPES, shape_for
-from opsconsole.actions.recorder import record_created
+from opsconsole.actions.recorder import current_recorder, record_created
+from opsconsole.bulk import insert_rows
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.history import service
 
@@ -185,16 +186,25 @@ class EventIntakeResult:
 
 def _insert_events(*, account: Account, events: list[EventInput], actor) -> list[AccountEvent]:
     """Insert events that are new, skip known ``event_id``s; returns the new rows."""
+    return insert_timeline_rows(events=[(account, e) for e in events], actor=actor)
+
+
+def insert_timeline_rows(
+    *, events: list[tuple[Account, EventInput]], actor, return_rows: bool = True
+) -> list[AccountEvent]:
+    """Insert timeline rows for any number of accounts in one statement, skipping known
+    ``event_id``s; returns the new rows (unless ``return_rows`` is false: then they are not
+    read back). Nothing is applied to provisioning or lifecycle: that is
+    ``account_events_record``'s work."""
     if not events:
         return []
     # A repeat inside one batch is a duplicate like any other: the first delivery wins, and
     # its reason code must not be taken from a later copy with the same id.
-    first_by_id: dict[str, EventInput] = {}
-    for e in events:
-        first_by_id.setdefault(e.event_id, e)
-    events = list(first_by_id.values())
+    first_by_id: dict[str, tuple[Account, EventInput]] = {}
+    for account, e in events:
+        first_by_id.setdefault(e.event_id, (account, e))
     intake_id = uuid.uuid4()
-    reason_codes = _reason_codes_for(events)
+    reason_codes = _reason_codes_for([e for _, e in first_by_id.values()])
     rows = [
         AccountEvent(
             event_id=e.event_id,
@@ -211,10 +221,12 @@ def _insert_events(*, account: Account, events: list[EventInput], actor) -> list
             recorded_by=actor,
             intake_id=intake_id,
         )
-        for e in events
+        for account, e in first_by_id.values()
     ]
     # The unique event_id is what makes a redelivered event count once (invariant 3).
-    AccountEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    insert_rows(rows, ignore_conflicts=True)
+    if not return_rows and current_recorder() is None:
+        return []
     new_rows = list(
         AccountEvent.objects.filter(intake_id=intake_id)
         .select_related("reason_code")

@@ -1,6 +1,7 @@
 """Reconciliation against a real localstripe: mismatch classes, idempotence, resolution,
 outages, killed runs, incremental runs and the command."""
 
+import dataclasses
 import os
 import signal
 import socket
@@ -8,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from accounts import reconciliation, stripe_gateway
-from accounts.choices import BillingStatus, DriftKind, DriftStatus, ReconciliationStatus, SystemOfRecord
+from accounts.choices import BillingStatus, DriftKind, DriftStatus, ReconciliationStatus
 from accounts.models import AccountEvent, BillingDrift, OpsException, ReconciliationMark, ReconciliationRun
 from accounts.reconciliation import reconciliation_execute, reconciliation_start
 from opsconsole.history import SYSTEM_RECONCILER, system_user
@@ -34,55 +35,6 @@ def reconcile(mode="full", target="stripe"):
 def open_drift(kind=None):
     drift = BillingDrift.objects.filter(status=DriftStatus.OPEN)
     return drift.filter(kind=kind) if kind else drift
-
-
-@pytest.fixture
-def billed(localstripe, make_account):
-    """``billed(plan=..., **account_fields)``: an account with a paying Stripe customer."""
-
-    def _make(*, stripe_plan="team", card=True, trial_end=None, link=True, **fields):
-        account = make_account(**fields)
-        customer = localstripe.create_customer(
-            email=account.admin_email, account_external_id=account.external_id
-        )
-        if card:
-            localstripe.attach_card(customer["id"])
-        subscription = localstripe.create_subscription(
-            customer=customer["id"], plan=stripe_plan, trial_end=trial_end
-        )
-        if link:
-            account.stripe_customer_id = customer["id"]
-            account.save()
-        account.customer_id, account.subscription_id = customer["id"], subscription["id"]
-        return account
-
-    return _make
-
-
-@pytest.fixture
-def drifted(billed, make_account, localstripe):
-    """One account per mismatch class, plus one whose Stripe-owned field is simply behind."""
-    accounts = {
-        "plan": billed(stripe_plan="business"),
-        "status": billed(),
-        "trial": billed(card=False, trial_end=2_000_000_000),
-        "behind": billed(),
-        "nosub": make_account(),
-        "dup": billed(),
-    }
-    accounts["status"].billing_status_source = SystemOfRecord.PRODUCT
-    accounts["status"].billing_status = BillingStatus.CANCELED
-    accounts["status"].save()
-    accounts["trial"].trial_end_source = SystemOfRecord.PRODUCT
-    accounts["trial"].trial_ends_at = datetime(2033, 1, 1, tzinfo=UTC)
-    accounts["trial"].save()
-    accounts["nosub"].billing_status = BillingStatus.ACTIVE
-    accounts["nosub"].save()
-    localstripe.create_customer(email="second@example.com", account_external_id=accounts["dup"].external_id)
-    stray = localstripe.create_customer(email="stray@example.com")
-    localstripe.attach_card(stray["id"])
-    localstripe.create_subscription(customer=stray["id"], plan="starter")
-    return accounts
 
 
 @pytest.mark.django_db
@@ -176,11 +128,11 @@ def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, m
     real_step = reconciliation.STEPS["stripe"]["subscriptions"]
     pages = {"n": 0}
 
-    def dying_step(run, actor):
+    def dying_step(run, actor, reader=None):
         pages["n"] += 1
         if pages["n"] == 3:
             raise WorkerKilled()
-        return real_step(run, actor)
+        return real_step(run, actor, reader)
 
     monkeypatch.setitem(reconciliation.STEPS["stripe"], "subscriptions", dying_step)
     run, _ = reconciliation_start(target="stripe", mode="full", actor=system_user(SYSTEM_RECONCILER))
@@ -358,6 +310,79 @@ def test_queries_per_page_do_not_grow_with_the_page(billed, monkeypatch):
         return len(ctx.captured_queries)
 
     assert queries_for(2) == queries_for(8)
+
+
+def queries_by_phase() -> dict[str, int]:
+    """Run a full reconciliation a step at a time, counting each phase's queries."""
+    actor = system_user(SYSTEM_RECONCILER)
+    run, _ = reconciliation_start(target="stripe", mode="full", actor=actor)
+    counts: dict[str, int] = {}
+    while run.phase != reconciliation.DONE:
+        phase = run.phase
+        with CaptureQueriesContext(connection) as ctx:
+            reconciliation.STEPS["stripe"][phase](run, actor)
+        counts[phase] = counts.get(phase, 0) + len(ctx.captured_queries)
+        run.refresh_from_db()
+    reconciliation_execute(run)
+    return counts
+
+
+@pytest.mark.django_db
+def test_first_sync_writes_a_page_of_accounts_in_the_same_queries_as_two(billed, monkeypatch):
+    """Linking customers and writing Stripe-owned fields is batched per page: the queries of
+    a page do not grow with the accounts it changes, and each account still gets its own
+    history row (by system:reconciler) and timeline events."""
+    monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 100)
+    few = [billed(link=False) for _ in range(2)]
+    with_few = queries_by_phase()
+    many = [billed(link=False) for _ in range(7)]
+    with_many = queries_by_phase()
+
+    assert with_many["customers"] == with_few["customers"]
+    assert with_many["subscriptions"] == with_few["subscriptions"]
+    for account in few + many:
+        account.refresh_from_db()
+        assert account.stripe_customer_id == account.customer_id
+        assert account.stripe_subscription_id == account.subscription_id
+        assert account.billing_status == BillingStatus.ACTIVE
+        latest = account.history.first()
+        assert latest.history_user.username == SYSTEM_RECONCILER
+        assert (latest.stripe_subscription_id, latest.billing_status) == (
+            account.subscription_id,
+            BillingStatus.ACTIVE,
+        )
+        assert account.history.filter(stripe_customer_id=account.customer_id).count() == 2
+        types = set(AccountEvent.objects.filter(account=account).values_list("type", flat=True))
+        assert {"billing.customer_linked", "billing.synced_from_stripe"} <= types
+
+
+@pytest.mark.django_db
+def test_state_a_webhook_applied_after_a_batch_was_fetched_is_not_overwritten(billed, monkeypatch):
+    """Batches are fetched ahead of their step, so a batch is judged by when it was fetched:
+    a webhook that landed between the fetch and the settling holds newer state and wins."""
+    account = billed()
+    reconcile()
+    account.refresh_from_db()
+    assert account.billing_status == BillingStatus.ACTIVE
+    real_fetch = reconciliation._fetch_batch
+
+    def fetched_a_while_ago_then_a_webhook_lands(fetch, *, starting_after):
+        batch = real_fetch(fetch, starting_after=starting_after)
+        batch = dataclasses.replace(batch, fetched_at=batch.fetched_at - timedelta(seconds=30))
+        if fetch is stripe_gateway.subscriptions_page:
+            type(account).objects.filter(pk=account.pk).update(
+                billing_status=BillingStatus.PAST_DUE,
+                stripe_state_at=batch.fetched_at + timedelta(seconds=10),
+            )
+        return batch
+
+    monkeypatch.setattr(reconciliation, "_fetch_batch", fetched_a_while_ago_then_a_webhook_lands)
+    run = reconcile()
+
+    account.refresh_from_db()
+    assert run.status == ReconciliationStatus.COMPLETED
+    assert account.billing_status == BillingStatus.PAST_DUE
+    assert run.fields_corrected == 0
 
 
 @pytest.mark.django_db(transaction=True)
