@@ -5,5 +5,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        # Billing sync's console pages live beside accounts/admin.py, not inside it.
-        from accounts import billing_admin  # noqa: F401
+        # Billing sync's console pages and guarded fixes live beside accounts/admin.py and
+        # accounts/actions.py, not inside them.
+        from accounts import billing_actions, billing_admin  # noqa: F401

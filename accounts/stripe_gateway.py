@@ -158,6 +158,12 @@ def customers_page(*, starting_after: str | None = None, on_retry: RetryHook | N
     return _page(client().v1.customers, "customers list", on_retry, starting_after=starting_after)
 
 
+def customer_subscriptions(customer_id: str) -> list[dict]:
+    """Every subscription of one customer, ended ones included (a customer has a handful)."""
+    subscriptions = client().v1.subscriptions
+    return _page(subscriptions, f"subscriptions of {customer_id}", customer=customer_id, status="all").objects
+
+
 def events_page(
     *, created_gte: int | None = None, starting_after: str | None = None, on_retry: RetryHook | None = None
 ) -> Page:
@@ -208,6 +214,18 @@ def customer_create(*, email: str, name: str = "", account_external_id: str = ""
     if account_external_id:
         params["metadata"] = {"account_external_id": account_external_id}
     return _plain(call(lambda: client().v1.customers.create(params=params), what="customer create"))
+
+
+def customer_name_account(customer_id: str, account_external_id: str) -> dict:
+    """Put the account's id in the customer's metadata, where every later sync looks first."""
+    params = {"metadata": {"account_external_id": account_external_id}}
+    return _plain(
+        call(lambda: client().v1.customers.update(customer_id, params=params), what="customer update")
+    )
+
+
+def customer_delete(customer_id: str) -> dict:
+    return _plain(call(lambda: client().v1.customers.delete(customer_id), what="customer delete"))
 
 
 # --- Webhooks -----------------------------------------------------------------------------

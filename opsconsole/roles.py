@@ -43,6 +43,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + [
         "opsconsole.run_reassign_plan",
         "opsconsole.run_replay_webhook",
+        "opsconsole.run_adopt_stripe_value",
+        "opsconsole.run_end_product_billing",
+        "opsconsole.run_merge_stripe_customers",
+        "opsconsole.run_link_stripe_customer",
+        "opsconsole.run_push_to_crm",
         "accounts.change_opsexception",
         "accounts.view_billing",
     ],
@@ -59,6 +64,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _ACTIONS_EVERYONE
     + [
         "opsconsole.approve_actionrun",
+        "opsconsole.run_push_to_crm",
         "opsconsole.add_runbook",
         "opsconsole.change_runbook",
         "accounts.add_channel",

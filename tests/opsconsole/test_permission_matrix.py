@@ -20,9 +20,15 @@ ALLOWED = {
         "resolve_exception",
         "escalate_to_engineering",
     },
-    "billing": {"reassign_plan", "replay_webhook", "resolve_exception", "escalate_to_engineering"},
+    "billing": {
+        "reassign_plan",
+        "replay_webhook",
+        "push_to_crm",
+        "resolve_exception",
+        "escalate_to_engineering",
+    },
     "engineering": {"restart_import", "replay_webhook", "resolve_exception", "escalate_to_engineering"},
-    "ops_lead": {"resolve_exception", "escalate_to_engineering"},
+    "ops_lead": {"push_to_crm", "resolve_exception", "escalate_to_engineering"},
     "product": set(),
     None: set(),
 }
@@ -34,15 +40,20 @@ ACTIONS = [
     "mark_duplicate",
     "resolve_exception",
     "escalate_to_engineering",
+    "push_to_crm",
 ]
 
 
 @pytest.fixture
-def case(account, make_account, fail_import):
+def case(account, make_account, fail_import, hubspot):
     """The target and input of each action, on a state where the action can apply."""
+    from tests.accounts.test_crm import reconcile_crm
     from tests.opsconsole.test_actions import _stored_event
 
     exception = fail_import(account, "timeout")
+    hubspot.add_company(account, plan="enterprise", stage="opportunity")
+    reconcile_crm()
+    crm_drift = account.billing_drift.get(status="open", kind="crm_plan_mismatch")
     canonical = make_account()
     customer = {"id": "cus_m", "metadata": {"account_external_id": account.external_id}}
     _stored_event("evt_matrix", "customer.created", customer)
@@ -54,6 +65,7 @@ def case(account, make_account, fail_import):
         "mark_duplicate": (account, {"canonical": canonical.external_id}, {}),
         "resolve_exception": (exception, {"note": "done"}, {"note": "n"}),
         "escalate_to_engineering": (exception, {"summary": "look"}, {"note": "n"}),
+        "push_to_crm": (crm_drift.exception, {}, {}),
     }
 
 

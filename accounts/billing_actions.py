@@ -1,0 +1,257 @@
+"""The guarded fixes for billing drift, named by each drift's exception (``fix_action``).
+
+Reconciliation reports; a person decides which side is right and runs one of these. Each
+re-reads Stripe first, so the fix acts on Stripe as it is now, not as the run saw it, and
+makes its Stripe calls last (listed, not made, in a dry run).
+"""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from accounts import stripe_gateway
+from accounts.actions import _ExceptionAction, _require_open
+from accounts.billing_services import (
+    STRIPE_LIVE_SUBSCRIPTION,
+    billing_end_without_subscription,
+    billing_value_adopt,
+    stripe_customer_link_by_hand,
+    stripe_customers_merge,
+    subscription_state,
+)
+from accounts.choices import DriftKind, ReconciliationTarget
+from accounts.models import Account, BillingDrift
+from accounts.selectors import open_drift_of
+from opsconsole.actions.recorder import external_call
+from opsconsole.actions.registry import Action, ActionContext, register
+from opsconsole.errors import Conflict, ValidationFailed
+
+# The product-owned fields whose Stripe value a person may adopt, by drift kind.
+ADOPTABLE = {DriftKind.BILLING_STATUS: "billing_status", DriftKind.TRIAL_END: "trial_ends_at"}
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, help_text="Why this side is right.")
+
+
+def _done_note(ctx: ActionContext, what: str) -> str:
+    run = f" (action run #{ctx.run.pk})" if ctx.run is not None else ""
+    return f"Fixed by {ctx.actor} with {ctx.action.name}{run}: {what}. {ctx.params['note']}"
+
+
+def _live_subscriptions(customer_id: str) -> list[str]:
+    return [
+        s["id"]
+        for s in stripe_gateway.customer_subscriptions(customer_id)
+        if s.get("status") in STRIPE_LIVE_SUBSCRIPTION
+    ]
+
+
+class _DriftFix(_ExceptionAction):
+    """A fix for the exception of one kind of drift."""
+
+    kinds: tuple[str, ...] = ()
+
+    def applies_to(self, target) -> bool:
+        return super().applies_to(target) and target.reason_code.code in self.kinds
+
+    def check(self, ctx: ActionContext) -> None:
+        _require_open(ctx.target)
+        if ctx.target.reason_code.code not in self.kinds:
+            raise Conflict(
+                "not_this_drift",
+                f"{self.name} fixes {', '.join(self.kinds)}, not {ctx.target.reason_code.code}.",
+            )
+
+    def drift(self, exception) -> BillingDrift:
+        drift = open_drift_of(exception, system=ReconciliationTarget.STRIPE)
+        if drift is None:
+            raise Conflict("drift_resolved", "The drift behind this exception is already resolved.")
+        return drift
+
+
+@register
+class AdoptStripeValue(_DriftFix):
+    name = "adopt_stripe_value"
+    label = "Take Stripe's value"
+    description = "Set the product's billing status or trial end to what Stripe says now."
+    kinds = tuple(ADOPTABLE)
+    Input = NoteInput
+
+    def _stripe_value(self, ctx: ActionContext):
+        account = ctx.target.account
+        if not account.stripe_subscription_id:
+            raise Conflict("no_subscription", "The account has no Stripe subscription to read.")
+        try:
+            subscription = stripe_gateway.subscription_retrieve(account.stripe_subscription_id)
+        except stripe_gateway.StripeNotFound as exc:
+            raise Conflict(
+                "subscription_gone", f"Stripe has no subscription {account.stripe_subscription_id}."
+            ) from exc
+        field = ADOPTABLE[ctx.target.reason_code.code]
+        return field, subscription_state(subscription)[field], subscription["id"]
+
+    def check(self, ctx: ActionContext) -> None:
+        super().check(ctx)
+        self.drift(ctx.target)
+        field, value, _ = self._stripe_value(ctx)
+        if getattr(ctx.target.account, field) == value:
+            raise Conflict("already_agrees", f"{field} already matches Stripe; the next run resolves it.")
+
+    def perform(self, ctx: ActionContext) -> dict:
+        field, value, subscription_id = self._stripe_value(ctx)
+        account = billing_value_adopt(
+            exception=ctx.target,
+            field=field,
+            value=value,
+            subscription_id=subscription_id,
+            note=_done_note(ctx, f"{field} set to Stripe's {value}"),
+            actor=ctx.actor,
+        )
+        return {"field": field, "value": str(getattr(account, field))}
+
+
+@register
+class EndProductBilling(_DriftFix):
+    name = "end_product_billing"
+    label = "End billing here"
+    description = "Stripe has no subscription: mark the account's billing canceled and its MRR zero."
+    kinds = (DriftKind.NO_SUBSCRIPTION,)
+    Input = NoteInput
+
+    def check(self, ctx: ActionContext) -> None:
+        super().check(ctx)
+        self.drift(ctx.target)
+        customer = ctx.target.account.stripe_customer_id
+        live = _live_subscriptions(customer) if customer else []
+        if live:
+            raise Conflict(
+                "subscription_exists",
+                f"Stripe now has subscription {live[0]} for this customer; run reconciliation instead.",
+            )
+
+    def approval_reason(self, ctx: ActionContext) -> str | None:
+        mrr = ctx.target.account.mrr_cents
+        if mrr > settings.ACTION_APPROVAL_MRR_THRESHOLD_CENTS:
+            return f"Removes {mrr / 100:.2f} of MRR, above the threshold."
+        return None
+
+    def perform(self, ctx: ActionContext) -> dict:
+        account = billing_end_without_subscription(
+            exception=ctx.target,
+            note=_done_note(ctx, "billing ended, no subscription in Stripe"),
+            actor=ctx.actor,
+        )
+        return {"billing_status": account.billing_status, "mrr_cents": account.mrr_cents}
+
+
+class MergeInput(NoteInput):
+    keep = serializers.CharField(max_length=255, help_text="The Stripe customer to keep (cus_...).")
+
+
+@register
+class MergeStripeCustomers(_DriftFix):
+    name = "merge_stripe_customers"
+    label = "Keep one Stripe customer"
+    description = "Link the account to one of its Stripe customers and delete the others in Stripe."
+    kinds = (DriftKind.DUPLICATE_CUSTOMER,)
+    Input = MergeInput
+
+    def _removed(self, ctx: ActionContext) -> list[str]:
+        found = self.drift(ctx.target).theirs.get("stripe_customer_ids") or []
+        if ctx.params["keep"] not in found:
+            raise ValidationFailed(
+                "unknown_customer",
+                f"{ctx.params['keep']} is not one of this account's customers ({', '.join(found)}).",
+                {"keep": [f"Choose one of {', '.join(found)}."]},
+            )
+        return [c for c in found if c != ctx.params["keep"]]
+
+    def check(self, ctx: ActionContext) -> None:
+        super().check(ctx)
+        keep = ctx.params["keep"]
+        if Account.objects.filter(stripe_customer_id=keep).exclude(pk=ctx.target.account_id).exists():
+            raise Conflict("customer_of_another_account", f"{keep} is linked to another account.")
+        for customer in self._removed(ctx):
+            live = _live_subscriptions(customer)
+            if live:
+                raise Conflict(
+                    "customer_has_subscription",
+                    f"{customer} still has subscription {live[0]}; cancel or move it before deleting "
+                    "the customer.",
+                )
+
+    def approval_reason(self, ctx: ActionContext) -> str | None:
+        return "Deleting a Stripe customer cannot be undone; an ops lead approves."
+
+    def perform(self, ctx: ActionContext) -> dict:
+        keep, removed = ctx.params["keep"], self._removed(ctx)
+        stripe_customers_merge(
+            exception=ctx.target,
+            keep=keep,
+            removed=removed,
+            note=_done_note(ctx, f"kept {keep}, deleted {', '.join(removed)}"),
+            actor=ctx.actor,
+        )
+        # Stripe last: anything failing before it rolls back with Stripe untouched.
+        for customer in removed:
+            external_call(
+                "stripe",
+                "customer_delete",
+                {"customer": customer},
+                perform=lambda customer=customer: stripe_gateway.customer_delete(customer),
+            )
+        return {"kept": keep, "deleted": removed}
+
+
+class LinkInput(NoteInput):
+    customer = serializers.CharField(max_length=255, help_text="The Stripe customer (cus_...) to link.")
+
+
+@register
+class LinkStripeCustomer(Action):
+    name = "link_stripe_customer"
+    label = "Link a Stripe customer"
+    description = "Link a Stripe customer no account claimed to this account, and name it in Stripe."
+    target_model = "accounts.Account"
+    Input = LinkInput
+
+    def applies_to(self, target) -> bool:
+        return not target.stripe_customer_id
+
+    def check(self, ctx: ActionContext) -> None:
+        account, customer_id = ctx.target, ctx.params["customer"]
+        if account.stripe_customer_id:
+            raise Conflict(
+                "already_linked", f"The account is already linked to {account.stripe_customer_id}."
+            )
+        if Account.objects.filter(stripe_customer_id=customer_id).exists():
+            raise Conflict("customer_of_another_account", f"{customer_id} is linked to another account.")
+        try:
+            customer = stripe_gateway.customer_retrieve(customer_id)
+        except stripe_gateway.StripeNotFound as exc:
+            raise ValidationFailed(
+                "unknown_customer",
+                f"Stripe has no customer {customer_id}.",
+                {"customer": ["Unknown customer."]},
+            ) from exc
+        named = (customer.get("metadata") or {}).get("account_external_id")
+        if named and named != account.external_id:
+            raise Conflict(
+                "customer_names_another_account", f"{customer_id} names account {named} in Stripe."
+            )
+
+    def perform(self, ctx: ActionContext) -> dict:
+        account, customer_id = ctx.target, ctx.params["customer"]
+        stripe_customer_link_by_hand(
+            account=account,
+            customer_id=customer_id,
+            note=_done_note(ctx, f"{customer_id} linked to {account.external_id}"),
+            actor=ctx.actor,
+        )
+        external_call(
+            "stripe",
+            "customer_name_account",
+            {"customer": customer_id, "account_external_id": account.external_id},
+            perform=lambda: stripe_gateway.customer_name_account(customer_id, account.external_id),
+        )
+        return {"customer": customer_id}
