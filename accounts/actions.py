@@ -7,9 +7,17 @@ permission, the runbook and the evidence, and records what changed.
 from django.conf import settings
 from rest_framework import serializers
 
-from accounts.choices import ExceptionStatus, ProvisioningStepName, StepStatus, SystemOfRecord
+from accounts.choices import (
+    ExceptionStatus,
+    ProvisioningStepName,
+    ReconciliationTarget,
+    StepStatus,
+    SystemOfRecord,
+)
+from accounts.crm import DRIFT_KINDS
+from accounts.crm_services import crm_push_queue
 from accounts.models import Account, AccountEvent, ProvisioningStep
-from accounts.selectors import entitlements_for
+from accounts.selectors import entitlements_for, open_drift_of
 from accounts.services import (
     account_event_note,
     account_mark_duplicate,
@@ -422,3 +430,53 @@ class ReplayWebhook(Action):
             "processor_reported_change": processor_changed,
             "outcome": event.outcome,
         }
+
+
+# --- push_to_crm --------------------------------------------------------------------------
+
+
+class PushToCrmInput(serializers.Serializer):
+    field = serializers.ChoiceField(
+        choices=list(DRIFT_KINDS),
+        required=False,
+        help_text="Which field to push; the field that disagrees when left out.",
+    )
+
+
+@register
+class PushToCrm(_ExceptionAction):
+    name = "push_to_crm"
+    label = "Push our value to the CRM"
+    description = (
+        "Write the account's owner, plan or lifecycle stage to its CRM company (through the "
+        "outbox); the next CRM reconciliation resolves the drift."
+    )
+    Input = PushToCrmInput
+
+    def applies_to(self, target) -> bool:
+        return super().applies_to(target) and target.reason_code.code in DRIFT_KINDS.values()
+
+    def _drift(self, exception):
+        drift = open_drift_of(exception, system=ReconciliationTarget.CRM)
+        if drift is None:
+            raise Conflict("no_crm_drift", "This exception has no open CRM drift to push a value for.")
+        return drift
+
+    def check(self, ctx: ActionContext) -> None:
+        _require_open(ctx.target)
+        self._drift(ctx.target)
+
+    def perform(self, ctx: ActionContext) -> dict:
+        exception = ctx.target
+        drift = self._drift(exception)
+        field = ctx.params.get("field") or drift.field
+        message = crm_push_queue(
+            drift=drift,
+            field=field,
+            by=f"{self.name} by {ctx.actor.get_username()}",
+            action_run=ctx.run,
+            actor=ctx.actor,
+        )
+        if exception.status == ExceptionStatus.OPEN:
+            exception_set_status(exception=exception, status=ExceptionStatus.IN_PROGRESS, actor=ctx.actor)
+        return {"field": field, "command_id": str(message.pk) if message else None}

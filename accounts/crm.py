@@ -1,9 +1,10 @@
 """The CRM behind a small adapter interface; HubSpot is the first implementation.
 
 The reconciler only knows ``CrmAdapter``: it pages through companies and asks the adapter what
-the CRM should say for an account. A Salesforce adapter (``simple-salesforce``) is another
-class with the same three methods, chosen by the ``CRM_ADAPTER`` setting; the reconciler does
-not change.
+the CRM should say for an account. Pushing our value back (the ``push_to_crm`` action, the
+automatic lifecycle push) asks the adapter to translate a field into the CRM's properties and
+to update the company. A Salesforce adapter (``simple-salesforce``) is another class with the
+same methods, chosen by the ``CRM_ADAPTER`` setting; the reconciler does not change.
 """
 
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import urllib3
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from accounts.choices import LifecycleStage
+from accounts.choices import DriftKind, LifecycleStage
 
 PAGE_SIZE = 100
 # HubSpot's 429s and 5xx are retried with exponential backoff and jitter, like Stripe's.
@@ -28,8 +29,24 @@ RETRY = urllib3.Retry(
 TRANSPORT_ERRORS = (OSError, urllib3.exceptions.HTTPError)
 
 
+# The account fields a CRM company mirrors, and the drift each disagreement opens.
+DRIFT_KINDS = {
+    "owner": DriftKind.CRM_OWNER,
+    "plan": DriftKind.CRM_PLAN,
+    "lifecycle_stage": DriftKind.CRM_LIFECYCLE,
+}
+
+
 class CrmUnavailable(Exception):
     """The CRM could not be reached or refused the request."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class CrmCannotRepresent(Exception):
+    """Our value has no counterpart in the CRM (an owner the CRM has no user for)."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +80,42 @@ class CrmAdapter(Protocol):
     def expected_plan(self, plan: str) -> str:
         """The CRM's plan or tier value for one of our plans."""
 
+    def company_properties(self, *, field: str, account) -> dict[str, str]:
+        """The CRM properties that say what we hold for one of ``DRIFT_KINDS``' fields.
+
+        Raises ``CrmCannotRepresent`` when the CRM has no value for ours.
+        """
+
+    def update_company(self, *, record_id: str, properties: dict[str, str]) -> None:
+        """Write properties to one company. Raises ``CrmUnavailable`` when that fails."""
+
 
 def crm_adapter() -> CrmAdapter:
     return import_string(settings.CRM_ADAPTER)()
+
+
+def owner_email(account) -> str:
+    return account.owner.email if account.owner_id else ""
+
+
+def expected_values(adapter: CrmAdapter, account) -> dict[str, str]:
+    """What the CRM should say for each mirrored field, in the CRM's vocabulary (owners are
+    compared by email)."""
+    return {
+        "owner": owner_email(account),
+        "plan": adapter.expected_plan(account.plan),
+        "lifecycle_stage": adapter.expected_lifecycle_stage(account.lifecycle_stage),
+    }
+
+
+def record_ref(adapter: CrmAdapter, record_id: str) -> str:
+    """How drift names a CRM record: the adapter too, since ids mean nothing across CRMs."""
+    return f"{adapter.name}:{record_id}"
+
+
+def parse_record_ref(ref: str) -> tuple[str, str]:
+    name, _, record_id = (ref or "").partition(":")
+    return name, record_id
 
 
 class HubSpotAdapter:
@@ -152,3 +202,40 @@ class HubSpotAdapter:
 
     def expected_plan(self, plan: str) -> str:
         return plan
+
+    def company_properties(self, *, field: str, account) -> dict[str, str]:
+        if field == "owner":
+            return {"hubspot_owner_id": self._owner_id(owner_email(account))}
+        if field == "plan":
+            return {self.PLAN_PROPERTY: self.expected_plan(account.plan)}
+        if field == "lifecycle_stage":
+            return {"lifecyclestage": self.expected_lifecycle_stage(account.lifecycle_stage)}
+        raise ValueError(f"HubSpot companies do not mirror {field!r}")
+
+    def _owner_id(self, email: str) -> str:
+        if not email:
+            return ""  # no owner here: clear it there
+        matches = sorted(oid for oid, e in self._owners().items() if e.lower() == email.lower())
+        if not matches:
+            raise CrmCannotRepresent(f"No HubSpot owner has the email {email}.")
+        return matches[0]
+
+    def update_company(self, *, record_id: str, properties: dict[str, str]) -> None:
+        from hubspot.crm.companies import ApiException, SimplePublicObjectInput
+
+        # HubSpot silently ignores a lifecycle stage earlier than the current one unless the
+        # stage is cleared first, in a request of its own. Clearing then setting ends in the
+        # same state however often it is repeated.
+        steps = [properties]
+        if properties.get("lifecyclestage"):
+            steps.insert(0, {"lifecyclestage": ""})
+        try:
+            for step in steps:
+                self.client.crm.companies.basic_api.update(
+                    company_id=record_id,
+                    simple_public_object_input=SimplePublicObjectInput(properties=step),
+                )
+        except ApiException as exc:
+            raise CrmUnavailable(f"HubSpot company {record_id} update: {exc}", status=exc.status) from exc
+        except TRANSPORT_ERRORS as exc:
+            raise CrmUnavailable(f"HubSpot company {record_id} update: {exc}") from exc

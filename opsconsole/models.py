@@ -66,6 +66,11 @@ ACTION_NAMES = (
     "mark_duplicate",
     "resolve_exception",
     "escalate_to_engineering",
+    "adopt_stripe_value",
+    "end_product_billing",
+    "merge_stripe_customers",
+    "link_stripe_customer",
+    "push_to_crm",
 )
 
 
@@ -244,18 +249,34 @@ class OutboxStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"
-    NOT_CONFIGURED = "not_configured", "Logged (no PRODUCT_WEBHOOK_URL)"
+    NOT_CONFIGURED = "not_configured", "Logged (destination not configured)"
+
+
+# A message in one of these states will still be delivered: a second one like it is redundant.
+OUTBOX_IN_FLIGHT = [OutboxStatus.PENDING, OutboxStatus.SENDING]
+
+
+class OutboxDestination(models.TextChoices):
+    PRODUCT = "product", "Product (PRODUCT_WEBHOOK_URL)"
+    CRM = "crm", "CRM (CRM_ADAPTER)"
 
 
 class OutboxMessage(models.Model):
-    """A command to the product, written in the same transaction as the action that made it.
+    """A command to the product or the CRM, written in the same transaction as the action (or
+    reconciliation) that made it, and delivered after commit.
 
-    Its id is the command id the product deduplicates on.
+    Its id is the command id the product deduplicates on. ``dedupe_key`` names the effect
+    (``crm:<adapter>:<record>:<field>=<value>``), so asking for it again while it is still on
+    its way is a no-op.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    destination = models.CharField(
+        max_length=16, choices=OutboxDestination.choices, default=OutboxDestination.PRODUCT
+    )
     command = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
+    dedupe_key = models.CharField(max_length=255, blank=True)
     action_run = models.ForeignKey(
         ActionRun, on_delete=models.PROTECT, null=True, blank=True, related_name="outbox_messages"
     )
@@ -274,6 +295,13 @@ class OutboxMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                condition=models.Q(status__in=OUTBOX_IN_FLIGHT) & ~models.Q(dedupe_key=""),
+                name="outbox_one_in_flight_per_dedupe_key",
+            ),
+        ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
 
     def __str__(self):

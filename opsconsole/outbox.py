@@ -1,10 +1,12 @@
-"""Commands to the product: written to the outbox with the action, delivered after commit.
+"""Commands to the product and the CRM: written to the outbox with the action, delivered after
+commit.
 
-Each delivery is a POST to PRODUCT_WEBHOOK_URL signed with HMAC-SHA256 over
+A product delivery is a POST to PRODUCT_WEBHOOK_URL signed with HMAC-SHA256 over
 ``"<timestamp>.<body>"`` (header ``X-Opsconsole-Signature: t=<timestamp>,v1=<hex>``) and
 carries the command id (``X-Opsconsole-Command-Id`` and ``Idempotency-Key``), so the product
-can drop a redelivery. Failures are retried with exponential backoff; the last failure
-alerts.
+can drop a redelivery. A CRM delivery writes properties to one company through the CRM
+adapter; writing the same values twice changes nothing there. Failures of either are retried
+with exponential backoff; the last failure alerts.
 """
 
 import hashlib
@@ -14,17 +16,20 @@ import logging
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from opsconsole.actions.recorder import external_call
 from opsconsole.alerts import Alert, alert_send
 from opsconsole.history import acting_as, system_user
-from opsconsole.models import OutboxMessage, OutboxStatus
+from opsconsole.models import OUTBOX_IN_FLIGHT, OutboxDestination, OutboxMessage, OutboxStatus
 
 logger = logging.getLogger("opsconsole.outbox")
 
@@ -36,26 +41,69 @@ STALE_SENDING_AFTER = timedelta(minutes=5)
 MAX_COUNTDOWN_SECONDS = 3600
 
 
-def outbox_enqueue(*, command: str, payload: dict, account=None, action_run=None) -> OutboxMessage | None:
-    """Write a product command in the caller's transaction and deliver it after commit.
+def outbox_enqueue(
+    *,
+    command: str,
+    payload: dict,
+    account=None,
+    action_run=None,
+    destination: str = OutboxDestination.PRODUCT,
+    dedupe_key: str = "",
+) -> OutboxMessage | None:
+    """Write a command in the caller's transaction and deliver it after commit.
 
+    With a ``dedupe_key``, a message with that key still pending or sending is returned
+    instead of writing a second one (a unique constraint decides, so concurrent callers agree).
     In a dry run the command is listed by the recorder and nothing is written or sent.
     """
-    message = OutboxMessage(command=command, payload=payload, account=account, action_run=action_run)
+    message = OutboxMessage(
+        destination=destination,
+        command=command,
+        payload=payload,
+        account=account,
+        action_run=action_run,
+        dedupe_key=dedupe_key,
+    )
+    written: list[OutboxMessage] = []
 
     def write_and_schedule():
-        message.next_attempt_at = timezone.now()
-        message.save(force_insert=True)
+        existing = _write_once(message)
+        if existing is not None:
+            written.append(existing)
+            return {"command_id": str(existing.pk), "deduplicated": True}
         transaction.on_commit(lambda: _schedule(message.pk, countdown=0))
+        written.append(message)
         return {"command_id": str(message.pk)}
 
-    result = external_call(
-        "product",
+    external_call(
+        destination,
         command,
         {"command_id": str(message.pk), "account": getattr(account, "external_id", None), **payload},
         perform=write_and_schedule,
     )
-    return message if result is not None else None
+    return written[0] if written else None
+
+
+def _write_once(message: OutboxMessage) -> OutboxMessage | None:
+    """Insert the message, or return the in-flight one holding its dedupe key."""
+    for _ in range(3):
+        message.next_attempt_at = timezone.now()
+        try:
+            with transaction.atomic():
+                message.save(force_insert=True)
+            return None
+        except IntegrityError as exc:
+            if not message.dedupe_key:
+                raise
+            conflict = exc
+        existing = OutboxMessage.objects.filter(
+            dedupe_key=message.dedupe_key, status__in=OUTBOX_IN_FLIGHT
+        ).first()
+        if existing is not None:
+            return existing
+        # Delivered (or failed) between our insert and this read: try again. A conflict that
+        # persists with nothing in flight is another constraint, so it is raised below.
+    raise conflict
 
 
 def _schedule(message_id, *, countdown: float) -> None:
@@ -83,7 +131,14 @@ def _body(message: OutboxMessage) -> bytes:
     ).encode()
 
 
-def _post(message: OutboxMessage) -> tuple[int | None, str]:
+@dataclass(frozen=True)
+class Attempt:
+    ok: bool
+    status: int | None = None
+    error: str = ""
+
+
+def _post(message: OutboxMessage) -> Attempt:
     body = _body(message)
     request = urllib.request.Request(
         settings.PRODUCT_WEBHOOK_URL,
@@ -100,11 +155,33 @@ def _post(message: OutboxMessage) -> tuple[int | None, str]:
     )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status, ""
+            return Attempt(ok=200 <= response.status < 300, status=response.status)
     except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
+        return Attempt(ok=False, status=exc.code, error=f"HTTP {exc.code}")
     except OSError as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return Attempt(ok=False, error=f"{type(exc).__name__}: {exc}")
+
+
+def _update_crm_company(adapter, message: OutboxMessage) -> Attempt:
+    from accounts.crm import CrmUnavailable
+
+    try:
+        adapter.update_company(
+            record_id=message.payload["record_id"], properties=message.payload["properties"]
+        )
+    except CrmUnavailable as exc:
+        return Attempt(ok=False, status=exc.status, error=str(exc)[:2000])
+    return Attempt(ok=True)
+
+
+def _transport(message: OutboxMessage) -> Callable[[OutboxMessage], Attempt] | None:
+    """How to deliver the message, or None when its destination is not configured here."""
+    if message.destination == OutboxDestination.CRM:
+        from accounts.crm import crm_adapter
+
+        adapter = crm_adapter()
+        return partial(_update_crm_company, adapter) if adapter.configured else None
+    return _post if settings.PRODUCT_WEBHOOK_URL else None
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -127,9 +204,13 @@ def outbox_deliver_once(message_id) -> float | None:
         )
         if message is None or (message.next_attempt_at and message.next_attempt_at > now):
             return None
-        if not settings.PRODUCT_WEBHOOK_URL:
+        send = _transport(message)
+        if send is None:
             logger.warning(
-                "PRODUCT_WEBHOOK_URL unset; command %s %s logged", message.command, message.payload
+                "%s not configured; command %s %s logged",
+                message.destination,
+                message.command,
+                message.payload,
             )
             message.status = OutboxStatus.NOT_CONFIGURED
             message.save()
@@ -139,18 +220,18 @@ def outbox_deliver_once(message_id) -> float | None:
         message.last_attempt_at = now
         message.save()
 
-    status, error = _post(message)
+    attempt = send(message)
 
     with transaction.atomic(), acting_as(actor):
         message = OutboxMessage.objects.select_for_update().get(pk=message_id)
-        message.response_status = status
-        if status is not None and 200 <= status < 300:
+        message.response_status = attempt.status
+        if attempt.ok:
             message.status = OutboxStatus.DELIVERED
             message.delivered_at = timezone.now()
             message.last_error = ""
             message.save()
             return None
-        message.last_error = error
+        message.last_error = attempt.error
         if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
             message.status = OutboxStatus.FAILED
             message.save()
@@ -169,7 +250,8 @@ def _alert_failed(message: OutboxMessage) -> None:
     alert_send(
         Alert(
             kind="outbox_delivery_failed",
-            title=f"Product command {message.command} not delivered after {message.attempts} attempts",
+            title=f"{message.get_destination_display()} command {message.command} not delivered "
+            f"after {message.attempts} attempts",
             text=message.last_error,
             severity="critical",
             fields={

@@ -1,106 +1,20 @@
-"""CRM reconciliation against a small local server speaking HubSpot's CRM v3 shapes."""
+"""CRM reconciliation and pushes against a small local server speaking HubSpot's CRM v3
+shapes (the ``hubspot`` fixture, tests/hubspot.py)."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import dataclasses
 
 import pytest
 
 from accounts import crm
-from accounts.choices import DriftKind, DriftStatus, ReconciliationStatus
-from accounts.crm import HubSpotAdapter
-from accounts.models import BillingDrift
+from accounts.choices import DriftKind, DriftStatus, ExceptionStatus, LifecycleStage, ReconciliationStatus
+from accounts.crm import CrmCannotRepresent, CrmUnavailable, HubSpotAdapter
+from accounts.models import AccountEvent, BillingDrift
 from accounts.reconciliation import reconciliation_execute, reconciliation_start
+from opsconsole.actions.services import run_action
+from opsconsole.errors import Conflict
 from opsconsole.history import SYSTEM_RECONCILER, system_user
-
-STAMP = "2026-11-01T00:00:00.000Z"
-
-
-class FakeHubSpot:
-    """Companies search (with limit/after paging) and owners, as HubSpot answers them."""
-
-    def __init__(self):
-        self.companies: list[dict] = []
-        self.owners = [{"id": "501", "email": "owner@ops.example", "firstName": "O", "lastName": "W"}]
-        self.requests: list[tuple[str, str]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, body: dict, status: int = 200):
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def do_GET(self):
-                fake.requests.append(("GET", self.path, self.headers.get("Authorization")))
-                if self.path.startswith("/crm/v3/owners"):
-                    owners = [
-                        {**o, "userId": 1, "createdAt": STAMP, "updatedAt": STAMP, "archived": False}
-                        for o in fake.owners
-                    ]
-                    return self._send({"results": owners})
-                self._send({"status": "error", "message": "not found"}, 404)
-
-            def do_POST(self):
-                fake.requests.append(("POST", self.path, self.headers.get("Authorization")))
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if self.path != "/crm/v3/objects/companies/search":
-                    return self._send({"status": "error", "message": "not found"}, 404)
-                start = int(body.get("after") or 0)
-                limit = int(body.get("limit") or 10)
-                page = fake.companies[start : start + limit]
-                results = [
-                    {
-                        "id": c["id"],
-                        "properties": c["properties"],
-                        "createdAt": STAMP,
-                        "updatedAt": STAMP,
-                        "archived": False,
-                    }
-                    for c in page
-                ]
-                answer = {"total": len(fake.companies), "results": results}
-                if start + limit < len(fake.companies):
-                    answer["paging"] = {"next": {"after": str(start + limit)}}
-                self._send(answer)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def add_company(self, account, *, owner_id="", plan=None, stage="customer"):
-        self.companies.append(
-            {
-                "id": str(1000 + len(self.companies)),
-                "properties": {
-                    "opsconsole_account_id": account.external_id,
-                    "opsconsole_plan": plan if plan is not None else account.plan,
-                    "lifecyclestage": stage,
-                    "hubspot_owner_id": owner_id,
-                },
-            }
-        )
-        return self.companies[-1]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def hubspot(settings, monkeypatch):
-    fake = FakeHubSpot()
-    settings.HUBSPOT_API_BASE = fake.url
-    settings.HUBSPOT_ACCESS_TOKEN = "pat-test-token"
-    monkeypatch.setattr(crm, "PAGE_SIZE", 2)
-    yield fake
-    fake.close()
+from opsconsole.models import OutboxDestination, OutboxMessage, OutboxStatus
+from opsconsole.outbox import outbox_deliver_once
 
 
 def reconcile_crm():
@@ -132,6 +46,9 @@ def test_crm_mismatches_become_drift_and_resolve_when_fixed(hubspot, make_accoun
     assert plan.theirs == {"plan": "enterprise", "record": f"hubspot:{company['id']}"}
     assert plan.ours == {"plan": wrong.plan}
     assert plan.exception.reason_code.code == "crm_plan_mismatch" and plan.exception.is_open
+    assert plan.fix_action == "push_to_crm" and plan.exception.evidence["fix_action"] == "push_to_crm"
+    assert {d.fix_action for d in BillingDrift.objects.all()} == {"push_to_crm"}
+    assert not OutboxMessage.objects.exists()  # CRM_PUSH_LIFECYCLE is off: nothing pushed
     assert ("POST", "/crm/v3/objects/companies/search", "Bearer pat-test-token") in hubspot.requests
 
     again = reconcile_crm()
@@ -164,13 +81,15 @@ def test_another_crm_adapter_plugs_in_by_setting(settings):
 
 
 class StaticAdapter:
-    """What a Salesforce adapter needs to provide: nothing in the reconciler changes."""
+    """What a Salesforce adapter needs to provide: nothing in the reconciler or the actions
+    changes. Its companies live on the class, as a CRM outlives one adapter instance."""
 
     name = "static"
     configured = True
+    companies: dict[str, crm.CrmCompany] = {}
 
     def companies_page(self, *, cursor):
-        return crm.CrmPage(companies=[], next_cursor=None)
+        return crm.CrmPage(companies=list(self.companies.values()), next_cursor=None)
 
     def expected_lifecycle_stage(self, stage):
         return stage
@@ -178,9 +97,216 @@ class StaticAdapter:
     def expected_plan(self, plan):
         return plan
 
+    def company_properties(self, *, field, account):
+        return {field: crm.expected_values(self, account)[field]}
+
+    def update_company(self, *, record_id, properties):
+        names = {"owner": "owner_email"}
+        changes = {names.get(k, k): v for k, v in properties.items()}
+        self.companies[record_id] = dataclasses.replace(self.companies[record_id], **changes)
+
+
+@pytest.fixture
+def static_crm(settings):
+    settings.CRM_ADAPTER = "tests.accounts.test_crm.StaticAdapter"
+    StaticAdapter.companies = {}
+    yield StaticAdapter.companies
+    StaticAdapter.companies = {}
+
 
 @pytest.mark.django_db
-def test_reconciler_runs_on_a_non_hubspot_adapter(settings):
-    settings.CRM_ADAPTER = "tests.accounts.test_crm.StaticAdapter"
+def test_reconciler_runs_on_a_non_hubspot_adapter(static_crm):
     run = reconcile_crm()
     assert run.status == ReconciliationStatus.COMPLETED and run.objects_scanned == 0
+
+
+@pytest.mark.django_db
+def test_push_to_crm_works_on_a_non_hubspot_adapter(static_crm, make_account, make_user):
+    account = make_account()
+    static_crm["7"] = crm.CrmCompany("7", account.external_id, "", "enterprise", account.lifecycle_stage)
+    reconcile_crm()
+    drift = BillingDrift.objects.get(status=DriftStatus.OPEN)
+    assert (drift.kind, drift.theirs["record"]) == (DriftKind.CRM_PLAN, "static:7")
+    assert drift.fix_action == "push_to_crm"
+
+    run = push(drift.exception, make_user("billing")).run
+    deliver(run.outbox_messages.get())
+    assert static_crm["7"].plan == account.plan
+
+    reconcile_crm()
+    drift.refresh_from_db()
+    assert drift.status == DriftStatus.RESOLVED
+
+
+# --- Pushing our values to HubSpot ---------------------------------------------------------
+
+
+def push(exception, actor, key="push-1", **kwargs):
+    return run_action(name="push_to_crm", target=exception, actor=actor, idempotency_key=key, **kwargs)
+
+
+def deliver(message):
+    assert outbox_deliver_once(message.pk) is None
+    message.refresh_from_db()
+    return message
+
+
+@pytest.mark.django_db
+def test_adapter_translates_our_values_and_patches_the_company(hubspot, make_account, make_user):
+    hubspot.owners.append({"id": "502", "email": "other@ops.example", "firstName": "A", "lastName": "B"})
+    account = make_account(owner=make_user("ops_lead", email="Other@Ops.example"))
+    account.lifecycle_stage = LifecycleStage.CHURNED
+    company = hubspot.add_company(account, owner_id="501", plan="enterprise", stage="customer")
+    adapter = HubSpotAdapter()
+
+    # Owners are matched by email whatever its case; plan and stage in HubSpot's vocabulary.
+    assert adapter.company_properties(field="owner", account=account) == {"hubspot_owner_id": "502"}
+    assert adapter.company_properties(field="plan", account=account) == {"opsconsole_plan": account.plan}
+    assert adapter.company_properties(field="lifecycle_stage", account=account) == {"lifecyclestage": "other"}
+
+    adapter.update_company(record_id=company["id"], properties={"hubspot_owner_id": "502"})
+    path = f"/crm/v3/objects/companies/{company['id']}"
+    assert ("PATCH", path, "Bearer pat-test-token") in hubspot.requests
+    assert hubspot.patches == [(company["id"], {"properties": {"hubspot_owner_id": "502"}})]
+    assert company["properties"]["hubspot_owner_id"] == "502"
+
+
+@pytest.mark.django_db
+def test_adapter_refuses_what_hubspot_cannot_hold(hubspot, make_account, make_user):
+    account = make_account(owner=make_user("ops_lead", email="nobody@ops.example"))
+    adapter = HubSpotAdapter()
+    with pytest.raises(CrmCannotRepresent, match="nobody@ops.example"):
+        adapter.company_properties(field="owner", account=account)
+    with pytest.raises(CrmUnavailable) as info:
+        adapter.update_company(record_id="999", properties={"opsconsole_plan": "starter"})
+    assert info.value.status == 404
+
+
+@pytest.fixture
+def plan_drift(hubspot, make_account, make_user):
+    """An account whose HubSpot company says enterprise, reconciled: one open plan drift."""
+    account = make_account(owner=make_user("ops_lead", email="owner@ops.example"))
+    company = hubspot.add_company(account, owner_id="501", plan="enterprise", stage="opportunity")
+    reconcile_crm()
+    drift = BillingDrift.objects.get(status=DriftStatus.OPEN)
+    assert drift.kind == DriftKind.CRM_PLAN
+    return account, company, drift
+
+
+@pytest.mark.django_db
+def test_push_to_crm_dry_run_lists_the_call_and_writes_nothing(plan_drift, hubspot, make_user):
+    account, company, drift = plan_drift
+    outcome = push(drift.exception, make_user("billing"), dry_run=True)
+
+    (call,) = outcome.preview["external_calls"]
+    assert (call["system"], call["operation"], call["performed"]) == ("crm", "crm.update_company", False)
+    assert call["payload"]["record_id"] == company["id"]
+    assert call["payload"]["properties"] == {"opsconsole_plan": account.plan}
+    assert not OutboxMessage.objects.exists()
+    assert not AccountEvent.objects.filter(type="crm.push_queued").exists()
+    drift.exception.refresh_from_db()
+    assert drift.exception.status == ExceptionStatus.OPEN and "crm_push" not in drift.exception.evidence
+    assert hubspot.patches == []
+
+
+@pytest.mark.django_db
+def test_push_to_crm_queues_once_delivers_and_the_next_run_resolves(plan_drift, hubspot, make_user):
+    account, company, drift = plan_drift
+    billing = make_user("billing")
+    outcome = push(drift.exception, billing)
+    run = outcome.run
+    assert run.status == "succeeded", run.error_message
+    message = run.outbox_messages.get()
+    assert (message.destination, message.status) == (OutboxDestination.CRM, OutboxStatus.PENDING)
+    assert message.payload["properties"] == {"opsconsole_plan": account.plan}
+    assert run.result == {"field": "plan", "command_id": str(message.pk)}
+    drift.exception.refresh_from_db()
+    assert drift.exception.status == ExceptionStatus.IN_PROGRESS
+    assert drift.exception.evidence["crm_push"]["command_id"] == str(message.pk)
+    note = AccountEvent.objects.get(account=account, type="crm.push_queued")
+    assert note.payload["value"] == account.plan
+    assert note.payload["by"] == f"push_to_crm by {billing.username}"
+
+    # Another person pushing the same value while it is on its way joins that message.
+    again = push(drift.exception, make_user("ops_lead"), key="push-2").run
+    assert again.result["command_id"] == str(message.pk)
+    assert OutboxMessage.objects.count() == 1
+
+    assert deliver(message).status == OutboxStatus.DELIVERED
+    assert company["properties"]["opsconsole_plan"] == account.plan
+
+    reconcile_crm()
+    drift.refresh_from_db()
+    assert drift.status == DriftStatus.RESOLVED and "plan now agrees" in drift.resolution_note
+
+
+@pytest.mark.django_db
+def test_push_to_crm_may_push_another_field(plan_drift, hubspot, make_user):
+    account, company, drift = plan_drift
+    company["properties"]["hubspot_owner_id"] = ""
+    run = push(drift.exception, make_user("ops_lead"), params={"field": "owner"}).run
+    message = run.outbox_messages.get()
+    assert message.payload["properties"] == {"hubspot_owner_id": "501"}
+    deliver(message)
+    assert company["properties"]["hubspot_owner_id"] == "501"
+
+
+@pytest.mark.django_db
+def test_push_to_crm_is_refused_once_the_crm_agrees(plan_drift, make_user):
+    account, company, drift = plan_drift
+    company["properties"]["opsconsole_plan"] = account.plan
+    reconcile_crm()
+    drift.exception.refresh_from_db()
+    with pytest.raises(Conflict) as info:
+        push(drift.exception, make_user("billing"))
+    assert info.value.code == "exception_resolved"
+    assert not OutboxMessage.objects.exists()
+
+
+# --- CRM_PUSH_LIFECYCLE ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_lifecycle_push_on_queues_one_push_and_the_next_run_resolves(hubspot, make_account, settings):
+    settings.CRM_PUSH_LIFECYCLE = True
+    account = make_account()  # signed up: "opportunity" in HubSpot
+    company = hubspot.add_company(account, stage="customer")
+
+    reconcile_crm()
+    reconcile_crm()  # seen again before the push went out: still one push
+
+    drift = BillingDrift.objects.get(status=DriftStatus.OPEN)
+    assert drift.kind == DriftKind.CRM_LIFECYCLE  # recorded, so it is visible
+    message = OutboxMessage.objects.get()
+    assert message.destination == OutboxDestination.CRM and message.action_run is None
+    assert message.payload["properties"] == {"lifecyclestage": "opportunity"}
+    assert message.dedupe_key == f"crm:hubspot:{company['id']}:lifecycle_stage=opportunity"
+    pushed = drift.exception.evidence["crm_push"]
+    assert pushed["command_id"] == str(message.pk) and pushed["by"].startswith("reconciliation run #")
+    assert drift.exception.status == ExceptionStatus.OPEN
+    assert message.history.first().history_user.username == SYSTEM_RECONCILER
+
+    assert deliver(message).status == OutboxStatus.DELIVERED
+    assert company["properties"]["lifecyclestage"] == "opportunity"
+
+    run = reconcile_crm()
+    drift.refresh_from_db()
+    assert drift.status == DriftStatus.RESOLVED and run.drift_resolved == 1
+    assert f"run #{run.pk}" in drift.resolution_note and "lifecycle_stage now agrees" in drift.resolution_note
+    assert OutboxMessage.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_lifecycle_push_is_not_repeated_when_the_crm_keeps_its_value(hubspot, make_account, settings):
+    settings.CRM_PUSH_LIFECYCLE = True
+    account = make_account()
+    company = hubspot.add_company(account, stage="customer")
+    reconcile_crm()
+    deliver(OutboxMessage.objects.get())
+    # Something on the CRM side (a workflow) sets its own value again.
+    company["properties"]["lifecyclestage"] = "customer"
+
+    reconcile_crm()
+
+    assert OutboxMessage.objects.count() == 1  # the drift stays open for a person instead
+    assert BillingDrift.objects.get(status=DriftStatus.OPEN).kind == DriftKind.CRM_LIFECYCLE

@@ -1,14 +1,16 @@
-"""Product commands: signed, retried with backoff, deduplicated, visible on the run; and the
-alerts a failed action or a failed delivery raise."""
+"""Product commands: signed, retried with backoff, deduplicated, visible on the run; CRM pushes
+through the adapter against the fake HubSpot; and the alerts a failed action or a failed
+delivery raise."""
 
 import hashlib
 import hmac
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from opsconsole.actions.services import run_action
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage, OutboxStatus
-from opsconsole.outbox import backoff_seconds
+from opsconsole.outbox import backoff_seconds, outbox_deliver_once
 from opsconsole.tasks import outbox_deliver
 from tests.opsconsole.conftest import transactional
 
@@ -120,3 +122,93 @@ def test_retry_goes_through_the_broker_with_a_countdown(
         time.sleep(0.1)
     assert message.status == OutboxStatus.DELIVERED and message.attempts == 2
     assert len({r["headers"]["X-Opsconsole-Command-Id"] for r in product.requests}) == 1
+
+
+# --- CRM pushes ----------------------------------------------------------------------------
+
+
+def _crm_push(account, company, properties, *, key=""):
+    from opsconsole.models import OutboxDestination
+    from opsconsole.outbox import outbox_enqueue
+
+    return outbox_enqueue(
+        destination=OutboxDestination.CRM,
+        command="crm.update_company",
+        payload={"record_id": company["id"], "properties": properties},
+        account=account,
+        dedupe_key=key,
+    )
+
+
+@transactional
+def test_crm_message_is_delivered_through_the_adapter_after_commit(account, hubspot):
+    company = hubspot.add_company(account, stage="customer")
+    with transaction.atomic():
+        message = _crm_push(account, company, {"lifecyclestage": "opportunity"})
+        assert hubspot.patches == []  # nothing leaves before the commit
+
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.DELIVERED and message.attempts == 1
+    # An earlier stage than HubSpot's own needs clearing first, or HubSpot ignores it.
+    assert hubspot.patches == [
+        (company["id"], {"properties": {"lifecyclestage": ""}}),
+        (company["id"], {"properties": {"lifecyclestage": "opportunity"}}),
+    ]
+    assert company["properties"]["lifecyclestage"] == "opportunity"
+
+
+@transactional
+def test_crm_5xx_is_retried_with_backoff_then_delivered(account, hubspot, settings):
+    settings.OUTBOX_BACKOFF_SECONDS = 0
+    hubspot.patch_statuses = [502, 503]  # then 200
+    company = hubspot.add_company(account, plan="enterprise")
+    message = _crm_push(account, company, {"opsconsole_plan": "starter"})
+
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.DELIVERED and message.attempts == 3
+    assert [r[0] for r in hubspot.requests] == ["PATCH"] * 3
+    assert hubspot.patches == [(company["id"], {"properties": {"opsconsole_plan": "starter"}})]
+    assert message.last_error == ""
+
+
+@transactional
+def test_crm_failures_alert_after_the_last_attempt(account, hubspot, settings, alert_receiver):
+    settings.OUTBOX_BACKOFF_SECONDS = 0
+    settings.OUTBOX_MAX_ATTEMPTS = 2
+    hubspot.patch_statuses = [503] * 5
+    message = _crm_push(account, hubspot.add_company(account), {"opsconsole_plan": "starter"})
+
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.FAILED and message.response_status == 503
+    assert "503" in message.last_error
+    (alert,) = alert_receiver.requests
+    assert alert["json"]["opsconsole"]["kind"] == "outbox_delivery_failed"
+    assert "CRM (CRM_ADAPTER) command crm.update_company not delivered" in alert["json"]["text"]
+
+
+@pytest.mark.django_db
+def test_crm_push_twice_while_in_flight_is_one_message(account, hubspot):
+    company = hubspot.add_company(account)
+    first = _crm_push(account, company, {"opsconsole_plan": "starter"}, key="crm:k")
+    second = _crm_push(account, company, {"opsconsole_plan": "starter"}, key="crm:k")
+    assert second.pk == first.pk
+    assert OutboxMessage.objects.filter(status=OutboxStatus.PENDING).count() == 1
+
+    # The database, not the enqueue function, is what refuses a second one in flight.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutboxMessage.objects.create(destination="crm", command="crm.update_company", dedupe_key="crm:k")
+
+    # Once delivered, the same push may be asked for again (the CRM may have changed since).
+    assert outbox_deliver_once(first.pk) is None
+    third = _crm_push(account, company, {"opsconsole_plan": "starter"}, key="crm:k")
+    assert third.pk != first.pk
+    assert OutboxMessage.objects.filter(status=OutboxStatus.PENDING).get() == third
+
+
+@pytest.mark.django_db
+def test_crm_message_without_crm_credentials_is_logged(account, settings):
+    settings.HUBSPOT_ACCESS_TOKEN = ""
+    message = _crm_push(account, {"id": "1"}, {"opsconsole_plan": "starter"})
+    assert outbox_deliver_once(message.pk) is None
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.NOT_CONFIGURED and message.attempts == 0
