@@ -1,9 +1,12 @@
 """Building blocks every console admin page shares: read-only audit pages, history without
 revert, service calls that turn refusals into messages, and status badges."""
 
+import json
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.utils.html import format_html
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from opsconsole.errors import ApplicationError
@@ -17,6 +20,58 @@ def badge(text: str, tone: str = "muted"):
     if tone not in TONES:
         tone = "muted"
     return format_html('<span class="oc-badge oc-badge-{}">{}</span>', tone, text)
+
+
+def facts_table(value):
+    """A JSON object as a two-column table (nested values as compact JSON), so a person reads
+    ``plan  business`` rather than a Python dict; anything else as formatted JSON."""
+    if value in (None, "", {}, []):
+        return "—"
+    if not isinstance(value, dict):
+        return format_html("<pre>{}</pre>", json.dumps(value, indent=2, cls=DjangoJSONEncoder))
+    rows = [(key, fact_value(item)) for key, item in value.items()]
+    return format_html(
+        '<table class="oc-facts">{}</table>', format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+    )
+
+
+# Nested values longer than this fold away behind their first characters.
+FOLD_AFTER = 120
+
+
+def fact_value(item):
+    """One value for a table cell: text as it is, structures as JSON, long ones folded."""
+    if item is None:
+        return "—"
+    if isinstance(item, str):
+        return item
+    text = json.dumps(item, cls=DjangoJSONEncoder)
+    if len(text) <= FOLD_AFTER:
+        return text
+    return json_details(item, f"{text[:FOLD_AFTER]}…")
+
+
+def rows_table(headers: tuple[str, ...], rows: list[tuple]):
+    """A plain table with a header row; "—" when there is nothing to show."""
+    if not rows:
+        return "—"
+    cells = "".join("<td>{}</td>" for _ in headers)
+    return format_html(
+        "<table><tr>{}</tr>{}</table>",
+        format_html_join("", "<th>{}</th>", ((h,) for h in headers)),
+        format_html_join("", f"<tr>{cells}</tr>", rows),
+    )
+
+
+def json_details(value, summary: str):
+    """Long JSON folded away: the summary shows, the document opens on a click."""
+    if value in (None, "", {}, []):
+        return "—"
+    return format_html(
+        "<details><summary>{}</summary><pre>{}</pre></details>",
+        summary,
+        json.dumps(value, indent=2, sort_keys=True, cls=DjangoJSONEncoder),
+    )
 
 
 class ReadOnlyAdminMixin:

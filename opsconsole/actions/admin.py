@@ -4,14 +4,14 @@ runbooks, product commands, and the mixin that puts action buttons on other admi
 from django.contrib import admin
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from opsconsole.actions import views
 from opsconsole.actions.registry import get_action
 from opsconsole.actions.selectors import account_timeline, actions_offered, approvals_waiting_for
 from opsconsole.actions.services import may_run
-from opsconsole.adminkit import ReadOnlyAdminMixin
+from opsconsole.adminkit import ReadOnlyAdminMixin, fact_value, facts_table, json_details, rows_table
 from opsconsole.models import ActionApproval, ActionRun, ActionStatus, ApprovalStatus, OutboxMessage, Runbook
 from opsconsole.runbooks import runbook_for_exception
 
@@ -20,10 +20,19 @@ class OutboxInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = OutboxMessage
     fk_name = "action_run"
     extra = 0
-    fields = ("id", "command", "status", "attempts", "response_status", "last_error", "delivered_at")
+    fields = (
+        "id",
+        "destination",
+        "command",
+        "status",
+        "attempts",
+        "response_status",
+        "last_error",
+        "delivered_at",
+    )
     readonly_fields = fields
-    verbose_name = "product command"
-    verbose_name_plural = "product commands (outbox deliveries)"
+    verbose_name = "outbox message"
+    verbose_name_plural = "product commands and CRM pushes (outbox deliveries)"
 
 
 @admin.register(ActionRun)
@@ -42,12 +51,12 @@ class ActionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "account",
         "entry_point",
         "request_id",
-        "params",
-        "evidence",
+        "parameters",
+        "evidence_given",
         "runbook",
         "changes_table",
-        "external_commands",
-        "result",
+        "external_calls",
+        "outcome",
         "error_code",
         "error_message",
         "reversal_of",
@@ -55,9 +64,38 @@ class ActionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
         "finished_at",
         "idempotency_key",
-        "preview",
+        "reviewed_preview",
     )
     readonly_fields = fields
+
+    @admin.display(description="parameters")
+    def parameters(self, run):
+        return facts_table(run.params)
+
+    @admin.display(description="evidence")
+    def evidence_given(self, run):
+        return facts_table(run.evidence)
+
+    @admin.display(description="external calls")
+    def external_calls(self, run):
+        rows = [
+            (
+                call.get("system", ""),
+                call.get("operation", ""),
+                facts_table(call.get("payload")),
+                "made" if call.get("performed") else call.get("error") or "not made",
+            )
+            for call in run.external_commands
+        ]
+        return rows_table(("system", "operation", "payload", "outcome"), rows)
+
+    @admin.display(description="result")
+    def outcome(self, run):
+        return facts_table(run.result)
+
+    @admin.display(description="preview")
+    def reviewed_preview(self, run):
+        return json_details(run.preview, "the preview the person confirmed (JSON)")
 
     @admin.display(description="status")
     def status_badge(self, run):
@@ -66,16 +104,11 @@ class ActionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="field changes")
     def changes_table(self, run):
         rows = [
-            (c["model"], c["pk"], f["field"], f["before"], f["after"])
+            (c["model"], c["pk"], f["field"], fact_value(f["before"]), fact_value(f["after"]))
             for c in run.changes
             for f in c["fields"]
         ]
-        if not rows:
-            return "—"
-        return format_html(
-            "<table><tr><th>model</th><th>id</th><th>field</th><th>before</th><th>after</th></tr>{}</table>",
-            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
-        )
+        return rows_table(("model", "id", "field", "before", "after"), rows)
 
     @admin.display(description="reversed by")
     def reversed_by(self, run):
@@ -191,8 +224,17 @@ class RunbookAdmin(SimpleHistoryAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "created_at", "command", "account", "status", "attempts", "response_status")
-    list_filter = ("status", "command")
+    list_display = (
+        "id",
+        "created_at",
+        "destination",
+        "command",
+        "account",
+        "status",
+        "attempts",
+        "response_status",
+    )
+    list_filter = ("status", "destination", "command")
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
 
 

@@ -10,7 +10,10 @@ LONG_TEXT = 300
 def _form_field(field: serializers.Field) -> forms.Field:
     common = {"required": field.required, "help_text": field.help_text or ""}
     if isinstance(field, serializers.ChoiceField):
-        return forms.ChoiceField(choices=list(field.choices.items()), **common)
+        # An optional choice starts blank: a select would otherwise submit its first option
+        # and override the default the action documents.
+        blank = [] if field.required else [("", "(default)")]
+        return forms.ChoiceField(choices=blank + list(field.choices.items()), **common)
     if isinstance(field, serializers.IntegerField):
         return forms.IntegerField(**common)
     if isinstance(field, serializers.BooleanField):
@@ -35,6 +38,11 @@ def action_form_class(action, runbook) -> type[forms.Form]:
 
 
 def split_cleaned(cleaned: dict) -> tuple[dict, dict]:
-    params = {k.removeprefix("param_"): v for k, v in cleaned.items() if k.startswith("param_")}
+    # A blank optional field is a parameter not given, so the action's default applies.
+    params = {
+        k.removeprefix("param_"): v
+        for k, v in cleaned.items()
+        if k.startswith("param_") and v not in ("", None)
+    }
     evidence = {k.removeprefix("evidence_"): v for k, v in cleaned.items() if k.startswith("evidence_")}
     return params, evidence

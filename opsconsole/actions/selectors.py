@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 
-from opsconsole.actions.registry import Action, actions_for_model
+from opsconsole.actions.registry import Action, actions_for_model, get_action
 from opsconsole.actions.services import may_run
 from opsconsole.errors import NotFound
 from opsconsole.models import ActionApproval, ActionRun, ApprovalStatus
@@ -33,14 +33,29 @@ class OfferedAction:
 def actions_offered(user, target) -> list[OfferedAction]:
     """The actions to show as buttons: ones that apply to the target, that its runbook allows
     (on an exception with a runbook), and that this user may run."""
-    runbook = runbook_for_exception(target) if target._meta.label == "accounts.OpsException" else None
+    is_exception = target._meta.label == "accounts.OpsException"
+    runbook = runbook_for_exception(target) if is_exception else None
+    candidates = [(action, target) for action in actions_for_model(target._meta.label)]
+    if is_exception:
+        # An exception may name the fix that applies (reconciliation drift does); when that
+        # fix acts on the account, offer it here too, where the person reading the drift is.
+        fix = _registered((target.evidence or {}).get("fix_action") or "")
+        if fix is not None and fix.target_model == "accounts.Account":
+            candidates.append((fix, target.account))
     offered = []
-    for action in actions_for_model(target._meta.label):
+    for action, on in candidates:
         if runbook is not None and action.name not in runbook.allowed_actions:
             continue
-        if action.applies_to(target) and may_run(user, action, target):
-            offered.append(OfferedAction(action, action_form_url(action, target)))
+        if action.applies_to(on) and may_run(user, action, on):
+            offered.append(OfferedAction(action, action_form_url(action, on)))
     return offered
+
+
+def _registered(name: str) -> Action | None:
+    try:
+        return get_action(name) if name else None
+    except NotFound:
+        return None
 
 
 def approvals_waiting_for(user) -> QuerySet[ActionApproval]:
@@ -126,16 +141,36 @@ def account_timeline(account, *, limit: int = 200) -> list[TimelineEntry]:
     return entries[:limit]
 
 
-def action_target_get(*, action: Action, public_id: str, user):
-    """An action's target from its public id (an account's external id, an exception's number),
-    among what ``user`` may see."""
+def _visible_targets(action: Action, user) -> QuerySet:
     from accounts.selectors import accounts_visible_to, exceptions_visible_to
 
     if action.target_model == "accounts.Account":
-        target = accounts_visible_to(user).filter(external_id=public_id).first()
+        return accounts_visible_to(user)
+    return exceptions_visible_to(user)
+
+
+def _not_found(action: Action, ref: str) -> NotFound:
+    label = action.target_model.split(".")[-1]
+    return NotFound("target_not_found", f"No {label} {ref!r} you can see.")
+
+
+def action_target_get(*, action: Action, public_id: str, user):
+    """An action's target from its public id (an account's external id, an exception's number),
+    among what ``user`` may see."""
+    visible = _visible_targets(action, user)
+    if action.target_model == "accounts.Account":
+        target = visible.filter(external_id=public_id).first()
     else:
-        target = exceptions_visible_to(user).filter(pk=public_id).first() if public_id.isdigit() else None
+        target = visible.filter(pk=public_id).first() if public_id.isdigit() else None
     if target is None:
-        label = action.target_model.split(".")[-1]
-        raise NotFound("target_not_found", f"No {label} {public_id!r} you can see.")
+        raise _not_found(action, public_id)
+    return target
+
+
+def action_target_by_pk(*, action: Action, pk: str, user):
+    """An action's target from the console's URL, among what ``user`` may see: one they may
+    not see is not found, so the page does not say it exists."""
+    target = _visible_targets(action, user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if target is None:
+        raise _not_found(action, str(pk))
     return target

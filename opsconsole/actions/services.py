@@ -36,6 +36,7 @@ from opsconsole.models import (
     ActionRun,
     ActionStatus,
     ApprovalStatus,
+    OutboxDestination,
     OutboxMessage,
 )
 from opsconsole.runbooks import runbook_for_action
@@ -387,7 +388,7 @@ def _execute(ctx: ActionContext) -> None:
         run.external_commands = [
             c
             for c in recorder.calls
-            if (c["performed"] or "error" in c) and c["system"] not in ("product", "alerts")
+            if (c["performed"] or "error" in c) and c["system"] not in (*OutboxDestination.values, "alerts")
         ]
         _finish(run, ActionStatus.FAILED, error=exc)
         _alert_failed(run)

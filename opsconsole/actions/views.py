@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from opsconsole.actions.forms import action_form_class, split_cleaned
 from opsconsole.actions.registry import get_action
-from opsconsole.actions.selectors import action_form_url
+from opsconsole.actions.selectors import action_form_url, action_target_by_pk
 from opsconsole.actions.services import (
     action_run_reverse,
     action_run_url,
@@ -34,14 +34,13 @@ def target_admin_url(target) -> str:
         return ""
 
 
-def _load_target(action, model_name: str, pk: str):
-    model = apps.get_model(action.target_model)
-    if model._meta.model_name != model_name:
+def _load_target(request, action, model_name: str, pk: str):
+    if apps.get_model(action.target_model)._meta.model_name != model_name:
         raise Http404("This action does not apply to that kind of object.")
-    target = model.objects.filter(pk=pk).first()
-    if target is None:
-        raise Http404("No such object.")
-    return target
+    try:
+        return action_target_by_pk(action=action, pk=pk, user=request.user)
+    except ApplicationError as exc:
+        raise Http404(exc.message) from exc
 
 
 def _run_link(run: ActionRun):
@@ -53,7 +52,7 @@ def announce_outcome(request, run: ActionRun, *, duplicate: bool = False) -> Non
         messages.info(request, format_html("Already submitted: {} ({}).", _run_link(run), run.status))
     elif run.status == "awaiting_approval":
         messages.warning(
-            request, format_html("{} is waiting for approval: {}.", _run_link(run), run.approval.reason)
+            request, format_html("{} is waiting for approval: {}", _run_link(run), run.approval.reason)
         )
     elif run.status == "failed":
         messages.error(request, format_html("{} failed: {}", _run_link(run), run.error_message))
@@ -92,7 +91,7 @@ def action_form_view(request, admin_site, name: str, model_name: str, pk: str):
         action = get_action(name)
     except ApplicationError as exc:
         raise Http404(exc.message) from exc
-    target = _load_target(action, model_name, pk)
+    target = _load_target(request, action, model_name, pk)
     problem = permission_problem(request.user, action, target)
     if problem:
         raise PermissionDenied(problem)

@@ -4,8 +4,14 @@ message, the approval inbox, reversal, the timeline, and read-only action runs."
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
+from guardian.shortcuts import assign_perm
 
+from accounts.billing_services import drift_open
+from opsconsole.actions.forms import action_form_class, split_cleaned
+from opsconsole.actions.registry import get_action
+from opsconsole.history import acting_as
 from opsconsole.models import ActionRun, ActionStatus
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.opsconsole.console_urls")]
@@ -53,6 +59,24 @@ def test_exception_page_shows_runbook_and_only_allowed_actions_per_role(
     assert "restart_import" not in _buttons(_get(login("support"), _exception_url(schema)))
 
 
+def test_a_drift_exception_offers_the_account_fix_it_names_to_who_may_run_it(account, login, system):
+    with acting_as(system):
+        drift, _ = drift_open(
+            system="stripe",
+            kind="billing_plan_mismatch",
+            subject=account.external_id,
+            account=account,
+            field="plan",
+            ours={"plan": "team"},
+            theirs={"plan": "business"},
+            summary="plan: team here, business in Stripe",
+        )
+    page = _get(login("billing"), _exception_url(drift.exception))
+    assert "reassign_plan" in _buttons(page)
+    assert f"/opsconsole/actionrun/run/reassign_plan/account/{account.pk}/" in page.content.decode()
+    assert "reassign_plan" not in _buttons(_get(login("support"), _exception_url(drift.exception)))
+
+
 def test_support_restart_once_then_refusal_offers_escalation(account, fail_import, login):
     exception = fail_import(account, "timeout")
     client = login("support")
@@ -72,6 +96,8 @@ def test_support_restart_once_then_refusal_offers_escalation(account, fail_impor
     assert done.redirect_chain[-1][0].endswith(f"/opsconsole/actionrun/{run.pk}/change/")
     assert f'href="/opsconsole/actionrun/{run.pk}/change/"' in done.content.decode()
     assert "import.restart" in done.content.decode()  # the outbox delivery is on the run page
+    # The call the run made reads as a row of the external-calls table, not a JSON list.
+    assert re.search(r"<tr><td>product</td><td>import\.restart</td><td><table", done.content.decode())
     # Confirming the same preview twice does not run twice.
     _post(client, form_url, {"preview_token": token})
     assert ActionRun.objects.count() == 1
@@ -124,6 +150,24 @@ def test_action_pages_refuse_roles_without_the_permission(account, fail_import, 
     assert response.status_code == 403
 
 
+def test_action_page_of_an_account_the_user_cannot_see_is_not_found(make_account, make_user):
+    mine, other = make_account(), make_account()
+    user = make_user(None)
+    user.is_staff = True  # a partner manager: in the console, one account granted
+    user.save()
+    user.user_permissions.add(Permission.objects.get(codename="run_reassign_plan"))
+    assign_perm("accounts.view_account", user, mine)
+    client = Client()
+    client.force_login(user)
+
+    def form(account):
+        return client.get(f"/opsconsole/actionrun/run/reassign_plan/account/{account.pk}/", secure=True)
+
+    assert form(mine).status_code == 200
+    hidden = form(other)
+    assert hidden.status_code == 404 and other.name not in hidden.content.decode()
+
+
 def test_action_runs_are_read_only_even_for_a_superuser(account, fail_import, login, make_user):
     from opsconsole.actions.services import run_action
 
@@ -141,6 +185,8 @@ def test_action_runs_are_read_only_even_for_a_superuser(account, fail_import, lo
     admin = login(user=superuser)
     page = _get(admin, f"/opsconsole/actionrun/{run.pk}/change/")
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    # Parameters read as a table of facts, not as a Python dict.
+    assert '<table class="oc-facts"><tr><th>note</th><td>done</td></tr></table>' in page.content.decode()
     assert (
         admin.post(f"/opsconsole/actionrun/{run.pk}/delete/", {"post": "yes"}, secure=True).status_code == 403
     )
@@ -178,3 +224,13 @@ def test_account_timeline_merges_events_actions_exceptions_and_changes(
     assert "plan: team → starter" in change.detail
     page = _get(login("support"), f"/accounts/account/{account.pk}/change/")
     assert "Timeline" in page.content.decode() and "restart_import by" in page.content.decode()
+
+
+def test_an_optional_choice_left_blank_is_not_sent_so_the_action_default_applies():
+    form_class = action_form_class(get_action("push_to_crm"), runbook=None)
+    assert form_class().fields["param_field"].choices[0] == ("", "(default)")
+    blank = form_class(data={"param_field": ""})
+    chosen = form_class(data={"param_field": "plan"})
+    assert blank.is_valid() and chosen.is_valid()
+    assert split_cleaned(blank.cleaned_data) == ({}, {})
+    assert split_cleaned(chosen.cleaned_data) == ({"field": "plan"}, {})
