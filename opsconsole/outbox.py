@@ -6,7 +6,8 @@ A product delivery is a POST to PRODUCT_WEBHOOK_URL signed with HMAC-SHA256 over
 carries the command id (``X-Opsconsole-Command-Id`` and ``Idempotency-Key``), so the product
 can drop a redelivery. A CRM delivery writes properties to one company through the CRM
 adapter; writing the same values twice changes nothing there. Failures of either are retried
-with exponential backoff; the last failure alerts.
+with exponential backoff, except a refusal no retry can change (a 4xx other than 408, 425 or
+429, or a CRM push whose CRM is no longer the configured one); the last failure alerts.
 """
 
 import hashlib
@@ -131,11 +132,26 @@ def _body(message: OutboxMessage) -> bytes:
     ).encode()
 
 
+# Client errors that may pass on their own; any other 4xx is the receiver refusing the message
+# itself, which no retry changes.
+RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
+
+
+def retryable(status: int | None) -> bool:
+    """Whether a failed delivery is worth another attempt (no status: it never arrived)."""
+    return status is None or not (400 <= status < 500) or status in RETRYABLE_CLIENT_ERRORS
+
+
 @dataclass(frozen=True)
 class Attempt:
     ok: bool
     status: int | None = None
     error: str = ""
+    retry: bool = True
+
+    @classmethod
+    def failed(cls, *, status: int | None, error: str) -> "Attempt":
+        return cls(ok=False, status=status, error=error, retry=retryable(status))
 
 
 def _post(message: OutboxMessage) -> Attempt:
@@ -157,20 +173,29 @@ def _post(message: OutboxMessage) -> Attempt:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             return Attempt(ok=200 <= response.status < 300, status=response.status)
     except urllib.error.HTTPError as exc:
-        return Attempt(ok=False, status=exc.code, error=f"HTTP {exc.code}")
+        return Attempt.failed(status=exc.code, error=f"HTTP {exc.code}")
     except OSError as exc:
-        return Attempt(ok=False, error=f"{type(exc).__name__}: {exc}")
+        return Attempt.failed(status=None, error=f"{type(exc).__name__}: {exc}")
 
 
 def _update_crm_company(adapter, message: OutboxMessage) -> Attempt:
     from accounts.crm import CrmUnavailable
 
+    queued_for = message.payload.get("crm")
+    if queued_for and queued_for != adapter.name:
+        # The record id belongs to the CRM the push was queued for; another CRM's company
+        # with the same id is a different company.
+        return Attempt(
+            ok=False,
+            error=f"queued for the {queued_for} CRM, but CRM_ADAPTER is now {adapter.name}; not sent",
+            retry=False,
+        )
     try:
         adapter.update_company(
             record_id=message.payload["record_id"], properties=message.payload["properties"]
         )
     except CrmUnavailable as exc:
-        return Attempt(ok=False, status=exc.status, error=str(exc)[:2000])
+        return Attempt.failed(status=exc.status, error=str(exc)[:2000])
     return Attempt(ok=True)
 
 
@@ -232,7 +257,7 @@ def outbox_deliver_once(message_id) -> float | None:
             message.save()
             return None
         message.last_error = attempt.error
-        if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        if not attempt.retry or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
             message.status = OutboxStatus.FAILED
             message.save()
             _alert_failed(message)
@@ -251,7 +276,7 @@ def _alert_failed(message: OutboxMessage) -> None:
         Alert(
             kind="outbox_delivery_failed",
             title=f"{message.get_destination_display()} command {message.command} not delivered "
-            f"after {message.attempts} attempts",
+            f"after {message.attempts} attempt{'s' if message.attempts != 1 else ''}",
             text=message.last_error,
             severity="critical",
             fields={

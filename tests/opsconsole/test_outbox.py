@@ -75,6 +75,28 @@ def test_last_failed_delivery_alerts(account, fail_import, make_user, product, a
     assert alert["json"]["opsconsole"]["severity"] == "critical"
 
 
+@transactional
+def test_a_refusal_no_retry_changes_fails_at_once_and_alerts(
+    account, fail_import, make_user, product, alert_receiver, settings
+):
+    settings.OUTBOX_MAX_ATTEMPTS = 5
+    product.statuses = [422]
+    _restart(fail_import(account), make_user("support"))
+    message = OutboxMessage.objects.get()
+    assert (message.status, message.attempts, message.response_status) == (OutboxStatus.FAILED, 1, 422)
+    assert len(product.requests) == 1
+    (alert,) = alert_receiver.requests
+    assert "not delivered after 1 attempt" in alert["json"]["text"]
+
+
+@transactional
+def test_too_many_requests_is_retried(account, fail_import, make_user, product):
+    product.statuses = [429, 408]  # then 200
+    _restart(fail_import(account), make_user("support"))
+    message = OutboxMessage.objects.get()
+    assert message.status == OutboxStatus.DELIVERED and message.attempts == 3
+
+
 def test_backoff_doubles(settings):
     settings.OUTBOX_BACKOFF_SECONDS = 30
     assert [backoff_seconds(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
@@ -127,14 +149,14 @@ def test_retry_goes_through_the_broker_with_a_countdown(
 # --- CRM pushes ----------------------------------------------------------------------------
 
 
-def _crm_push(account, company, properties, *, key=""):
+def _crm_push(account, company, properties, *, key="", crm="hubspot"):
     from opsconsole.models import OutboxDestination
     from opsconsole.outbox import outbox_enqueue
 
     return outbox_enqueue(
         destination=OutboxDestination.CRM,
         command="crm.update_company",
-        payload={"record_id": company["id"], "properties": properties},
+        payload={"crm": crm, "record_id": company["id"], "properties": properties},
         account=account,
         dedupe_key=key,
     )
@@ -184,6 +206,27 @@ def test_crm_failures_alert_after_the_last_attempt(account, hubspot, settings, a
     (alert,) = alert_receiver.requests
     assert alert["json"]["opsconsole"]["kind"] == "outbox_delivery_failed"
     assert "CRM (CRM_ADAPTER) command crm.update_company not delivered" in alert["json"]["text"]
+
+
+@transactional
+def test_crm_company_gone_is_not_retried(account, hubspot, settings, alert_receiver):
+    settings.OUTBOX_BACKOFF_SECONDS = 0
+    message = _crm_push(account, {"id": "424242"}, {"opsconsole_plan": "starter"})
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.response_status) == (OutboxStatus.FAILED, 1, 404)
+    assert len(alert_receiver.requests) == 1
+
+
+@pytest.mark.django_db
+def test_crm_push_is_not_sent_to_a_crm_other_than_the_one_it_was_queued_for(account, hubspot):
+    company = hubspot.add_company(account)
+    message = _crm_push(account, company, {"opsconsole_plan": "starter"}, crm="salesforce")
+    assert outbox_deliver_once(message.pk) is None
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (OutboxStatus.FAILED, 1)
+    assert "queued for the salesforce CRM, but CRM_ADAPTER is now hubspot" in message.last_error
+    assert hubspot.patches == []
 
 
 @pytest.mark.django_db
