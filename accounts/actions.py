@@ -14,8 +14,8 @@ from accounts.choices import (
     StepStatus,
     SystemOfRecord,
 )
-from accounts.crm import DRIFT_KINDS
-from accounts.crm_services import crm_push_queue
+from accounts.crm import DRIFT_KINDS, crm_adapter
+from accounts.crm_services import crm_push_queue, crm_push_record_id
 from accounts.models import Account, AccountEvent, ProvisioningStep
 from accounts.selectors import entitlements_for, open_drift_of
 from accounts.services import (
@@ -464,7 +464,7 @@ class PushToCrm(_ExceptionAction):
 
     def check(self, ctx: ActionContext) -> None:
         _require_open(ctx.target)
-        self._drift(ctx.target)
+        crm_push_record_id(drift=self._drift(ctx.target), adapter=crm_adapter())
 
     def perform(self, ctx: ActionContext) -> dict:
         exception = ctx.target

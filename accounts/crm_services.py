@@ -6,6 +6,7 @@ asking again while one is on its way queues nothing more. The drift it answers s
 and visible, until a reconciliation run sees the CRM agree and resolves it.
 """
 
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.crm import (
@@ -26,6 +27,26 @@ from opsconsole.outbox import outbox_enqueue
 PUSH_COMMAND = "crm.update_company"
 
 
+def crm_push_record_id(*, drift: BillingDrift, adapter: CrmAdapter) -> str:
+    """The company a push for this drift goes to, or a refusal saying why there is none."""
+    if not adapter.configured:
+        raise Conflict(
+            "crm_not_configured",
+            f"The {adapter.name} CRM has no credentials here (CRM_ADAPTER is {settings.CRM_ADAPTER}), "
+            "so a push would never be delivered; configure the CRM first.",
+        )
+    record = drift.theirs.get("record", "")
+    crm_name, record_id = parse_record_ref(record)
+    if crm_name != adapter.name or not record_id:
+        raise Conflict(
+            "crm_record_unknown",
+            f"The drift names record {record or 'none'}, not a {adapter.name} company; "
+            "reconcile the CRM again first.",
+            {"record": record},
+        )
+    return record_id
+
+
 @service
 def crm_push_queue(
     *,
@@ -41,14 +62,7 @@ def crm_push_queue(
     adapter = adapter or crm_adapter()
     account = drift.account
     record = drift.theirs.get("record", "")
-    crm_name, record_id = parse_record_ref(record)
-    if crm_name != adapter.name or not record_id:
-        raise Conflict(
-            "crm_record_unknown",
-            f"The drift names record {record or 'none'}, not a {adapter.name} company; "
-            "reconcile the CRM again first.",
-            {"record": record},
-        )
+    record_id = crm_push_record_id(drift=drift, adapter=adapter)
     try:
         properties = adapter.company_properties(field=field, account=account)
     except CrmCannotRepresent as exc:

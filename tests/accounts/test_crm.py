@@ -263,6 +263,19 @@ def test_push_to_crm_is_refused_once_the_crm_agrees(plan_drift, make_user):
     assert not OutboxMessage.objects.exists()
 
 
+@pytest.mark.django_db
+def test_push_to_crm_is_refused_when_no_crm_is_configured(plan_drift, make_user, settings):
+    account, company, drift = plan_drift
+    settings.HUBSPOT_ACCESS_TOKEN = ""
+    with pytest.raises(Conflict) as info:
+        push(drift.exception, make_user("billing"), dry_run=True)
+    assert info.value.code == "crm_not_configured"
+    assert "The hubspot CRM has no credentials here" in info.value.message
+    assert not OutboxMessage.objects.exists()
+    drift.exception.refresh_from_db()
+    assert drift.exception.status == ExceptionStatus.OPEN
+
+
 # --- CRM_PUSH_LIFECYCLE ---------------------------------------------------------------------
 
 
