@@ -182,6 +182,12 @@ class ActionRun(models.Model):
                 condition=models.Q(status__in=EFFECTIVE_ACTION_STATUSES),
                 name="action_run_reversed_once",
             ),
+            # Approvers decide one request per action and target at a time.
+            models.UniqueConstraint(
+                fields=["action", "target_type", "target_id"],
+                condition=models.Q(status=ActionStatus.AWAITING_APPROVAL),
+                name="action_run_one_awaiting_approval_per_target",
+            ),
         ]
         indexes = [models.Index(fields=["account", "-created_at"], name="action_run_account_idx")]
         permissions = [(f"run_{name}", f"Can run the {name} action") for name in ACTION_NAMES] + [

@@ -30,7 +30,7 @@ from opsconsole.errors import (
     Unprocessable,
     ValidationFailed,
 )
-from opsconsole.history import acting_as
+from opsconsole.history import SYSTEM_SCHEDULER, acting_as, system_user
 from opsconsole.models import (
     ActionApproval,
     ActionRun,
@@ -233,6 +233,11 @@ def _dry_run(action, target, actor, params, evidence, runbook, reversal_of) -> A
             )
             _check_all(ctx)
             captured["approval"] = action.approval_reason(ctx) if reversal_of is None else None
+            if captured["approval"]:
+                target_type = ContentType.objects.get_for_model(locked)
+                waiting = _waiting_for_approval(action.name, target_type.pk, locked.pk)
+                if waiting is not None:
+                    raise _already_requested(waiting)
             captured["before"] = _state_of(action, locked)
             captured["fingerprint"] = action.fingerprint(locked)
             captured["result"] = _perform_recorded(ctx, recorder)
@@ -352,7 +357,7 @@ def _run_live(
         else:
             run.state_fingerprint = action.fingerprint(locked)
             if approval_reason:
-                _request_approval(run, reason=approval_reason, actor=actor)
+                refusal = _request_approval(run, reason=approval_reason, actor=actor)
             else:
                 _execute(ctx)
     if refusal is not None:
@@ -422,16 +427,64 @@ def _alert_failed(run: ActionRun) -> None:
 # --- Approvals ----------------------------------------------------------------------------
 
 
-def _request_approval(run: ActionRun, *, reason: str, actor) -> ActionApproval:
-    now = timezone.now()
-    run.status = ActionStatus.AWAITING_APPROVAL
-    run.save()
-    return ActionApproval.objects.create(
-        run=run,
-        reason=reason[:300],
-        requested_by=actor,
-        expires_at=now + settings.ACTION_APPROVAL_TTL,
-        sla_due_at=now + settings.ACTION_APPROVAL_SLA,
+def _request_approval(run: ActionRun, *, reason: str, actor) -> Conflict | None:
+    """Put the run in the approvers' inbox, unless the same action on the same target is
+    already there: a lead should decide one request, not two that do the same thing. Returns
+    the refusal in that case."""
+    waiting = _waiting_for_approval(run.action, run.target_type_id, run.target_id, exclude=run.pk)
+    if waiting is None:
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                run.status = ActionStatus.AWAITING_APPROVAL
+                run.save()
+                ActionApproval.objects.create(
+                    run=run,
+                    reason=reason[:300],
+                    requested_by=actor,
+                    expires_at=now + settings.ACTION_APPROVAL_TTL,
+                    sla_due_at=now + settings.ACTION_APPROVAL_SLA,
+                )
+                return None
+        except IntegrityError:
+            # A concurrent request on a target whose lock does not cover it won the race.
+            run.status = ActionStatus.RUNNING
+            waiting = _waiting_for_approval(run.action, run.target_type_id, run.target_id, exclude=run.pk)
+            if waiting is None:
+                raise
+    refusal = _already_requested(waiting)
+    _finish(run, ActionStatus.REFUSED, error=refusal)
+    return refusal
+
+
+def _waiting_for_approval(
+    action_name: str, target_type_id: int, target_id, *, exclude=None
+) -> ActionRun | None:
+    """The request already in the inbox for this action and target; one past its expiry that
+    the sweep has not reached yet is expired now instead of blocking a new request."""
+    waiting = (
+        ActionRun.objects.filter(
+            action=action_name,
+            target_type=target_type_id,
+            target_id=str(target_id),
+            status=ActionStatus.AWAITING_APPROVAL,
+        )
+        .exclude(pk=exclude)
+        .select_related("actor", "approval")
+        .first()
+    )
+    if waiting is not None and waiting.approval.expires_at <= timezone.now():
+        _approval_expire(waiting.approval.pk)
+        return None
+    return waiting
+
+
+def _already_requested(waiting: ActionRun) -> Conflict:
+    return Conflict(
+        "approval_already_requested",
+        f"Run #{waiting.pk} ({waiting.action} by {waiting.actor.get_username()}) is already waiting "
+        "for approval on this target; it must be approved or rejected before asking again.",
+        {"waiting_run": waiting.pk},
     )
 
 
@@ -497,19 +550,20 @@ def _run_approved(run: ActionRun) -> ApplicationError | None:
 def approvals_expire(*, now=None) -> int:
     """Mark pending approvals past their expiry as expired and refuse their runs."""
     now = now or timezone.now()
-    count = 0
-    for pk in ActionApproval.objects.filter(status=ApprovalStatus.PENDING, expires_at__lte=now).values_list(
-        "pk", flat=True
-    ):
-        with transaction.atomic():
-            approval = ActionApproval.objects.select_for_update().get(pk=pk)
-            if approval.status != ApprovalStatus.PENDING:
-                continue
-            _close_approval(approval, ApprovalStatus.EXPIRED, actor=None, note="")
-            run = ActionRun.objects.select_for_update().get(pk=approval.run_id)
-            _finish(run, ActionStatus.REFUSED, error=Conflict("approval_expired", "The approval expired."))
-            count += 1
-    return count
+    expired = ActionApproval.objects.filter(status=ApprovalStatus.PENDING, expires_at__lte=now)
+    return sum(_approval_expire(pk) for pk in expired.values_list("pk", flat=True))
+
+
+def _approval_expire(approval_pk) -> bool:
+    # An expiry is the clock's doing, not a decision of whoever happened to trigger it.
+    with transaction.atomic(), acting_as(system_user(SYSTEM_SCHEDULER)):
+        approval = ActionApproval.objects.select_for_update().get(pk=approval_pk)
+        if approval.status != ApprovalStatus.PENDING:
+            return False
+        _close_approval(approval, ApprovalStatus.EXPIRED, actor=None, note="")
+        run = ActionRun.objects.select_for_update().get(pk=approval.run_id)
+        _finish(run, ActionStatus.REFUSED, error=Conflict("approval_expired", "The approval expired."))
+        return True
 
 
 def approvals_alert_overdue(*, now=None) -> int:

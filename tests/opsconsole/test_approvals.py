@@ -226,11 +226,62 @@ def test_rejection_and_expiry_refuse_the_run(account, make_user):
     assert account.plan == "team"
 
 
+def test_a_second_request_while_one_waits_is_refused_until_it_is_decided(account, make_account, make_user):
+    requester, lead = _billing_and_lead(make_user)
+    first = _plan_change(account, requester, "enterprise", idempotency_key="a").run
+    assert first.status == ActionStatus.AWAITING_APPROVAL
+
+    # The preview says so before anyone confirms...
+    with pytest.raises(Conflict) as info:
+        _plan_change(account, make_user("billing"), "enterprise", dry_run=True)
+    assert info.value.code == "approval_already_requested"
+    assert f"Run #{first.pk} (reassign_plan by {requester.username})" in info.value.message
+    # ...and a confirmed request is recorded as refused, leaving one request in the inbox.
+    with pytest.raises(Conflict) as info:
+        _plan_change(account, make_user("billing"), "enterprise", idempotency_key="b")
+    assert info.value.extra == {"waiting_run": first.pk, "action_run": info.value.extra["action_run"]}
+    second = ActionRun.objects.get(pk=info.value.extra["action_run"])
+    assert (second.status, second.error_code) == (ActionStatus.REFUSED, "approval_already_requested")
+    assert ActionApproval.objects.filter(status=ApprovalStatus.PENDING).count() == 1
+
+    # The same action on another account is not held up.
+    other = _plan_change(make_account(), requester, "enterprise", idempotency_key="other").run
+    assert other.status == ActionStatus.AWAITING_APPROVAL
+
+    approval_decide(approval=first.approval, approve=False, note="not yet", actor=lead)
+    third = _plan_change(account, requester, "enterprise", idempotency_key="c").run
+    assert third.status == ActionStatus.AWAITING_APPROVAL
+
+
+def test_database_holds_one_waiting_request_per_action_and_target(account, make_user):
+    from django.db import IntegrityError, transaction
+
+    first = _plan_change(account, make_user("billing"), "enterprise", idempotency_key="a").run
+    copy = ActionRun.objects.get(pk=first.pk)
+    copy.pk, copy.idempotency_key = None, "copy"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        copy.save(force_insert=True)
+
+
+def test_an_expired_request_nobody_swept_does_not_block_a_new_one(account, make_user):
+    requester = make_user("billing")
+    stale = _plan_change(account, requester, "enterprise", idempotency_key="a").run
+    ActionApproval.objects.filter(run=stale).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    fresh = _plan_change(account, requester, "enterprise", idempotency_key="b").run
+    assert fresh.status == ActionStatus.AWAITING_APPROVAL
+    stale.refresh_from_db()
+    assert (stale.status, stale.approval.status) == (ActionStatus.REFUSED, ApprovalStatus.EXPIRED)
+    # The clock expired it, not the person whose request happened to notice.
+    assert stale.approval.history.latest().history_user.username == "system:scheduler"
+
+
 def test_expiry_sweep(account, make_user):
     run = _plan_change(account, make_user("billing"), "enterprise", idempotency_key="a").run
     assert approvals_expire(now=timezone.now() + timedelta(days=2)) == 1
     run.refresh_from_db()
     assert run.status == ActionStatus.REFUSED and run.approval.status == ApprovalStatus.EXPIRED
+    assert run.history.latest().history_user.username == "system:scheduler"
 
 
 @transactional
