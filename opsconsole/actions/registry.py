@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -29,7 +30,7 @@ class ActionContext:
     reversal_of: Any = None  # the ActionRun being reversed, for a reversal
 
 
-class Action:
+class Action(ABC):
     """One guarded action. Subclasses declare what the framework enforces.
 
     - ``name`` and ``target_model`` (``"app_label.ModelName"``);
@@ -53,7 +54,6 @@ class Action:
     description: ClassVar[str] = ""
     target_model: ClassVar[str]
     reversible: ClassVar[bool] = False
-    # Shown in the console only when the target is in a state the action can apply to.
     Input: ClassVar[type[serializers.Serializer]] = serializers.Serializer
 
     @property
@@ -87,8 +87,9 @@ class Action:
     def approval_reason(self, ctx: ActionContext) -> str | None:
         return None
 
+    @abstractmethod
     def perform(self, ctx: ActionContext) -> dict:
-        raise NotImplementedError
+        """The effect; ``register`` refuses a class that does not define it."""
 
     def reverse_external(self, ctx: ActionContext) -> None:
         """Undo what the original run did outside the restored fields (Stripe, events)."""

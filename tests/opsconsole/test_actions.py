@@ -323,3 +323,15 @@ def test_a_broken_preview_is_a_clear_refusal_not_a_crash(account, fail_import, m
         )
     assert info.value.code == "dry_run_failed" and info.value.status == 422
     assert not ActionRun.objects.exists() and not OutboxMessage.objects.exists()
+
+
+def test_an_action_without_an_effect_cannot_be_registered():
+    from opsconsole.actions.registry import Action, register
+
+    class NoEffect(Action):
+        name = "no_effect"
+        label = "No effect"
+        target_model = "accounts.Account"
+
+    with pytest.raises(TypeError, match="perform"):
+        register(NoEffect)

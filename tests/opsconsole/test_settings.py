@@ -81,6 +81,7 @@ def test_production_mode_refuses_to_start_without_a_secret_key():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
+    assert "Traceback" not in result.stderr  # the reason, not a stack a reader has to dig through
 
 
 class FrozenClock:
