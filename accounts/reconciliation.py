@@ -21,6 +21,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -168,6 +169,9 @@ def reconciliation_execute(run: ReconciliationRun, *, progress: Progress | None 
             except RunSuperseded:
                 run.refresh_from_db()
                 continue
+            except SoftTimeLimitExceeded:
+                # Not a failure: the task stops at its checkpoint and a new task carries on.
+                raise
             except Exception as exc:
                 logger.exception("Reconciliation run #%s failed in phase %s", run.pk, phase)
                 return _fail(run, exc, actor)
@@ -614,6 +618,8 @@ def _step_events(run: ReconciliationRun, actor, reader: PageReader | None = None
             continue
         try:
             applied += stripe_event_process(stripe_event=row, actor=actor)
+        except SoftTimeLimitExceeded:
+            raise  # the event stays pending: the sweep or the next run applies it
         except Exception:
             logger.exception("Stripe event %s failed during incremental reconciliation", row.stripe_id)
             errors += 1

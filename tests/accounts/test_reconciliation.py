@@ -157,6 +157,30 @@ def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, m
     assert fresh.objects_scanned == done.objects_scanned
 
 
+def test_a_run_out_of_task_time_continues_in_a_new_task_instead_of_failing(drifted, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from accounts import tasks
+
+    monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
+    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
+    real_step = reconciliation.STEPS["stripe"]["subscriptions"]
+    pages = {"n": 0}
+
+    def step_that_runs_out_of_time(run, actor, reader=None):
+        pages["n"] += 1
+        if pages["n"] == 2:
+            raise SoftTimeLimitExceeded()
+        return real_step(run, actor, reader)
+
+    monkeypatch.setitem(reconciliation.STEPS["stripe"], "subscriptions", step_that_runs_out_of_time)
+    # Eager here, so the continuation the task queues runs before apply() returns.
+    tasks.reconcile.apply(args=("stripe", "full")).get()
+
+    run = ReconciliationRun.objects.get()
+    assert (run.status, run.attempts, run.last_error) == (ReconciliationStatus.COMPLETED, 2, "")
+
+
 class FaultyProxy:
     """A proxy in front of localstripe that fails chosen requests: 500, 429, or a hang."""
 
