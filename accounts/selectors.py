@@ -37,6 +37,11 @@ def accounts_visible_to(user) -> QuerySet[Account]:
     return get_objects_for_user(user, "accounts.view_account", klass=base, accept_global_perms=False)
 
 
+def account_visible_to(user, account: Account) -> bool:
+    """Whether ``user`` may see this one account (no query for users who see every account)."""
+    return user.has_perm("accounts.view_account") or accounts_visible_to(user).filter(pk=account.pk).exists()
+
+
 def exceptions_visible_to(user) -> QuerySet[OpsException]:
     """Exceptions on the accounts ``user`` may see."""
     return OpsException.objects.filter(account__in=accounts_visible_to(user))

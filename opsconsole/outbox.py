@@ -30,6 +30,7 @@ from django.utils import timezone
 from opsconsole.actions.recorder import external_call
 from opsconsole.alerts import Alert, alert_send
 from opsconsole.history import acting_as, system_user
+from opsconsole.links import action_run_url
 from opsconsole.models import OUTBOX_IN_FLIGHT, OutboxDestination, OutboxMessage, OutboxStatus
 
 logger = logging.getLogger("opsconsole.outbox")
@@ -270,8 +271,6 @@ def outbox_deliver_once(message_id) -> float | None:
 
 
 def _alert_failed(message: OutboxMessage) -> None:
-    from opsconsole.actions.services import action_run_url
-
     alert_send(
         Alert(
             kind="outbox_delivery_failed",

@@ -2,16 +2,23 @@
 runbooks, product commands, and the mixin that puts action buttons on other admin pages."""
 
 from django.contrib import admin
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from opsconsole.actions import views
 from opsconsole.actions.registry import get_action
 from opsconsole.actions.selectors import account_timeline, actions_offered, approvals_waiting_for
 from opsconsole.actions.services import may_run
-from opsconsole.adminkit import ReadOnlyAdminMixin, fact_value, facts_table, json_details, rows_table
+from opsconsole.adminkit import (
+    HistoryAdmin,
+    ReadOnlyAdminMixin,
+    fact_value,
+    facts_table,
+    json_details,
+    rows_table,
+)
+from opsconsole.links import action_run_url, admin_url
 from opsconsole.models import ActionApproval, ActionRun, ActionStatus, ApprovalStatus, OutboxMessage, Runbook
 from opsconsole.runbooks import runbook_for_exception
 
@@ -37,7 +44,7 @@ class OutboxInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(ActionRun)
 class ActionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "created_at", "action", "target_repr", "actor", "status_badge", "entry_point")
+    list_display = ("id", "created_at", "action", "target_repr", "actor", "status", "entry_point")
     list_filter = ("status", "action", "entry_point")
     search_fields = ("target_repr", "actor__username", "idempotency_key", "request_id")
     date_hierarchy = "created_at"
@@ -97,10 +104,6 @@ class ActionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def reviewed_preview(self, run):
         return json_details(run.preview, "the preview the person confirmed (JSON)")
 
-    @admin.display(description="status")
-    def status_badge(self, run):
-        return run.get_status_display()
-
     @admin.display(description="field changes")
     def changes_table(self, run):
         rows = [
@@ -117,7 +120,7 @@ class ActionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "—"
         return format_html(
             '<a href="{}">#{}</a>',
-            reverse("admin:opsconsole_actionrun_change", args=[reversal.pk]),
+            action_run_url(reversal),
             reversal.pk,
         )
 
@@ -189,7 +192,7 @@ class ActionApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def run_link(self, approval):
         return format_html(
             '<a href="{}">#{}</a>',
-            reverse("admin:opsconsole_actionrun_change", args=[approval.run_id]),
+            admin_url("admin:opsconsole_actionrun_change", approval.run_id),
             approval.run_id,
         )
 
@@ -213,7 +216,7 @@ class ActionApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Runbook)
-class RunbookAdmin(SimpleHistoryAdmin):
+class RunbookAdmin(HistoryAdmin):
     list_display = ("code", "title", "reason_code", "owner_role", "active")
     list_filter = ("active", "owner_role")
     search_fields = ("code", "title", "stop_rule")

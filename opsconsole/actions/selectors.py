@@ -3,25 +3,29 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
-from django.urls import NoReverseMatch, reverse
+from django.db.models import QuerySet
 
 from opsconsole.actions.registry import Action, actions_for_model, get_action
 from opsconsole.actions.services import may_run
 from opsconsole.errors import NotFound
+from opsconsole.links import action_run_url, admin_change_url, admin_url
 from opsconsole.models import ActionApproval, ActionRun, ApprovalStatus
 from opsconsole.runbooks import runbook_for_exception
 
 
-def _url(name: str, *args) -> str:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
-
-
 def action_form_url(action: Action, target) -> str:
-    return _url("admin:opsconsole_action_form", action.name, target._meta.model_name, target.pk)
+    return admin_url("admin:opsconsole_action_form", action.name, target._meta.model_name, target.pk)
+
+
+def action_run_get(pk, *, user=None) -> ActionRun:
+    """One action run; with ``user``, only a run on an account that user may see (the same
+    not-found answer either way, so a run's existence is not given away)."""
+    from accounts.selectors import account_visible_to
+
+    run = ActionRun.objects.filter(pk=pk).select_related("account").first()
+    if run is None or (user is not None and run.account_id and not account_visible_to(user, run.account)):
+        raise NotFound("action_run_not_found", f"No action run {pk}.")
+    return run
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,7 @@ def account_timeline(account, *, limit: int = 200) -> list[TimelineEntry]:
     for event in AccountEvent.objects.filter(account=account).order_by("-occurred_at")[:limit]:
         detail = " ".join(x for x in (event.error_code, event.request_id) if x)
         entries.append(TimelineEntry(event.occurred_at, "event", event.type, detail))
-    runs = (
-        ActionRun.objects.filter(Q(account=account)).select_related("actor").order_by("-created_at")[:limit]
-    )
+    runs = ActionRun.objects.filter(account=account).select_related("actor").order_by("-created_at")[:limit]
     for run in runs:
         entries.append(
             TimelineEntry(
@@ -111,12 +113,12 @@ def account_timeline(account, *, limit: int = 200) -> list[TimelineEntry]:
                 "action",
                 f"{run.action} by {run.actor.get_username()}: {run.status}",
                 run.error_message,
-                _url("admin:opsconsole_actionrun_change", run.pk),
+                action_run_url(run),
             )
         )
     exceptions = OpsException.objects.filter(account=account).select_related("reason_code")
     for exception in exceptions:
-        url = _url("admin:accounts_opsexception_change", exception.pk)
+        url = admin_change_url(exception)
         entries.append(
             TimelineEntry(
                 exception.opened_at,

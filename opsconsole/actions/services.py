@@ -16,7 +16,6 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from opsconsole.actions.recorder import EffectRecorder, recording, to_json
@@ -25,12 +24,12 @@ from opsconsole.alerts import Alert, alert_send
 from opsconsole.errors import (
     ApplicationError,
     Conflict,
-    NotFound,
     PermissionRefused,
     Unprocessable,
     ValidationFailed,
 )
 from opsconsole.history import SYSTEM_SCHEDULER, acting_as, system_user
+from opsconsole.links import action_run_url
 from opsconsole.models import (
     ActionApproval,
     ActionRun,
@@ -65,14 +64,14 @@ class _RollBack(Exception):
 
 def permission_problem(user, action: Action, target) -> str | None:
     """Why ``user`` may not run ``action`` on ``target``, or None when they may."""
-    from accounts.selectors import accounts_visible_to
+    from accounts.selectors import account_visible_to
 
     if user is None or not user.is_authenticated or not user.is_active:
         return "You must be signed in as an active user."
     if not user.has_perm(action.permission):
         return f"Your role may not run {action.name}."
     account = action.account_of(target)
-    if account is not None and not accounts_visible_to(user).filter(pk=account.pk).exists():
+    if account is not None and not account_visible_to(user, account):
         return "You do not have access to this account."
     return None
 
@@ -82,13 +81,6 @@ def may_run(user, action: Action, target) -> bool:
 
 
 # --- Helpers ------------------------------------------------------------------------------
-
-
-def action_run_url(run: ActionRun) -> str:
-    try:
-        return reverse("admin:opsconsole_actionrun_change", args=[run.pk])
-    except NoReverseMatch:
-        return ""
 
 
 def _required_evidence(runbook, evidence: dict) -> dict:
@@ -105,7 +97,7 @@ def _required_evidence(runbook, evidence: dict) -> dict:
     return evidence
 
 
-def _check_runbook(action: Action, runbook, target) -> None:
+def _check_runbook(action: Action, runbook) -> None:
     if runbook is not None and action.name not in runbook.allowed_actions:
         raise Conflict(
             "not_allowed_by_runbook",
@@ -120,14 +112,10 @@ def _check_all(ctx: ActionContext) -> None:
     if problem:
         raise PermissionRefused("action_not_permitted", problem, {"action": ctx.action.name})
     if ctx.reversal_of is None:
-        _check_runbook(ctx.action, ctx.runbook, ctx.target)
+        _check_runbook(ctx.action, ctx.runbook)
         ctx.action.check(ctx)
     else:
         _check_reversible(ctx)
-
-
-def _state_of(action: Action, target) -> dict:
-    return to_json({"fields": action.state(target), "derived": action.derived_state(target)})
 
 
 def _derived_diff(before: dict, after: dict) -> list[dict]:
@@ -238,10 +226,10 @@ def _dry_run(action, target, actor, params, evidence, runbook, reversal_of) -> A
                 waiting = _waiting_for_approval(action.name, target_type.pk, locked.pk)
                 if waiting is not None:
                     raise _already_requested(waiting)
-            captured["before"] = _state_of(action, locked)
+            captured["before"] = to_json(action.derived_state(locked))
             captured["fingerprint"] = action.fingerprint(locked)
             captured["result"] = _perform_recorded(ctx, recorder)
-            captured["after"] = _state_of(action, action.lock(locked))
+            captured["after"] = to_json(action.derived_state(action.lock(locked)))
             raise _RollBack
     except _RollBack:
         pass
@@ -260,7 +248,7 @@ def _dry_run(action, target, actor, params, evidence, runbook, reversal_of) -> A
         "evidence": evidence,
         "runbook": runbook.code if runbook else None,
         "changes": recorder.changes,
-        "derived_changes": _derived_diff(captured["before"]["derived"], captured["after"]["derived"]),
+        "derived_changes": _derived_diff(captured["before"], captured["after"]),
         "external_calls": recorder.calls,
         "result": to_json(captured["result"]),
         "needs_approval": captured["approval"],
@@ -550,13 +538,20 @@ def _run_approved(run: ActionRun) -> ApplicationError | None:
 def approvals_expire(*, now=None) -> int:
     """Mark pending approvals past their expiry as expired and refuse their runs."""
     now = now or timezone.now()
-    expired = ActionApproval.objects.filter(status=ApprovalStatus.PENDING, expires_at__lte=now)
-    return sum(_approval_expire(pk) for pk in expired.values_list("pk", flat=True))
+    expired = list(
+        ActionApproval.objects.filter(status=ApprovalStatus.PENDING, expires_at__lte=now).values_list(
+            "pk", flat=True
+        )
+    )
+    if not expired:
+        return 0
+    scheduler = system_user(SYSTEM_SCHEDULER)
+    return sum(_approval_expire(pk, scheduler=scheduler) for pk in expired)
 
 
-def _approval_expire(approval_pk) -> bool:
+def _approval_expire(approval_pk, *, scheduler=None) -> bool:
     # An expiry is the clock's doing, not a decision of whoever happened to trigger it.
-    with transaction.atomic(), acting_as(system_user(SYSTEM_SCHEDULER)):
+    with transaction.atomic(), acting_as(scheduler or system_user(SYSTEM_SCHEDULER)):
         approval = ActionApproval.objects.select_for_update().get(pk=approval_pk)
         if approval.status != ApprovalStatus.PENDING:
             return False
@@ -673,10 +668,3 @@ def action_run_reverse(
         entry_point=entry_point,
         reversal_of=run,
     )
-
-
-def action_run_get(pk) -> ActionRun:
-    run = ActionRun.objects.filter(pk=pk).first()
-    if run is None:
-        raise NotFound("action_run_not_found", f"No action run {pk}.")
-    return run

@@ -8,30 +8,22 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from opsconsole.actions.forms import action_form_class, split_cleaned
 from opsconsole.actions.registry import get_action
-from opsconsole.actions.selectors import action_form_url, action_target_by_pk
+from opsconsole.actions.selectors import action_form_url, action_run_get, action_target_by_pk
 from opsconsole.actions.services import (
     action_run_reverse,
-    action_run_url,
     approval_decide,
     permission_problem,
     run_action,
 )
 from opsconsole.errors import ApplicationError
+from opsconsole.links import action_run_url, admin_change_url
 from opsconsole.models import ActionApproval, ActionRun
 from opsconsole.runbooks import runbook_for_action
-
-
-def target_admin_url(target) -> str:
-    try:
-        return reverse(f"admin:{target._meta.app_label}_{target._meta.model_name}_change", args=[target.pk])
-    except NoReverseMatch:
-        return ""
 
 
 def _load_target(request, action, model_name: str, pk: str):
@@ -97,7 +89,7 @@ def action_form_view(request, admin_site, name: str, model_name: str, pk: str):
         raise PermissionDenied(problem)
     runbook = runbook_for_action(action, target)
     Form = action_form_class(action, runbook)
-    back = target_admin_url(target)
+    back = admin_change_url(target)
     context = {
         "title": f"{action.label}: {target}",
         "action": action,
@@ -156,9 +148,10 @@ def action_form_view(request, admin_site, name: str, model_name: str, pk: str):
 
 
 def reverse_view(request, admin_site, run_pk: int):
-    run = ActionRun.objects.filter(pk=run_pk).first()
-    if run is None:
-        raise Http404("No such action run.")
+    try:
+        run = action_run_get(run_pk, user=request.user)
+    except ApplicationError as exc:
+        raise Http404(exc.message) from exc
     if request.method == "POST":
         try:
             outcome = action_run_reverse(

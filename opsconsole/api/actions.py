@@ -6,8 +6,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from opsconsole.actions.registry import get_action
-from opsconsole.actions.selectors import action_target_get
-from opsconsole.actions.services import action_run_get, action_run_reverse, run_action
+from opsconsole.actions.selectors import action_run_get, action_target_by_pk, action_target_get
+from opsconsole.actions.services import action_run_reverse, run_action
+from opsconsole.api.idempotency import HEADER, REPLAYED_HEADER
 from opsconsole.errors import NotFound
 from opsconsole.models import ActionRun, ActionStatus
 
@@ -80,7 +81,7 @@ class ActionRunView(APIView):
     @extend_schema(
         request=ActionRequestSerializer,
         parameters=[
-            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter(HEADER, str, OpenApiParameter.HEADER, required=False),
             OpenApiParameter("X-Request-ID", str, OpenApiParameter.HEADER, required=False),
         ],
         responses={
@@ -98,13 +99,13 @@ class ActionRunView(APIView):
             "actor": request.user,
             "dry_run": data["dry_run"],
             "preview_token": data["preview_token"],
-            "idempotency_key": request.headers.get("Idempotency-Key", ""),
+            "idempotency_key": request.headers.get(HEADER, ""),
         }
         if data["reverses"] is not None:
-            original = action_run_get(data["reverses"])
+            original = action_run_get(data["reverses"], user=request.user)
             if original.action != action.name:
                 raise NotFound("action_run_not_found", f"Run {original.pk} is not a {action.name} run.")
-            action_target_get(action=action, public_id=_public_id(original), user=request.user)
+            action_target_by_pk(action=action, pk=original.target_id, user=request.user)
             outcome = action_run_reverse(run=original, entry_point="api", **common)
         else:
             outcome = run_action(
@@ -122,14 +123,10 @@ class ActionRunView(APIView):
             )
         payload = {"action_run": ActionRunSerializer(outcome.run).data}
         if outcome.duplicate:
-            return Response(payload, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
+            return Response(payload, status=status.HTTP_200_OK, headers={REPLAYED_HEADER: "true"})
         if outcome.run.status == ActionStatus.AWAITING_APPROVAL:
             return Response(payload, status=status.HTTP_202_ACCEPTED)
         return Response(payload, status=status.HTTP_201_CREATED)
-
-
-def _public_id(run: ActionRun) -> str:
-    return run.account.external_id if run.target_type.model == "account" else run.target_id
 
 
 class ActionRunDetailView(APIView):
@@ -137,9 +134,5 @@ class ActionRunDetailView(APIView):
 
     @extend_schema(responses=ActionRunSerializer)
     def get(self, request, pk: int):
-        from accounts.selectors import accounts_visible_to
-
-        run = action_run_get(pk)
-        if run.account_id and not accounts_visible_to(request.user).filter(pk=run.account_id).exists():
-            raise NotFound("action_run_not_found", f"No action run {pk}.")
+        run = action_run_get(pk, user=request.user)
         return Response(ActionRunSerializer(run).data)
