@@ -228,7 +228,8 @@ class TicketAdmin(ServiceCallAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
 
 
 @admin.register(RoutingDecision)
-class RoutingDecisionAdmin(ReadOnlyAdminMixin, HistoryAdmin):
+class RoutingDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Decisions are append-only rows without history: a history page would have nothing to show.
     list_display = (
         "ticket",
         "kind",
@@ -278,29 +279,25 @@ class QueueAdmin(HistoryAdmin):
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
 
-    @staticmethod
-    def _figures(queue):
-        return queue.figures
-
     @admin.display(description="Open")
     def open_tickets(self, obj):
-        return self._figures(obj)["open"]
+        return obj.figures["open"]
 
     @admin.display(description="Age p50 (h)")
     def age_p50(self, obj):
-        return _hours(self._figures(obj)["p50_hours"])
+        return _hours(obj.figures["p50_hours"])
 
     @admin.display(description="Age p90 (h)")
     def age_p90(self, obj):
-        return _hours(self._figures(obj)["p90_hours"])
+        return _hours(obj.figures["p90_hours"])
 
     @admin.display(description="Age p99 (h)")
     def age_p99(self, obj):
-        return _hours(self._figures(obj)["p99_hours"])
+        return _hours(obj.figures["p99_hours"])
 
     @admin.display(description="Past target")
     def past_target(self, obj):
-        return self._figures(obj)["past_target"]
+        return obj.figures["past_target"]
 
     @admin.display(description="")
     def board(self, obj):

@@ -160,3 +160,12 @@ def test_account_page_lists_the_tickets_the_user_may_see(console, make_account, 
     assert "Where is my invoice" in lead_page and "Export crashes" in lead_page
     support_page = console("support").get(url, secure=True).content.decode()
     assert "No tickets you can see." in support_page and str(ticket) not in support_page
+
+
+@pytest.mark.django_db
+def test_a_routing_decision_page_and_its_history_open(console, intake):
+    decision = intake().decisions.get()
+    lead = console("ops_lead")
+    for name in ("admin:routing_routingdecision_change", "admin:routing_routingdecision_history"):
+        page = lead.get(reverse(name, args=[decision.pk]), secure=True)
+        assert page.status_code == 200, name
