@@ -7,6 +7,7 @@ permission, the runbook and the evidence, and records what changed.
 from django.conf import settings
 from rest_framework import serializers
 
+from accounts.billing_selectors import open_drift_of
 from accounts.choices import (
     ExceptionStatus,
     ProvisioningStepName,
@@ -17,7 +18,7 @@ from accounts.choices import (
 from accounts.crm import DRIFT_KINDS, crm_adapter
 from accounts.crm_services import crm_push_queue, crm_push_record_id
 from accounts.models import Account, AccountEvent, ProvisioningStep
-from accounts.selectors import entitlements_for, open_drift_of
+from accounts.selectors import entitlements_for
 from accounts.services import (
     account_event_note,
     account_mark_duplicate,

@@ -199,7 +199,6 @@ class AccountAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAdmin
     # The account's own page, which places the guarded-actions panel (the mixin's default
     # template is for models without one).
     change_form_template = "admin/accounts/account/change_form.html"
-    change_form_template = "admin/accounts/account/change_form.html"
     list_display = (
         "external_id",
         "name",

@@ -10,23 +10,32 @@ from rest_framework import serializers
 
 from accounts import stripe_gateway
 from accounts.actions import _ExceptionAction, _require_open
+from accounts.billing_selectors import open_drift_of
 from accounts.billing_services import (
+    FIX_ACTIONS,
     STRIPE_LIVE_SUBSCRIPTION,
+    SUBSCRIPTION_FIELDS,
     billing_end_without_subscription,
     billing_value_adopt,
+    metadata_account,
     stripe_customer_link_by_hand,
     stripe_customers_merge,
     subscription_state,
 )
-from accounts.choices import DriftKind, ReconciliationTarget
+from accounts.choices import ReconciliationTarget
 from accounts.models import Account, BillingDrift
-from accounts.selectors import open_drift_of
 from opsconsole.actions.recorder import external_call
 from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict, ValidationFailed
 
 # The product-owned fields whose Stripe value a person may adopt, by drift kind.
-ADOPTABLE = {DriftKind.BILLING_STATUS: "billing_status", DriftKind.TRIAL_END: "trial_ends_at"}
+ADOPTABLE = {
+    kind: field for field, (_, kind, action) in SUBSCRIPTION_FIELDS.items() if action == "adopt_stripe_value"
+}
+
+
+def _kinds_fixed_by(action_name: str) -> tuple[str, ...]:
+    return tuple(kind for kind, name in FIX_ACTIONS.items() if name == action_name)
 
 
 class NoteInput(serializers.Serializer):
@@ -74,7 +83,7 @@ class AdoptStripeValue(_DriftFix):
     name = "adopt_stripe_value"
     label = "Take Stripe's value"
     description = "Set the product's billing status or trial end to what Stripe says now."
-    kinds = tuple(ADOPTABLE)
+    kinds = _kinds_fixed_by(name)
     Input = NoteInput
 
     def _stripe_value(self, ctx: ActionContext):
@@ -115,7 +124,7 @@ class EndProductBilling(_DriftFix):
     name = "end_product_billing"
     label = "End billing here"
     description = "Stripe has no subscription: mark the account's billing canceled and its MRR zero."
-    kinds = (DriftKind.NO_SUBSCRIPTION,)
+    kinds = _kinds_fixed_by(name)
     Input = NoteInput
 
     def check(self, ctx: ActionContext) -> None:
@@ -153,7 +162,7 @@ class MergeStripeCustomers(_DriftFix):
     name = "merge_stripe_customers"
     label = "Keep one Stripe customer"
     description = "Link the account to one of its Stripe customers and delete the others in Stripe."
-    kinds = (DriftKind.DUPLICATE_CUSTOMER,)
+    kinds = _kinds_fixed_by(name)
     Input = MergeInput
 
     def _removed(self, ctx: ActionContext) -> list[str]:
@@ -234,7 +243,7 @@ class LinkStripeCustomer(Action):
                 f"Stripe has no customer {customer_id}.",
                 {"customer": ["Unknown customer."]},
             ) from exc
-        named = (customer.get("metadata") or {}).get("account_external_id")
+        named = metadata_account(customer)
         if named and named != account.external_id:
             raise Conflict(
                 "customer_names_another_account", f"{customer_id} names account {named} in Stripe."

@@ -6,11 +6,17 @@ its system of record, the last sync and the open drift), placed by accounts/admi
 """
 
 from django.contrib import admin
-from django.utils.html import format_html
 
 from accounts import billing_selectors
+from accounts.choices import ReconciliationStatus
 from accounts.models import BillingDrift, ReconciliationRun, StripeEvent
-from opsconsole.adminkit import ReadOnlyAdminMixin
+from opsconsole.adminkit import ReadOnlyAdminMixin, badge
+
+RUN_TONES = {
+    ReconciliationStatus.COMPLETED: "ok",
+    ReconciliationStatus.FAILED: "bad",
+    ReconciliationStatus.RUNNING: "info",
+}
 
 
 @admin.register(StripeEvent)
@@ -44,8 +50,7 @@ class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="status")
     def status_badge(self, run):
-        colour = {"completed": "#2e7d32", "failed": "#c62828", "running": "#1565c0"}[run.status]
-        return format_html('<b style="color:{}">{}</b>', colour, run.get_status_display())
+        return badge(run.get_status_display(), RUN_TONES.get(run.status, "muted"))
 
     def changelist_view(self, request, extra_context=None):
         by_kind = billing_selectors.open_drift_by_kind()
@@ -76,4 +81,5 @@ class BillingDriftAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "system", "kind", "account__channel")
     search_fields = ("subject", "account__external_id", "account__name")
-    list_select_related = ("account", "exception")
+    # The exception column's label names its reason code.
+    list_select_related = ("account", "exception__reason_code")

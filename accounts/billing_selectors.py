@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 
 from accounts.choices import DriftKind, DriftStatus
-from accounts.models import Account, BillingDrift, ReconciliationRun
+from accounts.models import Account, BillingDrift, OpsException
 
 # (label, account field, the field naming its system of record, or a fixed owner)
 BILLING_FIELDS = (
@@ -64,10 +64,6 @@ def billing_state(account: Account) -> BillingState:
     )
 
 
-def recent_runs(limit: int = 20) -> QuerySet[ReconciliationRun]:
-    return ReconciliationRun.objects.order_by("-started_at")[:limit]
-
-
 def open_drift_by_kind() -> list[dict]:
     counts = dict(
         BillingDrift.objects.filter(status=DriftStatus.OPEN)
@@ -86,3 +82,11 @@ def open_drift_by_channel() -> list[dict]:
         .order_by("-n")
     )
     return [{"channel": r["account__channel__name"] or "(no account)", "count": r["n"]} for r in rows]
+
+
+def open_drift_of(exception: OpsException, *, system: str | None = None) -> BillingDrift | None:
+    """The open drift an exception stands for, optionally only from one system (Stripe, CRM)."""
+    drift = BillingDrift.objects.filter(exception=exception, status=DriftStatus.OPEN)
+    if system is not None:
+        drift = drift.filter(system=system)
+    return drift.select_related("account__owner").order_by("-opened_at").first()

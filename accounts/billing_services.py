@@ -68,7 +68,9 @@ SUBSCRIPTION_FIELDS = {
 # Identifiers and amounts only Stripe can know: always taken from Stripe.
 STRIPE_ONLY_FIELDS = ("stripe_subscription_id", "mrr_cents")
 
+# The guarded action each drift kind names as its fix (the exception page offers it).
 FIX_ACTIONS = {
+    **{kind: action for _, kind, action in SUBSCRIPTION_FIELDS.values() if kind},
     DriftKind.NO_SUBSCRIPTION: "end_product_billing",
     # On the account the record belongs to: the drift itself has no account.
     DriftKind.UNMATCHED: "link_stripe_customer",
@@ -274,9 +276,7 @@ def drift_open(
 ) -> tuple[BillingDrift, bool]:
     """Open the drift (or refresh the one already open) and keep exactly one open exception."""
     now = timezone.now()
-    fix_action = FIX_ACTIONS.get(kind) or next(
-        (action for _, (_, k, action) in SUBSCRIPTION_FIELDS.items() if k == kind), ""
-    )
+    fix_action = FIX_ACTIONS.get(kind, "")
     drift = (
         BillingDrift.objects.select_for_update()
         .filter(system=system, kind=kind, subject=subject, status=DriftStatus.OPEN)

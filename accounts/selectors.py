@@ -9,7 +9,6 @@ from guardian.shortcuts import get_objects_for_user
 
 from accounts.choices import (
     UNRESOLVED_EXCEPTION_STATUSES,
-    DriftStatus,
     EntitlementKind,
     LifecycleStage,
     ProvisioningStatus,
@@ -18,7 +17,6 @@ from accounts.choices import (
 from accounts.models import (
     Account,
     AccountEvent,
-    BillingDrift,
     EntitlementOverride,
     OpsException,
     ProvisioningStep,
@@ -243,11 +241,3 @@ def account_external_ids(*, prefix: str = "", limit: int | None = None) -> list[
     """External ids in a stable order (demo and benchmark data pick accounts from it)."""
     ids = Account.objects.filter(external_id__startswith=prefix).order_by("external_id")
     return list(ids.values_list("external_id", flat=True)[:limit])
-
-
-def open_drift_of(exception: OpsException, *, system: str | None = None) -> BillingDrift | None:
-    """The open drift an exception stands for, optionally only from one system (Stripe, CRM)."""
-    drift = BillingDrift.objects.filter(exception=exception, status=DriftStatus.OPEN)
-    if system is not None:
-        drift = drift.filter(system=system)
-    return drift.select_related("account__owner").order_by("-opened_at").first()

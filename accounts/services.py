@@ -31,7 +31,7 @@ from accounts.models import (
     ProvisioningStep,
     ReasonCode,
 )
-from accounts.shapes import EVENT_STEP_TRANSITIONS, SHAPES, shape_for
+from accounts.shapes import EVENT_STEP_TRANSITIONS, PLANS, SHAPES, shape_for
 from opsconsole.actions.recorder import current_recorder, record_created
 from opsconsole.bulk import insert_rows
 from opsconsole.errors import Conflict, ValidationFailed
@@ -615,8 +615,6 @@ def account_plan_change(*, account: Account, plan: str, mrr_cents: int, note: st
     Stripe, when it owns the plan, is updated by the caller (the reassign_plan action) so that
     a dry run can list that call instead of making it.
     """
-    from accounts.shapes import PLANS
-
     if plan not in PLANS:
         raise ValidationFailed("unknown_plan", f"Unknown plan {plan!r}.", {"plan": plan})
     account = Account.objects.select_for_update().get(pk=account.pk)

@@ -209,13 +209,6 @@ def subscription_set_plan(subscription_id: str, plan_code: str) -> dict:
     )
 
 
-def customer_create(*, email: str, name: str = "", account_external_id: str = "") -> dict:
-    params: dict[str, Any] = {"email": email, "name": name or email}
-    if account_external_id:
-        params["metadata"] = {"account_external_id": account_external_id}
-    return _plain(call(lambda: client().v1.customers.create(params=params), what="customer create"))
-
-
 def customer_name_account(customer_id: str, account_external_id: str) -> dict:
     """Put the account's id in the customer's metadata, where every later sync looks first."""
     params = {"metadata": {"account_external_id": account_external_id}}
