@@ -81,9 +81,11 @@ class TimelineEntry:
     url: str = ""
 
 
-def _history_entries(account) -> list[TimelineEntry]:
+def _history_entries(account, *, limit: int) -> list[TimelineEntry]:
+    """The account's newest ``limit`` field changes (a change is a record and the one before it)."""
     entries = []
-    records = list(account.history.select_related("history_user").order_by("history_date", "history_id"))
+    newest_first = account.history.select_related("history_user").order_by("-history_date", "-history_id")
+    records = list(newest_first[: limit + 1])[::-1]
     for previous, record in zip([None, *records], records, strict=False):
         if previous is None:
             continue
@@ -138,7 +140,7 @@ def account_timeline(account, *, limit: int = 200) -> list[TimelineEntry]:
                     url,
                 )
             )
-    entries.extend(_history_entries(account))
+    entries.extend(_history_entries(account, limit=limit))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
 
