@@ -3,6 +3,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from opsconsole.api.idempotency import REPLAYED_HEADER
 from routing.api.serializers import TicketIntakeResultSerializer, TicketIntakeSerializer
 from routing.services import ticket_intake
 
@@ -41,6 +42,4 @@ class TicketIntakeView(APIView):
         )
         if created:
             return Response(intake_answer(ticket), status=status.HTTP_201_CREATED)
-        return Response(
-            intake_answer(ticket), status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"}
-        )
+        return Response(intake_answer(ticket), status=status.HTTP_200_OK, headers={REPLAYED_HEADER: "true"})
