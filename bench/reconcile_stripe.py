@@ -181,7 +181,7 @@ def vacuum_analyze() -> None:
             cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscriptions", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=16)
@@ -226,7 +226,15 @@ def main() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+    # A run that failed, or a steady state that still finds work, makes the figures meaningless.
+    if first["status"] != "completed" or second["status"] != "completed":
+        print("bench: a reconciliation run did not complete")
+        return 1
+    if second["corrected"] or second["opened"]:
+        print("bench: the second run still corrected fields or opened drift")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
