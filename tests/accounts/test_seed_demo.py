@@ -1,6 +1,7 @@
 """seed_demo and generate_data: deterministic (same seed, same data) and idempotent."""
 
 import io
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -126,8 +127,16 @@ def forget_demo_data():
     Account.objects.all().delete()
 
 
+@pytest.fixture
+def fixed_anchor(monkeypatch):
+    """The demo's "now" pinned, so comparing two seeds never straddles midnight UTC."""
+    anchor = datetime(2026, 1, 15, tzinfo=UTC)
+    monkeypatch.setattr(demo, "demo_anchor", lambda now=None: anchor)
+    return anchor
+
+
 @pytest.mark.django_db
-def test_the_same_seed_gives_the_same_data_and_another_seed_other_data():
+def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(fixed_anchor):
     seed("--seed", "11")
     first = snapshot()
     forget_demo_data()
@@ -164,7 +173,7 @@ def test_the_mix_covers_every_shape_and_the_review_cases():
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_generate_data_gives_the_same_data_with_any_number_of_workers():
-    args = ["generate_data", "--accounts", "16", "--seed", "3", "--prefix", "gen"]
+    args = ["generate_data", "--accounts", "16", "--seed", "3", "--prefix", "gen", "--anchor", "2026-01-15"]
     call_command(*args, stdout=io.StringIO())
     one_worker = snapshot("gen")
     assert len(one_worker["accounts"]) == 16

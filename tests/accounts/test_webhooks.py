@@ -182,10 +182,12 @@ def test_event_in_the_same_second_is_settled_by_refetching_from_stripe(localstri
     )
 
     post_event(Client(), fresh)
+    # Stripe moves on before the stale copy arrives: only a re-fetch can know that.
+    localstripe.set_plan(live["id"], "enterprise")
     post_event(Client(), stale)
 
     account.refresh_from_db()
-    assert account.plan == "business"
+    assert account.plan == "enterprise"
     assert account.stripe_subscription_id == live["id"]
 
 

@@ -18,11 +18,6 @@ def transactional(test):
     return pytest.mark.django_db(transaction=True)(test)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def fail_import(system):
     """``fail_import(account, "timeout")`` records an import.failed event; returns the exception."""

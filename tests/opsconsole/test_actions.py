@@ -98,7 +98,7 @@ def test_support_restarts_once_then_is_refused_with_escalation_offered(account, 
 
 def test_schema_error_is_not_restartable(account, fail_import, make_user):
     exception = fail_import(account, "schema_error")
-    with pytest.raises(Exception) as info:
+    with pytest.raises(Conflict) as info:
         run_action(
             name="restart_import",
             target=exception,

@@ -202,6 +202,7 @@ def test_crm_failures_alert_after_the_last_attempt(account, hubspot, settings, a
 
     message.refresh_from_db()
     assert message.status == OutboxStatus.FAILED and message.response_status == 503
+    assert message.attempts == 2 and [r[0] for r in hubspot.requests] == ["PATCH", "PATCH"]
     assert "503" in message.last_error
     (alert,) = alert_receiver.requests
     assert alert["json"]["opsconsole"]["kind"] == "outbox_delivery_failed"

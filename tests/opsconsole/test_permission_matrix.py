@@ -81,10 +81,9 @@ def test_role_action_matrix(role, name, case, make_user):
     if name in ALLOWED[role]:
         try:
             outcome = _attempt(name, case, user)
-        except PermissionRefused as exc:  # pragma: no cover - the failure message is the point
-            pytest.fail(f"{role} was refused {name}: {exc.message}")
-        except ApplicationError:
-            return  # allowed, then stopped by a precondition: not a permission refusal
+        except ApplicationError as exc:  # pragma: no cover - the failure message is the point
+            # Every case is set up so the action applies: any refusal here is a regression.
+            pytest.fail(f"{role} was refused {name}: {exc.code}: {exc.message}")
         assert outcome.preview["action"] == name
     else:
         with pytest.raises(PermissionRefused) as info:

@@ -116,9 +116,20 @@ def test_two_workers_checking_at_once_record_one_breach(intake, sent_alerts):
 
 @pytest.mark.django_db
 def test_a_backlog_is_checked_longest_overdue_first_in_batches(intake):
-    tickets = [intake(), intake(), intake()]
-    later = timezone.now() + timedelta(days=30)
-    batch = selectors.tickets_past_due(now=later, limit=1)
-    assert len(batch) == 3  # one per target
-    oldest_owner_due = min(tickets, key=lambda t: (t.owner_due_at, t.pk))
-    assert (oldest_owner_due.pk, "owner") in batch
+    from routing.models import Ticket
+
+    first, second, oldest = intake(), intake(), intake()
+    now = timezone.now()
+    # Two tickets due at the same moment (as every ticket opened out of business hours is),
+    # and a later ticket that is the longest overdue.
+    Ticket.objects.filter(pk__in=[first.pk, second.pk]).update(owner_due_at=now - timedelta(hours=1))
+    Ticket.objects.filter(pk=oldest.pk).update(owner_due_at=now - timedelta(hours=3))
+
+    def owner_batch(limit):
+        return [pk for pk, target in selectors.tickets_past_due(now=now, limit=limit) if target == "owner"]
+
+    assert owner_batch(1) == [oldest.pk]
+    assert owner_batch(3) == [oldest.pk, first.pk, second.pk]  # a tie goes to the older ticket
+    # Each target is batched on its own.
+    later = selectors.tickets_past_due(now=now + timedelta(days=30), limit=1)
+    assert sorted(target for _, target in later) == sorted(SlaTarget.values)
