@@ -40,12 +40,12 @@ RESTARTABLE_IMPORT_ERRORS = frozenset({"timeout", "import_timeout", "rate_limite
 MAX_IMPORT_RESTARTS = 3
 
 
-def _require_open(exception) -> None:
+def exception_require_open(exception) -> None:
     if exception.status == ExceptionStatus.RESOLVED:
         raise Conflict("exception_resolved", "This exception is already resolved.")
 
 
-class _ExceptionAction(Action):
+class ExceptionAction(Action):
     target_model = "accounts.OpsException"
 
     def applies_to(self, target) -> bool:
@@ -60,14 +60,14 @@ class ResolveInput(serializers.Serializer):
 
 
 @register
-class ResolveException(_ExceptionAction):
+class ResolveException(ExceptionAction):
     name = "resolve_exception"
     label = "Resolve exception"
     description = "Close the exception with a resolution note."
     Input = ResolveInput
 
     def check(self, ctx: ActionContext) -> None:
-        _require_open(ctx.target)
+        exception_require_open(ctx.target)
 
     def perform(self, ctx: ActionContext) -> dict:
         exception = exception_resolve(exception=ctx.target, note=ctx.params["note"], actor=ctx.actor)
@@ -92,7 +92,7 @@ def import_restarts_done(exception) -> int:
 
 
 @register
-class RestartImport(_ExceptionAction):
+class RestartImport(ExceptionAction):
     name = "restart_import"
     label = "Restart import"
     description = "Ask the product to run the failed import again."
@@ -102,7 +102,7 @@ class RestartImport(_ExceptionAction):
 
     def check(self, ctx: ActionContext) -> None:
         exception = ctx.target
-        _require_open(exception)
+        exception_require_open(exception)
         if exception.reason_code.code != "import_failed":
             raise Conflict("not_an_import_failure", "Only a failed import can be restarted.")
         failure = _last_import_failure(exception.account)
@@ -339,14 +339,14 @@ class EscalateInput(serializers.Serializer):
 
 
 @register
-class EscalateToEngineering(_ExceptionAction):
+class EscalateToEngineering(ExceptionAction):
     name = ESCALATE
     label = "Escalate to engineering"
     description = "Open an escalation carrying the account's telemetry and last five events."
     Input = EscalateInput
 
     def check(self, ctx: ActionContext) -> None:
-        _require_open(ctx.target)
+        exception_require_open(ctx.target)
 
     def perform(self, ctx: ActionContext) -> dict:
         from routing.services import escalation_create
@@ -445,7 +445,7 @@ class PushToCrmInput(serializers.Serializer):
 
 
 @register
-class PushToCrm(_ExceptionAction):
+class PushToCrm(ExceptionAction):
     name = "push_to_crm"
     label = "Push our value to the CRM"
     description = (
@@ -464,7 +464,7 @@ class PushToCrm(_ExceptionAction):
         return drift
 
     def check(self, ctx: ActionContext) -> None:
-        _require_open(ctx.target)
+        exception_require_open(ctx.target)
         crm_push_record_id(drift=self._drift(ctx.target), adapter=crm_adapter())
 
     def perform(self, ctx: ActionContext) -> dict:

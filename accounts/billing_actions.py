@@ -9,7 +9,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts import stripe_gateway
-from accounts.actions import _ExceptionAction, _require_open
+from accounts.actions import ExceptionAction, exception_require_open
 from accounts.billing_selectors import open_drift_of
 from accounts.billing_services import (
     FIX_ACTIONS,
@@ -55,7 +55,7 @@ def _live_subscriptions(customer_id: str) -> list[str]:
     ]
 
 
-class _DriftFix(_ExceptionAction):
+class _DriftFix(ExceptionAction):
     """A fix for the exception of one kind of drift."""
 
     kinds: tuple[str, ...] = ()
@@ -64,7 +64,7 @@ class _DriftFix(_ExceptionAction):
         return super().applies_to(target) and target.reason_code.code in self.kinds
 
     def check(self, ctx: ActionContext) -> None:
-        _require_open(ctx.target)
+        exception_require_open(ctx.target)
         if ctx.target.reason_code.code not in self.kinds:
             raise Conflict(
                 "not_this_drift",

@@ -28,10 +28,10 @@ from accounts.choices import (
 from accounts.models import Account, BillingDrift, OpsException, ReasonCode, StripeEvent
 from accounts.services import (
     EventInput,
-    _open_exception_locked,
-    _resolve_exception_locked,
     account_event_note,
     account_events_record,
+    exception_open_locked,
+    exception_resolve_locked,
     insert_timeline_rows,
 )
 from accounts.shapes import EVENT_STEP_TRANSITIONS, PLANS
@@ -307,7 +307,7 @@ def drift_open(
     if not created:
         drift.ours, drift.theirs, drift.last_seen_at = ours, theirs, now
     if account is not None and (drift.exception_id is None or not drift.exception.is_open):
-        drift.exception = _open_exception_locked(
+        drift.exception = exception_open_locked(
             account=account,
             reason=ReasonCode.objects.get(code=kind),
             summary=summary,
@@ -333,7 +333,7 @@ def drift_resolve(drift: BillingDrift, *, note: str) -> bool:
     drift.save()
     if drift.exception_id is not None:
         exception = OpsException.objects.select_for_update().get(pk=drift.exception_id)
-        _resolve_exception_locked(exception, note=note)
+        exception_resolve_locked(exception, note=note)
     return True
 
 
@@ -348,7 +348,7 @@ def _resolve_fixed(exception: OpsException, *, note: str) -> None:
     if drift is not None:
         drift_resolve(drift, note=note)
     else:
-        _resolve_exception_locked(OpsException.objects.select_for_update().get(pk=exception.pk), note=note)
+        exception_resolve_locked(OpsException.objects.select_for_update().get(pk=exception.pk), note=note)
 
 
 @service
@@ -740,7 +740,7 @@ def _on_invoice(event: StripeEvent):
     )
     reason = ReasonCode.objects.get(code="payment_failed")
     if event.type == "invoice.payment_failed":
-        exception = _open_exception_locked(
+        exception = exception_open_locked(
             account=account,
             reason=reason,
             summary=f"Invoice {invoice.get('id')} payment failed",
@@ -757,7 +757,7 @@ def _on_invoice(event: StripeEvent):
         account=account, reason_code=reason, resolved_at__isnull=True
     )
     for exception in open_failure:
-        _resolve_exception_locked(
+        exception_resolve_locked(
             exception, note=f"Resolved automatically: invoice {invoice.get('id')} paid ({event.stripe_id})."
         )
     return True, "invoice paid", account

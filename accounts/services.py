@@ -31,7 +31,7 @@ from accounts.models import (
     ProvisioningStep,
     ReasonCode,
 )
-from accounts.shapes import EVENT_STEP_TRANSITIONS, PLANS, SHAPES, shape_for
+from accounts.shapes import EVENT_STEP_TRANSITIONS, PLANS, SHAPES, is_failure_event, shape_for
 from opsconsole.actions.recorder import current_recorder, record_created
 from opsconsole.bulk import insert_rows
 from opsconsole.errors import Conflict, ValidationFailed
@@ -151,7 +151,7 @@ def _open_review_exception(*, account: Account, steps: list[ProvisioningStep]) -
     reason = ReasonCode.objects.filter(code=code).first()
     if reason is None:
         return
-    approve.blocking_exception = _open_exception_locked(
+    approve.blocking_exception = exception_open_locked(
         account=account,
         reason=reason,
         summary=f"{shape_for(account.shape).name} signup awaiting review",
@@ -242,7 +242,7 @@ def _reason_codes_for(events: list[EventInput]) -> dict[str, ReasonCode]:
     wanted = {}
     for e in events:
         transition = EVENT_STEP_TRANSITIONS.get(e.type)
-        is_failure = e.type.endswith((".failed", ".expired"))
+        is_failure = is_failure_event(e.type)
         if is_failure or (transition is not None and transition.outcome == "failed"):
             wanted[e.event_id] = (e.error_code, transition.default_reason_code if transition else None)
     if not wanted:
@@ -328,7 +328,7 @@ def _apply_step_transition(
     elif outcome == "failed":
         step.status = StepStatus.FAILED
         if event.reason_code is not None:
-            exception = _open_exception_locked(
+            exception = exception_open_locked(
                 account=account,
                 reason=event.reason_code,
                 summary=f"{event.type}" + (f" ({event.error_code})" if event.error_code else ""),
@@ -358,7 +358,7 @@ def _resolve_step_exceptions(*, account: Account, step: ProvisioningStep, event:
         status__in=UNRESOLVED_EXCEPTION_STATUSES,
     )
     for exception in unresolved.order_by("pk"):
-        _resolve_exception_locked(
+        exception_resolve_locked(
             exception,
             resolved_at=event.occurred_at,
             note=f"Resolved automatically: {event.type} ({event.event_id}) at "
@@ -409,7 +409,7 @@ def response_target_minutes(*, reason: ReasonCode, account: Account) -> int:
     return min(candidates)
 
 
-def _open_exception_locked(
+def exception_open_locked(
     *,
     account: Account,
     reason: ReasonCode,
@@ -450,7 +450,7 @@ def _open_exception_locked(
         )
 
 
-def _resolve_exception_locked(
+def exception_resolve_locked(
     exception: OpsException, *, note: str, resolved_at: datetime | None = None
 ) -> OpsException:
     """``resolved_at`` is when the fix happened (a success event's time), so time-to-resolve
@@ -480,7 +480,7 @@ def exception_open(
     # of=("self",): a plain FOR UPDATE would lock the joined channel row as well, serialising
     # every exception of a channel and deadlocking against inserts that reference it.
     account = Account.objects.select_for_update(of=("self",)).select_related("channel").get(pk=account.pk)
-    return _open_exception_locked(
+    return exception_open_locked(
         account=account, reason=reason, summary=summary, evidence=evidence, owner_user=owner_user
     )
 
@@ -494,7 +494,7 @@ def exception_resolve(*, exception: OpsException, note: str, actor) -> OpsExcept
         raise Conflict("exception_already_resolved", "This exception is already resolved.")
     if exception.first_response_at is None:
         exception.first_response_at = timezone.now()
-    return _resolve_exception_locked(exception, note=note.strip())
+    return exception_resolve_locked(exception, note=note.strip())
 
 
 @service
@@ -665,7 +665,7 @@ def account_mark_duplicate(*, account: Account, canonical: Account, actor) -> Ac
     ):
         if exception.first_response_at is None:
             exception.first_response_at = timezone.now()
-        _resolve_exception_locked(exception, note=note)
+        exception_resolve_locked(exception, note=note)
     account_event_note(
         account=account,
         type="account.marked_duplicate",

@@ -237,6 +237,15 @@ JOURNEY_STEPS = (
 )
 
 
+# The product reports a failure of a step as ``<step>.failed`` or ``<step>.expired``; the
+# provisioning status, exceptions, routing context and failure metrics all use this one rule.
+FAILURE_EVENT_SUFFIXES = (".failed", ".expired")
+
+
+def is_failure_event(event_type: str) -> bool:
+    return event_type.endswith(FAILURE_EVENT_SUFFIXES)
+
+
 def shape_for(code: str) -> Shape:
     return SHAPES[code]
 

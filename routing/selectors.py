@@ -17,7 +17,7 @@ from accounts.selectors import (
     open_exceptions,
     provisioning_status,
 )
-from accounts.shapes import EVENT_STEP_TRANSITIONS, PLANS
+from accounts.shapes import EVENT_STEP_TRANSITIONS, PLANS, is_failure_event
 from opsconsole.errors import ValidationFailed
 from routing import engine
 from routing.choices import OPEN_TICKET_STATUSES, DecisionKind, EscalationKind, RuleSetStatus, SlaTarget
@@ -217,7 +217,7 @@ def ticket_context(
     if account is None:
         return context
     events = account_recent_events(account=account, limit=EVENTS_SCANNED)
-    failed = [e for e in events if e.type.endswith((".failed", ".expired"))]
+    failed = [e for e in events if is_failure_event(e.type)]
     succeeded = [e for e in events if e.type in SUCCESS_EVENT_TYPES]
     exceptions = list(open_exceptions(account))
     plan = PLANS.get(account.plan)

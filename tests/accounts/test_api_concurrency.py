@@ -1,44 +1,19 @@
 """Concurrent API requests, with real threads and real transactions: one effect each."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Account, AccountEvent
 from opsconsole.models import IdempotencyRecord
 from tests.api_helpers import EVENTS_URL, create_account, signup_body
 from tests.conftest import https_api_client
+from tests.helpers.race import run_together
 
 THREADS = 8
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def _run_together(count: int, request) -> list:
-    """Start ``count`` threads at one barrier; each runs ``request(i)`` on its own connection."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def worker(i):
-        try:
-            barrier.wait()
-            results[i] = request(i)
-        except BaseException as exc:  # surfaced by the test's assertions, never swallowed
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    errors = [r for r in results if isinstance(r, BaseException)]
-    assert not errors, errors
-    return results
 
 
 def _client_with_key(key: str):
@@ -57,9 +32,7 @@ def token_key(system):
 
 def test_concurrent_creates_with_one_key_make_one_account(token_key, channel):
     body = signup_body(channel.code)
-    responses = _run_together(
-        THREADS, lambda i: create_account(_client_with_key(token_key), body, key="race")
-    )
+    responses = run_together(THREADS, lambda i: create_account(_client_with_key(token_key), body, key="race"))
 
     statuses = sorted(r.status_code for r in responses)
     assert 500 not in statuses
@@ -84,7 +57,7 @@ def test_concurrent_creates_with_one_key_make_one_account(token_key, channel):
 
 def test_two_keys_for_one_external_id_give_one_201_and_one_account_exists(token_key, channel):
     body = signup_body(channel.code)
-    responses = _run_together(2, lambda i: create_account(_client_with_key(token_key), body, key=f"k{i}"))
+    responses = run_together(2, lambda i: create_account(_client_with_key(token_key), body, key=f"k{i}"))
 
     assert sorted(r.status_code for r in responses) == [201, 409]
     refused = next(r for r in responses if r.status_code == 409)
@@ -103,7 +76,7 @@ def test_concurrent_deliveries_of_one_event_store_it_once(token_key, make_accoun
         "occurred_at": (account.signed_up_at + timedelta(minutes=5)).isoformat(),
     }
 
-    responses = _run_together(
+    responses = run_together(
         THREADS, lambda i: _client_with_key(token_key).post(EVENTS_URL, event, format="json")
     )
 
@@ -134,7 +107,7 @@ def test_concurrent_batches_sharing_events_store_each_once(token_key, make_accou
         ordered = events if i % 2 == 0 else list(reversed(events))
         return _client_with_key(token_key).post(EVENTS_URL, {"events": ordered}, format="json")
 
-    responses = _run_together(4, send)
+    responses = run_together(4, send)
     assert all(r.status_code == 200 for r in responses)
     assert sum(r.json()["accepted"] for r in responses) == len(events)
     assert AccountEvent.objects.filter(event_id__startswith="shared-").count() == len(events)

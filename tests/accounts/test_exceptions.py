@@ -1,16 +1,16 @@
 """Exceptions: one unresolved per (account, reason), response targets, resolution, history."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.choices import ExceptionStatus
 from accounts.models import OpsException, ReasonCode
 from accounts.services import exception_open, exception_resolve, exception_set_status
 from opsconsole.errors import Conflict, ValidationFailed
+from tests.helpers.race import run_together
 
 
 def _insert(account, reason, status=ExceptionStatus.OPEN):
@@ -61,25 +61,10 @@ def test_an_unknown_reason_code_is_refused(account, system):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_opens_make_one_exception(account, system):
-    barrier = threading.Barrier(4)
-    opened, errors = [], []
+    opened = run_together(
+        4, lambda _: exception_open(account=account, reason_code="billing_mismatch", actor=system).pk
+    )
 
-    def open_one():
-        try:
-            barrier.wait()
-            opened.append(exception_open(account=account, reason_code="billing_mismatch", actor=system).pk)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=open_one) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
     assert len(set(opened)) == 1
     assert OpsException.objects.filter(account=account).count() == 1
 

@@ -2,17 +2,16 @@
 
 import json
 import logging
-import threading
 import time
 
 import pytest
 import requests
-from django.db import connection
 from django.test import Client, TestCase
 
 from accounts.choices import BillingStatus, DriftKind, StripeEventStatus, SystemOfRecord
 from accounts.models import AccountEvent, BillingDrift, OpsException, StripeEvent
 from routing.models import Ticket
+from tests.helpers.race import run_together
 from tests.localstripe import make_event, sign
 
 URL = "/webhooks/stripe/"
@@ -192,28 +191,14 @@ def test_event_in_the_same_second_is_settled_by_refetching_from_stripe(localstri
 
 
 def _post_concurrently(bodies: list[tuple[bytes, str]]) -> list[int]:
-    statuses, errors = [], []
-    barrier = threading.Barrier(len(bodies))
+    def deliver(i):
+        body, header = bodies[i]
+        response = Client().post(
+            URL, data=body, content_type="application/json", secure=True, HTTP_STRIPE_SIGNATURE=header
+        )
+        return response.status_code
 
-    def deliver(body, header):
-        try:
-            barrier.wait()
-            response = Client().post(
-                URL, data=body, content_type="application/json", secure=True, HTTP_STRIPE_SIGNATURE=header
-            )
-            statuses.append(response.status_code)
-        except Exception as exc:  # noqa: BLE001 - surfaced through the assert below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver, args=pair) for pair in bodies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return statuses
+    return run_together(len(bodies), deliver)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,11 +1,9 @@
 """Dry runs, reviewed previews, approvals (four eyes) and reversals, with reassign_plan."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.apps import apps
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Account
@@ -18,6 +16,7 @@ from opsconsole.actions.services import (
 )
 from opsconsole.errors import ApplicationError, Conflict, PermissionRefused, ValidationFailed
 from opsconsole.models import ActionApproval, ActionRun, ActionStatus, ApprovalStatus
+from tests.helpers.race import run_together
 from tests.opsconsole.conftest import transactional
 
 pytestmark = pytest.mark.django_db
@@ -158,24 +157,15 @@ def test_concurrent_approvals_run_the_action_once(account, make_user):
     requester = make_user("billing")
     leads = [make_user("ops_lead"), make_user("ops_lead")]
     approval = _plan_change(account, requester, "enterprise", idempotency_key="k").run.approval
-    barrier = threading.Barrier(2)
-    results = []
 
-    def approve(lead):
-        barrier.wait()
+    def approve(i):
         try:
-            approval_decide(approval=approval, approve=True, actor=lead)
-            results.append("approved")
+            approval_decide(approval=approval, approve=True, actor=leads[i])
         except Conflict as exc:
-            results.append(exc.code)
-        finally:
-            connection.close()
+            return exc.code
+        return "approved"
 
-    threads = [threading.Thread(target=approve, args=(lead,)) for lead in leads]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_together(2, approve)
     assert sorted(results) == ["approval_already_decided", "approved"]
     assert Account.objects.get(pk=account.pk).history.filter(plan="enterprise").count() == 1
     assert ActionRun.objects.get().status == ActionStatus.SUCCEEDED
@@ -184,21 +174,9 @@ def test_concurrent_approvals_run_the_action_once(account, make_user):
 @transactional
 def test_concurrent_submits_with_one_key_give_one_run(account, make_user):
     billing = make_user("billing")
-    barrier = threading.Barrier(3)
-    outcomes = []
-
-    def submit():
-        barrier.wait()
-        try:
-            outcomes.append(_plan_change(account, billing, "starter", idempotency_key="double-click"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = run_together(
+        3, lambda _: _plan_change(account, billing, "starter", idempotency_key="double-click")
+    )
     assert len(outcomes) == 3
     assert len({o.run.pk for o in outcomes}) == 1
     assert sum(o.duplicate for o in outcomes) == 2

@@ -6,6 +6,7 @@ from django.utils import timezone
 from routing import selectors, services, tasks
 from routing.choices import SlaTarget, TicketStatus
 from routing.models import SlaBreach
+from tests.helpers.race import run_together
 
 
 @pytest.fixture
@@ -84,31 +85,10 @@ def test_sev1_pages_the_queue_on_call(intake, make_queue, activate_rules, sent_a
 # seed (queues, the catch-all rule, reason codes) that later tests rely on.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_checking_at_once_record_one_breach(intake, sent_alerts):
-    import threading
-
-    from django.db import connection
-
     ticket = intake()
     ticket.owner_due_at = timezone.now() - timedelta(minutes=1)  # arrange: the owner target is missed
     ticket.save()
-    barrier = threading.Barrier(4)
-    counts, errors = [], []
-
-    def check():
-        try:
-            barrier.wait()
-            counts.append(tasks.sla_check())
-        except Exception as exc:  # noqa: BLE001 - reported by the assert below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=check) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    counts = run_together(4, lambda _: tasks.sla_check())
     assert sum(counts) == 1
     assert SlaBreach.objects.filter(ticket=ticket, target=SlaTarget.OWNER).count() == 1
     assert [a.kind for a, _ in sent_alerts] == ["sla_breach"]

@@ -1,12 +1,10 @@
-import threading
-
 import pytest
-from django.db import connection
 
 from accounts.services import EventInput, account_events_record, exception_open
 from routing import services
 from routing.choices import DecisionKind, EscalationKind, TicketStatus
 from routing.models import Escalation, RoutingDecision, Ticket
+from tests.helpers.race import run_together
 
 
 @pytest.mark.django_db
@@ -60,32 +58,19 @@ def test_concurrent_duplicate_intake_makes_one_ticket(system, django_db_blocker)
     services.ticket_intake(
         source="warm", external_id="0", requester_email="w@x.example", subject="w", body="", actor=system
     )
-    results, errors = [], []
-    barrier = threading.Barrier(6)
 
-    def submit():
-        try:
-            barrier.wait()
-            ticket, created = services.ticket_intake(
-                source="zendesk",
-                external_id="race-1",
-                requester_email="r@x.example",
-                subject="Race",
-                body="",
-                actor=system,
-            )
-            results.append((ticket.pk, created))
-        except Exception as exc:  # noqa: BLE001 - any failure fails the test below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def submit(_):
+        ticket, created = services.ticket_intake(
+            source="zendesk",
+            external_id="race-1",
+            requester_email="r@x.example",
+            subject="Race",
+            body="",
+            actor=system,
+        )
+        return ticket.pk, created
 
-    threads = [threading.Thread(target=submit) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    results = run_together(6, submit)
     assert len({pk for pk, _ in results}) == 1
     assert sum(created for _, created in results) == 1
     ticket = Ticket.objects.get(source="zendesk", external_id="race-1")
