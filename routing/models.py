@@ -6,6 +6,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from accounts.choices import Team
 from accounts.models import SHAPE_CHOICES
 from opsconsole.history import audited_history
+from opsconsole.restrict import RestrictedQuerySet
 from routing.choices import (
     OPEN_TICKET_STATUSES,
     AccountMatch,
@@ -27,6 +28,49 @@ OPS_QUEUE = "ops"
 ENGINEERING_TRIAGE_QUEUE = "engineering-triage"
 
 WEEKDAYS_MON_TO_FRI = [0, 1, 2, 3, 4]
+
+# Seeing a queue's tickets and working them are one grant: held for every queue (ops leads) or
+# granted per queue to a user or a role (guardian, ``queue_access_grant``).
+WORK_QUEUE = "routing.work_queue"
+
+
+class QueueQuerySet(RestrictedQuerySet):
+    """Queues a user works. Every action maps to ``routing.work_queue``: seeing a queue is
+    working it, and the model permissions every role holds (``routing.view_queue``) do not
+    widen that."""
+
+    def permission_for(self, action: str) -> str:
+        return WORK_QUEUE
+
+
+class QueueWorkQuerySet(QueueQuerySet):
+    """Rows seen by whoever works the queue they belong to (any of ``queue_paths``)."""
+
+    queue_paths: tuple[str, ...] = ("queue",)
+
+    def restrict_by_grants(self, user, action: str) -> "QueueWorkQuerySet":
+        worked = Queue.objects.restrict_by_grants(user, action).values("pk")
+        follows = Q()
+        for path in self.queue_paths:
+            follows |= Q(**{f"{path}__in": worked})
+        return self.filter(follows)
+
+
+class TicketQuerySet(QueueWorkQuerySet):
+    """A ticket is seen by whoever works its queue."""
+
+
+class TicketFollowerQuerySet(QueueWorkQuerySet):
+    """A decision or a breach is seen with its ticket: by whoever works the ticket's queue now."""
+
+    queue_paths = ("ticket__queue",)
+
+
+class EscalationQuerySet(QueueWorkQuerySet):
+    """An escalation is seen by whoever works the queue it was handed to, and, when it came
+    from a ticket, by whoever works that ticket's queue (the agent who escalated it)."""
+
+    queue_paths = ("queue", "ticket__queue")
 
 
 def default_weekdays():
@@ -113,6 +157,7 @@ class Queue(models.Model):
     auto_assign = models.BooleanField(
         default=True, help_text="Give an unowned ticket to the queue member with the fewest open tickets."
     )
+    objects = QueueQuerySet.as_manager()
     history = audited_history()
 
     class Meta:
@@ -244,6 +289,7 @@ class Ticket(models.Model):
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     # The answer intake gave the first time; a repeated intake returns it unchanged.
     intake_result = models.JSONField(default=dict, blank=True)
+    objects = TicketQuerySet.as_manager()
     history = audited_history()
 
     class Meta:
@@ -309,6 +355,8 @@ class RoutingDecision(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
 
+    objects = TicketFollowerQuerySet.as_manager()
+
     class Meta:
         ordering = ["-decided_at", "-id"]
         indexes = [
@@ -327,6 +375,7 @@ class SlaBreach(models.Model):
     due_at = models.DateTimeField()
     detected_at = models.DateTimeField()
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
+    objects = TicketFollowerQuerySet.as_manager()
     history = audited_history()
 
     class Meta:
@@ -359,6 +408,7 @@ class Escalation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
+    objects = EscalationQuerySet.as_manager()
     history = audited_history()
 
     class Meta:
