@@ -331,47 +331,6 @@ class MarkDuplicate(Action):
         return {}
 
 
-# --- escalate_to_engineering --------------------------------------------------------------
-
-
-class EscalateInput(serializers.Serializer):
-    summary = serializers.CharField(max_length=300, help_text="What engineering should look at.")
-
-
-@register
-class EscalateToEngineering(ExceptionAction):
-    name = ESCALATE
-    label = "Escalate to engineering"
-    description = "Open an escalation carrying the account's telemetry and last five events."
-    Input = EscalateInput
-
-    def check(self, ctx: ActionContext) -> None:
-        exception_require_open(ctx.target)
-
-    def perform(self, ctx: ActionContext) -> dict:
-        from routing.services import escalation_create
-
-        exception = ctx.target
-        facts = exception.evidence or {}
-        escalation = escalation_create(
-            account=exception.account,
-            summary=ctx.params["summary"],
-            error_code=facts.get("error_code", ""),
-            request_id=facts.get("request_id", ""),
-            feature_area=facts.get("feature_area", ""),
-            source_exception=exception,
-            to_engineering=True,
-            actor=ctx.actor,
-        )
-        if exception.status != ExceptionStatus.ESCALATED:
-            exception_set_status(exception=exception, status=ExceptionStatus.ESCALATED, actor=ctx.actor)
-        return {
-            "escalation": escalation.pk,
-            "queue": escalation.queue.code,
-            "telemetry": escalation.telemetry,
-        }
-
-
 # --- replay_webhook -----------------------------------------------------------------------
 
 

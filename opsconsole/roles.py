@@ -27,10 +27,22 @@ _ACTIONS_EVERYONE = [
     "opsconsole.run_resolve_exception",
     "opsconsole.run_escalate_to_engineering",
 ]
+# Working a ticket is granted per queue (routing.work_queue), and any staff role may be granted
+# a queue, so every staff role holds the actions that work a ticket and the queue grant decides.
+_WORK_TICKETS = [
+    "opsconsole.run_take_ticket",
+    "opsconsole.run_mark_first_response",
+    "opsconsole.run_wait_on_customer",
+    "opsconsole.run_resume_ticket",
+    "opsconsole.run_reassign_ticket",
+    "opsconsole.run_solve_ticket",
+    "opsconsole.run_escalate_ticket",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     SUPPORT: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
+    + _WORK_TICKETS
     + [
         "opsconsole.run_restart_import",
         "opsconsole.run_resend_invite",
@@ -40,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     BILLING: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
+    + _WORK_TICKETS
     + [
         "opsconsole.run_reassign_plan",
         "opsconsole.run_replay_webhook",
@@ -53,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     ENGINEERING: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
+    + _WORK_TICKETS
     + [
         "opsconsole.run_restart_import",
         "opsconsole.restart_import_again",
@@ -62,6 +76,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     OPS_LEAD: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
+    + _WORK_TICKETS
     + [
         "opsconsole.approve_actionrun",
         "opsconsole.run_push_to_crm",

@@ -15,9 +15,14 @@ from django.utils import timezone
 
 from accounts.selectors import account_external_ids
 from opsconsole import roles
-from routing import selectors, services
 from routing.choices import Category, RuleSetStatus, TicketStatus
-from routing.models import BusinessCalendar, Holiday, Queue, RuleSet, SlaPolicy
+from routing.models import BusinessCalendar, Holiday, Queue, RuleSet, SlaPolicy, Ticket
+from routing.selectors.tickets import least_loaded_member
+from routing.services.backtests import backtest_request
+from routing.services.intake import ticket_intake
+from routing.services.queues import queue_access_grant
+from routing.services.rule_sets import rule_save, rule_set_activate, rule_set_draft_create
+from routing.services.tickets import ticket_reassign, ticket_respond, ticket_solve, ticket_wait
 
 DEMO_TICKETS = 320
 DEMO_DAYS = 35
@@ -243,10 +248,10 @@ def _setup(*, actor) -> dict[str, Queue]:
     queues = {}
     for code, name, team, role in QUEUES:
         queues[code], _ = Queue.objects.get_or_create(code=code, defaults={"name": name, "team": team})
-        services.queue_access_grant(queue=queues[code], group=Group.objects.get(name=role), actor=actor)
+        queue_access_grant(queue=queues[code], group=Group.objects.get(name=role), actor=actor)
     for code, role in SEEDED_QUEUE_ROLES.items():
         queues[code] = Queue.objects.get(code=code)
-        services.queue_access_grant(queue=queues[code], group=Group.objects.get(name=role), actor=actor)
+        queue_access_grant(queue=queues[code], group=Group.objects.get(name=role), actor=actor)
     for username, role in DEMO_AGENTS:
         _user(username, role)
     return queues
@@ -256,9 +261,9 @@ def _rules(*, queues, actor) -> RuleSet:
     existing = RuleSet.objects.filter(note=DEMO_RULES_NOTE).first()
     if existing is not None:
         return existing
-    draft = services.rule_set_draft_create(note=DEMO_RULES_NOTE, actor=actor)
+    draft = rule_set_draft_create(note=DEMO_RULES_NOTE, actor=actor)
     for index, (key, name, match, conditions, category, severity, queue, page) in enumerate(RULES, start=1):
-        services.rule_save(
+        rule_save(
             rule_set=draft,
             key=key,
             name=name,
@@ -271,7 +276,7 @@ def _rules(*, queues, actor) -> RuleSet:
             page_oncall=page,
             actor=actor,
         )
-    return services.rule_set_activate(rule_set=draft, actor=actor)
+    return rule_set_activate(rule_set=draft, actor=actor)
 
 
 def _tickets(*, rng: random.Random, queues, actor, stdout) -> int:
@@ -283,7 +288,7 @@ def _tickets(*, rng: random.Random, queues, actor, stdout) -> int:
         subject, body, error_code, area = rng.choice(SUBJECTS)
         account = rng.choice(accounts) if accounts and rng.random() < 0.85 else None
         age = timedelta(minutes=rng.randint(5, DEMO_DAYS * 24 * 60))
-        ticket, was_created = services.ticket_intake(
+        ticket, was_created = ticket_intake(
             source=DEMO_SOURCE,
             external_id=f"demo-{n:05d}",
             requester_email=f"user{n}@gmail.com",
@@ -306,42 +311,42 @@ def _tickets(*, rng: random.Random, queues, actor, stdout) -> int:
 def _work(ticket, *, rng: random.Random, age: timedelta, queues, lead) -> None:
     """What agents did with a ticket: most old tickets are solved, some were sent elsewhere."""
     if rng.random() < 0.15 and ticket.queue.code != "defects":
-        services.ticket_reassign(
+        ticket_reassign(
             ticket=ticket,
             queue=queues["defects"],
-            owner=selectors.least_loaded_member(queues["defects"]),
+            owner=least_loaded_member(queues["defects"]),
             category=Category.PRODUCT_DEFECT,
             reason="Reproduced: this is a defect, not a how-to.",
             actor=lead,
         )
     if age > timedelta(days=3) and rng.random() < 0.8:
-        services.ticket_respond(ticket=ticket, actor=lead)
+        ticket_respond(ticket=ticket, actor=lead)
         final = ticket.category if rng.random() < 0.85 else rng.choice(Category.values)
-        services.ticket_solve(ticket=ticket, final_category=final, actor=lead)
+        ticket_solve(ticket=ticket, final_category=final, actor=lead)
     elif rng.random() < 0.2:
-        services.ticket_respond(ticket=ticket, actor=lead)
-        services.ticket_wait(ticket=ticket, actor=lead)
+        ticket_respond(ticket=ticket, actor=lead)
+        ticket_wait(ticket=ticket, actor=lead)
 
 
 def _draft_and_backtest(*, queues, actor) -> None:
     if RuleSet.objects.filter(note=DEMO_DRAFT_NOTE).exists():
         return
-    draft = services.rule_set_draft_create(note=DEMO_DRAFT_NOTE, actor=actor)
+    draft = rule_set_draft_create(note=DEMO_DRAFT_NOTE, actor=actor)
     cancellation = draft.rules.get(key="cancellation")
-    services.rule_save(
+    rule_save(
         rule_set=draft,
         rule=cancellation,
         conditions=[_c("text", "matches", r"cancel|close my account")],
         actor=actor,
     )
     billing = draft.rules.get(key="billing")
-    services.rule_save(
+    rule_save(
         rule_set=draft,
         rule=billing,
         conditions=[_c("text", "matches", r"invoice|billing|charged?|receipt|vat|refund")],
         actor=actor,
     )
-    services.backtest_request(rule_set=draft, actor=actor)
+    backtest_request(rule_set=draft, actor=actor)
 
 
 def seed_demo(*, rng: random.Random, actor, stdout) -> None:
@@ -349,7 +354,7 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
     rule_set = _rules(queues=queues, actor=actor)
     created = _tickets(rng=rng, queues=queues, actor=actor, stdout=stdout)
     _draft_and_backtest(queues=queues, actor=actor)
-    open_count = selectors.tickets_visible_to(_user(DEMO_LEAD, roles.OPS_LEAD)).exclude(
+    open_count = Ticket.objects.restrict(_user(DEMO_LEAD, roles.OPS_LEAD), "view").exclude(
         status=TicketStatus.SOLVED
     )
     stdout.write(

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from django.db import models
 from rest_framework import serializers
 
+from opsconsole.actions import targets
 from opsconsole.actions.recorder import to_json
 from opsconsole.errors import NotFound
 
@@ -75,7 +76,12 @@ class Action(ABC):
         return type(target).objects.select_for_update().get(pk=target.pk)
 
     def account_of(self, target):
-        return target if target._meta.label == "accounts.Account" else target.account
+        if target._meta.label == "accounts.Account":
+            return target
+        if target._meta.label == "accounts.OpsException":
+            return target.account
+        # Any other target (a routing ticket) is registered by its app, with whom runs count against.
+        return targets.target_for(target).account_of(target)
 
     def applies_to(self, target) -> bool:
         """Whether to offer the action on this target at all (buttons, runbook lists)."""

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from opsconsole.actions.registry import Action, actions_for_model, get_action
 from opsconsole.actions.services import may_run
+from opsconsole.actions.targets import target_for
 from opsconsole.errors import NotFound
 from opsconsole.links import action_run_url, admin_change_url, admin_url
 from opsconsole.models import ActionApproval, ActionRun, ApprovalStatus
@@ -150,7 +151,10 @@ def _visible_targets(action: Action, user) -> QuerySet:
 
     if action.target_model == "accounts.Account":
         return accounts_visible_to(user)
-    return exceptions_visible_to(user)
+    if action.target_model == "accounts.OpsException":
+        return exceptions_visible_to(user)
+    # Any other target (a routing ticket) is registered by its app, with how to restrict it.
+    return target_for(action.target_model).visible_to(user)
 
 
 def _not_found(action: Action, ref: str) -> NotFound:

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from routing.services import INTAKE_LIMITS, MAX_BODY_CHARS
+from routing.services.intake import INTAKE_LIMITS, MAX_BODY_CHARS
 
 
 class TicketIntakeSerializer(serializers.Serializer):

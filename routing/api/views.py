@@ -5,7 +5,7 @@ from rest_framework.views import APIView
 
 from opsconsole.api.idempotency import REPLAYED_HEADER
 from routing.api.serializers import TicketIntakeResultSerializer, TicketIntakeSerializer
-from routing.services import ticket_intake
+from routing.services.intake import ticket_intake
 
 
 def intake_answer(ticket) -> dict:

@@ -2,7 +2,7 @@
 
 from django import template
 
-from routing import selectors
+from routing.selectors.tickets import account_escalations, account_tickets
 
 register = template.Library()
 
@@ -13,6 +13,6 @@ TICKETS_ON_ACCOUNT_PAGE = 10
 def account_tickets_panel(context, account):
     user = context["request"].user
     return {
-        "tickets": list(selectors.account_tickets(account=account, user=user)[:TICKETS_ON_ACCOUNT_PAGE]),
-        "escalations": list(selectors.account_escalations(account=account)),
+        "tickets": list(account_tickets(account=account, user=user)[:TICKETS_ON_ACCOUNT_PAGE]),
+        "escalations": list(account_escalations(account=account, user=user)),
     }

@@ -1,11 +1,25 @@
 """The console pages: the ticket says why it has its owner, queues show age percentiles, a
 backtest shows its diff, and agents only reach their own queues."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from routing import services
+
+
+def press(client, name, ticket, **params):
+    """Press a guarded action's button on the ticket page: fill its form, preview, confirm."""
+    page = client.get(reverse("admin:routing_ticket_change", args=[ticket.pk]), secure=True)
+    button = re.search(rf'href="([^"]+)"[^>]*data-action="{name}"', page.content.decode())
+    assert button, f"no {name} button on the ticket page"
+    form = {"preview": "Preview", **{f"param_{key}": value for key, value in params.items()}}
+    preview = client.post(button.group(1), form, secure=True).content.decode()
+    token = re.search(r'name="preview_token" value="([^"]+)"', preview)
+    assert token, f"no preview of {name}"
+    return client.post(button.group(1), {"preview_token": token.group(1)}, secure=True)
 
 
 @pytest.fixture
@@ -46,9 +60,8 @@ def test_agent_works_a_ticket_through_the_buttons(console, intake, system):
     ticket = intake()
     agent = console("support")
     services.queue_access_grant(queue=ticket.queue, user=agent.user, actor=system)
-    act = reverse("admin:routing_ticket_act", args=[ticket.pk])
-    agent.post(act, {"action": "take"}, secure=True)
-    agent.post(act, {"action": "solve", "final_category": "billing"}, secure=True)
+    press(agent, "take_ticket", ticket)
+    press(agent, "solve_ticket", ticket, final_category="billing")
     ticket.refresh_from_db()
     assert ticket.owner == agent.user and ticket.status == "solved" and ticket.final_category == "billing"
     assert ticket.decisions.filter(kind="manual", decided_by=agent.user).exists()

@@ -6,13 +6,14 @@ from django.utils import timezone
 from routing import selectors, services, tasks
 from routing.choices import SlaTarget, TicketStatus
 from routing.models import SlaBreach
+from routing.services import alerts as routing_alerts
 from tests.helpers.race import run_together
 
 
 @pytest.fixture
 def sent_alerts(monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "alert_send", lambda alert, url=None: sent.append((alert, url)))
+    monkeypatch.setattr(routing_alerts, "alert_send", lambda alert, url=None: sent.append((alert, url)))
     return sent
 
 

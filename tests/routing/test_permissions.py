@@ -1,10 +1,14 @@
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
 
 from opsconsole.errors import PermissionRefused, ValidationFailed
 from routing import selectors, services
-from routing.models import RoutingDecision
+from routing.models import Escalation, RoutingDecision, SlaBreach, Ticket
 
 
 @pytest.fixture
@@ -34,7 +38,7 @@ def test_agents_see_and_work_only_their_queues(two_queues, make_user, intake, sy
     services.queue_access_grant(queue=billing, user=agent, actor=system)
     invoice, bug = intake(subject="Invoice wrong"), intake(subject="A bug")
     agent = get_user_model().objects.get(pk=agent.pk)
-    assert list(selectors.tickets_visible_to(agent)) == [invoice]
+    assert list(Ticket.objects.restrict(agent, "view")) == [invoice]
     services.ticket_respond(ticket=invoice, actor=agent)
     with pytest.raises(PermissionRefused):
         services.ticket_respond(ticket=bug, actor=agent)
@@ -43,7 +47,7 @@ def test_agents_see_and_work_only_their_queues(two_queues, make_user, intake, sy
 
     services.queue_access_revoke(queue=billing, user=agent, actor=system)
     agent = get_user_model().objects.get(pk=agent.pk)  # guardian caches permissions on the instance
-    assert list(selectors.tickets_visible_to(agent)) == []
+    assert list(Ticket.objects.restrict(agent, "view")) == []
 
 
 @pytest.mark.django_db
@@ -52,9 +56,9 @@ def test_group_grant_covers_every_member_and_ops_lead_sees_all(two_queues, make_
     services.queue_access_grant(queue=defects, group=Group.objects.get(name="engineering"), actor=system)
     engineer, support, lead = make_user("engineering"), make_user("support"), make_user("ops_lead")
     bug, invoice = intake(subject="A bug"), intake(subject="Invoice")
-    assert list(selectors.tickets_visible_to(engineer)) == [bug]
-    assert list(selectors.tickets_visible_to(support)) == []
-    assert set(selectors.tickets_visible_to(lead)) == {bug, invoice}
+    assert list(Ticket.objects.restrict(engineer, "view")) == [bug]
+    assert list(Ticket.objects.restrict(support, "view")) == []
+    assert set(Ticket.objects.restrict(lead, "view")) == {bug, invoice}
 
 
 @pytest.mark.django_db
@@ -95,3 +99,60 @@ def test_auto_assign_picks_least_loaded_member(make_queue, activate_rules, make_
     owners = [intake().owner for _ in range(4)]
     assert owners == [a, b, a, b]
     assert "fewest open tickets" in RoutingDecision.objects.filter(ticket__owner=a).first().reason
+
+
+@pytest.mark.django_db
+def test_decisions_breaches_and_escalations_follow_the_queue_a_user_works(
+    two_queues, make_user, make_account, intake, system
+):
+    billing, defects = two_queues
+    agent = make_user("support")
+    services.queue_access_grant(queue=billing, user=agent, actor=system)
+    agent = get_user_model().objects.get(pk=agent.pk)
+    account = make_account()
+    invoice = intake(subject="Invoice wrong", account_external_id=account.external_id)
+    bug = intake(subject="A bug", account_external_id=account.external_id)
+    for ticket in (invoice, bug):
+        services.sla_breach_record(
+            ticket_id=ticket.pk, target="owner", now=ticket.owner_due_at + timedelta(minutes=1), actor=system
+        )
+    lead = make_user("ops_lead")
+    from_invoice = services.ticket_escalate(ticket=invoice, summary="wrong total", actor=lead)
+    services.ticket_escalate(ticket=bug, summary="crash", actor=lead)
+    from_exception = services.escalation_create(account=account, summary="export crash", actor=system)
+
+    assert list(RoutingDecision.objects.restrict(agent, "view")) == list(invoice.decisions.all())
+    assert [b.ticket for b in SlaBreach.objects.restrict(agent, "view")] == [invoice]
+    # The ticket's queue shows its escalation; the queue it was handed to is engineering's.
+    assert list(Escalation.objects.restrict(agent, "view")) == [from_invoice]
+    engineer = make_user("engineering")
+    services.queue_access_grant(queue=from_exception.queue, user=engineer, actor=system)
+    engineer = get_user_model().objects.get(pk=engineer.pk)
+    assert from_exception in Escalation.objects.restrict(engineer, "view")
+    assert Escalation.objects.restrict(lead, "view").count() == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ["routingdecision", "slabreach", "escalation"])
+def test_decision_breach_and_escalation_lists_show_only_the_users_queues(
+    model, two_queues, make_user, make_account, intake, system
+):
+    """These lists were not scoped to the user's queues before; they start from restrict() now."""
+    billing, defects = two_queues
+    agent, lead = make_user("support"), make_user("ops_lead")
+    services.queue_access_grant(queue=billing, user=agent, actor=system)
+    account = make_account()
+    for subject in ("Invoice wrong", "A bug"):
+        ticket = intake(subject=subject, account_external_id=account.external_id)
+        late = ticket.owner_due_at + timedelta(minutes=1)
+        services.sla_breach_record(ticket_id=ticket.pk, target="owner", now=late, actor=system)
+        services.ticket_escalate(ticket=ticket, summary=subject, actor=lead)
+
+    def listed(user):
+        client = Client()
+        client.force_login(user)
+        page = client.get(reverse(f"admin:routing_{model}_changelist"), secure=True)
+        assert page.status_code == 200
+        return page.context["cl"].result_count
+
+    assert (listed(agent), listed(lead)) == (1, 2)

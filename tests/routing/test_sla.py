@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from routing import services
-from routing.models import BusinessCalendar, SlaPolicy
+from routing.models import BusinessCalendar, Holiday, SlaPolicy
+from routing.selectors.setup import policy_clock
 from routing.sla import ALWAYS_OPEN, CalendarSpec, add_business_time, business_time_between
 
 # Mon 2026-11-23 is a Monday; Fri 2026-12-25 is a holiday.
@@ -167,3 +168,13 @@ def test_waiting_twice_or_resuming_a_running_ticket_is_refused(intake, make_user
     services.ticket_resume(ticket=ticket, actor=lead)
     with pytest.raises(Conflict):
         services.ticket_resume(ticket=ticket, actor=lead)
+
+
+@pytest.mark.django_db
+def test_a_policy_clock_follows_its_calendar_and_holidays():
+    around_the_clock = SlaPolicy.objects.get(name="sev1 general")
+    business_hours = SlaPolicy.objects.get(name="sev3 general")
+    assert policy_clock(around_the_clock) == ALWAYS_OPEN
+    assert date(2027, 1, 1) not in policy_clock(business_hours).holidays
+    Holiday.objects.create(calendar=business_hours.calendar, date=date(2027, 1, 1), name="New Year")
+    assert date(2027, 1, 1) in policy_clock(business_hours).holidays

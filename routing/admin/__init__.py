@@ -1,0 +1,3 @@
+"""The console's routing pages, one module per topic; importing them registers them."""
+
+from routing.admin import queues, rules, sla, tickets  # noqa: F401
