@@ -1,0 +1,27 @@
+"""Writes for accounts. Being split by sub-domain; this re-exports the public names."""
+
+from accounts.services.accounts import (  # noqa: F401
+    CHANNEL_EDITABLE_FIELDS,
+    IDENTITY_REVIEW_FLAG,
+    REASON_CODE_EDITABLE_FIELDS,
+    SYSTEM_EVENT_ID_PREFIX,
+    EventInput,
+    EventIntakeResult,
+    account_approve,
+    account_create,
+    account_event_note,
+    account_events_record,
+    account_events_record_batch,
+    account_mark_duplicate,
+    account_plan_change,
+    applicable_steps,
+    channel_create,
+    channel_update,
+    exception_open,
+    exception_open_locked,
+    exception_resolve,
+    exception_resolve_locked,
+    exception_set_status,
+    insert_timeline_rows,
+    reason_code_update,
+)
