@@ -19,13 +19,9 @@ from accounts.crm import DRIFT_KINDS, crm_adapter
 from accounts.crm_services import crm_push_queue, crm_push_record_id
 from accounts.models import Account, AccountEvent, ProvisioningStep
 from accounts.selectors import entitlements_for
-from accounts.services import (
-    account_event_note,
-    account_mark_duplicate,
-    account_plan_change,
-    exception_resolve,
-    exception_set_status,
-)
+from accounts.services.accounts import account_mark_duplicate, account_plan_change
+from accounts.services.events import account_event_note
+from accounts.services.exceptions import exception_resolve, exception_set_status
 from accounts.shapes import PLANS, plan_for
 from opsconsole.actions.recorder import external_call
 from opsconsole.actions.registry import Action, ActionContext, register

@@ -21,16 +21,11 @@ from django.utils import timezone
 
 from accounts.choices import ChannelKind, EventSource, ExceptionStatus
 from accounts.models import Account, Channel, OpsException
-from accounts.services import (
-    IDENTITY_REVIEW_FLAG,
-    EventInput,
-    account_create,
-    account_events_record,
-    channel_create,
-    exception_open,
-    exception_resolve,
-    exception_set_status,
-)
+from accounts.rules import IDENTITY_REVIEW_FLAG
+from accounts.services.accounts import account_create
+from accounts.services.catalogue import channel_create
+from accounts.services.events import EventInput, account_events_record
+from accounts.services.exceptions import exception_open, exception_resolve, exception_set_status
 from accounts.shapes import SHAPES, shape_for
 
 DEMO_ACCOUNTS = 2000

@@ -21,7 +21,7 @@ from accounts.models import (
     OpsException,
     ProvisioningStep,
 )
-from accounts.services import applicable_steps
+from accounts.rules import applicable_steps
 from accounts.shapes import plan_for, shape_for
 from opsconsole.errors import NotFound
 

@@ -41,7 +41,6 @@ class Shape:
     allowed_billing_states: tuple[str, ...]
     onboarding_path: str
     steps: tuple[str, ...]
-    requires_review: bool
     activation: ActivationDefinition
     default_plan: str
     # The longest a customer of this shape should wait for a first response to an exception.
@@ -93,7 +92,6 @@ SHAPES: dict[str, Shape] = {
             allowed_billing_states=(BillingStatus.NONE, BillingStatus.TRIALING, BillingStatus.CANCELED),
             onboarding_path=OnboardingPath.SELF_SERVE,
             steps=_STANDARD_STEPS,
-            requires_review=False,
             activation=ActivationDefinition(
                 ("workspace.provisioned", "report.viewed"),
                 timedelta(hours=72),
@@ -117,7 +115,6 @@ SHAPES: dict[str, Shape] = {
             ),
             onboarding_path=OnboardingPath.SELF_SERVE,
             steps=_FULL_STEPS,
-            requires_review=False,
             activation=ActivationDefinition(
                 ("workspace.provisioned", "integration.connected", "report.viewed"),
                 timedelta(hours=24),
@@ -142,7 +139,6 @@ SHAPES: dict[str, Shape] = {
             ),
             onboarding_path=OnboardingPath.MANAGED,
             steps=_FULL_STEPS,
-            requires_review=False,
             activation=ActivationDefinition(
                 ("workspace.provisioned", "import.succeeded", "invite.accepted"),
                 timedelta(days=14),
@@ -162,7 +158,6 @@ SHAPES: dict[str, Shape] = {
             allowed_billing_states=(BillingStatus.ACTIVE, BillingStatus.PAST_DUE, BillingStatus.CANCELED),
             onboarding_path=OnboardingPath.MANAGED,
             steps=(Step.APPROVE,) + _FULL_STEPS,
-            requires_review=True,
             activation=ActivationDefinition(
                 ("workspace.provisioned", "integration.connected", "import.succeeded", "first_value.reached"),
                 timedelta(days=30),

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from accounts.choices import EntitlementKind, ProvisioningStatus, ProvisioningStepName, StepStatus
 from accounts.models import PLAN_CHOICES, SHAPE_CHOICES, Account, AccountEvent, Channel
 from accounts.selectors import provisioning_status
-from accounts.services import SYSTEM_EVENT_ID_PREFIX
+from accounts.services.events import SYSTEM_EVENT_ID_PREFIX
 
 # External ids appear in URL paths, so they are kept to characters that need no escaping.
 external_id_validator = RegexValidator(

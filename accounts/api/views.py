@@ -16,7 +16,8 @@ from accounts.api.serializers import (
     ProvisioningStatusSerializer,
 )
 from accounts.selectors import account_get, accounts_visible_to, entitlements_for, provisioning_status
-from accounts.services import EventInput, account_create, account_events_record_batch
+from accounts.services.accounts import account_create
+from accounts.services.events import EventInput, account_events_record_batch
 from opsconsole.api.idempotency import (
     IDEMPOTENCY_KEY_PARAMETER,
     REPLAYED_HEADER_PARAMETER,
