@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.choices import (
     UNRESOLVED_EXCEPTION_STATUSES,
@@ -282,6 +283,12 @@ class OpsException(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status != ExceptionStatus.RESOLVED
+
+    @property
+    def is_overdue(self) -> bool:
+        """Still waiting for a person past its respond-by time (the same rule as the selector
+        ``exceptions_by_overdue``, for one row in memory)."""
+        return self.is_open and self.respond_by < timezone.now()
 
 
 class EntitlementOverride(models.Model):

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
@@ -43,6 +44,30 @@ def account_visible_to(user, account: Account) -> bool:
 def exceptions_visible_to(user) -> QuerySet[OpsException]:
     """Exceptions on the accounts ``user`` may see."""
     return OpsException.objects.filter(account__in=accounts_visible_to(user))
+
+
+def accounts_with_open_counts(user) -> QuerySet[Account]:
+    """The accounts ``user`` may see, each with ``open_exception_count`` (its unresolved
+    exceptions), as the console's account list shows and sorts them."""
+    unresolved = (
+        OpsException.objects.filter(account=OuterRef("pk"), status__in=UNRESOLVED_EXCEPTION_STATUSES)
+        .order_by()
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        accounts_visible_to(user)
+        .select_related("duplicate_of")
+        .annotate(open_exception_count=Coalesce(Subquery(unresolved), 0))
+    )
+
+
+def accounts_by_external_id(*, user, external_ids) -> dict[str, Account]:
+    """The accounts ``user`` may see among ``external_ids``, by external_id (unknown or hidden
+    ones are simply absent)."""
+    visible = accounts_visible_to(user).filter(external_id__in=external_ids)
+    return {account.external_id: account for account in visible}
 
 
 def account_get(*, external_id: str, user) -> Account:
@@ -106,6 +131,12 @@ def provisioning_status(account: Account) -> ProvisioningStatusView:
         blocking=blocking,
         updated_at=updated,
     )
+
+
+def provisioning_step_times(account: Account) -> dict[str, datetime | None]:
+    """When each step's current status happened (its event's time; ``updated_at`` only says
+    when we processed it)."""
+    return dict(ProvisioningStep.objects.filter(account=account).values_list("step", "status_at"))
 
 
 def _overall_status(account: Account, steps: list[ProvisioningStep], blocking) -> str:
@@ -179,7 +210,14 @@ def entitlements_for(account: Account, *, now: datetime | None = None) -> list[E
 def open_exceptions(account: Account) -> QuerySet[OpsException]:
     return OpsException.objects.filter(
         account=account, status__in=UNRESOLVED_EXCEPTION_STATUSES
-    ).select_related("reason_code")
+    ).select_related("reason_code", "owner_user")
+
+
+def exceptions_by_overdue(exceptions: QuerySet[OpsException], *, overdue: bool) -> QuerySet[OpsException]:
+    """The unresolved ``exceptions`` past their respond-by time (``overdue``), or all the others.
+    ``OpsException.is_overdue`` is the same rule for one row in memory."""
+    past_due = Q(status__in=UNRESOLVED_EXCEPTION_STATUSES, respond_by__lt=timezone.now())
+    return exceptions.filter(past_due) if overdue else exceptions.exclude(past_due)
 
 
 # --- Lookups for other apps (ticket intake, reports) -----------------------------------------

@@ -8,11 +8,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts import services
 from accounts.choices import ExceptionStatus, ProvisioningStatus
 from accounts.models import Account, Channel, ReasonCode
 from accounts.selectors import provisioning_status
-from accounts.services import EventInput, account_events_record, exception_open
+from accounts.services import EventInput, account_events_record, catalogue, exception_open
 from opsconsole.errors import Conflict
 
 
@@ -300,7 +299,7 @@ def test_a_refused_channel_create_is_a_message_not_a_500(console_for, monkeypatc
     def refuse(**kwargs):
         raise Conflict("channel_exists", "A channel with code 'late' already exists.")
 
-    monkeypatch.setattr(services, "channel_create", refuse)
+    monkeypatch.setattr(catalogue, "channel_create", refuse)
     response = console_for("ops_lead").post(
         reverse("admin:accounts_channel_add"),
         {"code": "late", "name": "Late", "kind": "organic"},
