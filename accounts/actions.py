@@ -7,6 +7,7 @@ permission, the runbook and the evidence, and records what changed.
 from django.conf import settings
 from rest_framework import serializers
 
+from accounts import stripe_gateway
 from accounts.billing_selectors import open_drift_of
 from accounts.choices import (
     ExceptionStatus,
@@ -17,8 +18,14 @@ from accounts.choices import (
 )
 from accounts.crm import DRIFT_KINDS, crm_adapter
 from accounts.crm_services import crm_push_queue, crm_push_record_id
-from accounts.models import Account, AccountEvent, ProvisioningStep
-from accounts.selectors import entitlements_for
+from accounts.models import Account
+from accounts.rules import duplicate_link_check
+from accounts.selectors import (
+    account_last_event,
+    account_lookup,
+    entitlements_for,
+    provisioning_step_of,
+)
 from accounts.services.accounts import account_mark_duplicate, account_plan_change
 from accounts.services.events import account_event_note
 from accounts.services.exceptions import exception_resolve, exception_set_status
@@ -73,14 +80,6 @@ class ResolveException(ExceptionAction):
 # --- restart_import -----------------------------------------------------------------------
 
 
-def _last_import_failure(account) -> AccountEvent | None:
-    return (
-        AccountEvent.objects.filter(account=account, type="import.failed")
-        .order_by("-occurred_at", "-id")
-        .first()
-    )
-
-
 def import_restarts_done(exception) -> int:
     return ActionRun.objects.filter(
         action="restart_import", target_id=str(exception.pk), status=ActionStatus.SUCCEEDED
@@ -101,7 +100,7 @@ class RestartImport(ExceptionAction):
         exception_require_open(exception)
         if exception.reason_code.code != "import_failed":
             raise Conflict("not_an_import_failure", "Only a failed import can be restarted.")
-        failure = _last_import_failure(exception.account)
+        failure = account_last_event(account=exception.account, type="import.failed")
         error_code = failure.error_code if failure else ""
         if error_code not in RESTARTABLE_IMPORT_ERRORS:
             raise Conflict(
@@ -127,7 +126,7 @@ class RestartImport(ExceptionAction):
 
     def perform(self, ctx: ActionContext) -> dict:
         exception = ctx.target
-        failure = _last_import_failure(exception.account)
+        failure = account_last_event(account=exception.account, type="import.failed")
         message = outbox_enqueue(
             command="import.restart",
             payload={"failed_event_id": failure.event_id, "request_id": failure.request_id},
@@ -156,9 +155,7 @@ class ResendInvite(Action):
     target_model = "accounts.Account"
 
     def _invite_step(self, account):
-        return ProvisioningStep.objects.filter(
-            account=account, step=ProvisioningStepName.INVITE_ADMIN
-        ).first()
+        return provisioning_step_of(account=account, step=ProvisioningStepName.INVITE_ADMIN)
 
     def applies_to(self, target) -> bool:
         step = self._invite_step(target)
@@ -198,8 +195,6 @@ class PlanInput(serializers.Serializer):
 
 def _stripe_set_plan(account, plan: str):
     def perform():
-        from accounts import stripe_gateway
-
         return stripe_gateway.subscription_set_plan(account.stripe_subscription_id, plan)
 
     return external_call(
@@ -288,7 +283,7 @@ class MarkDuplicate(Action):
         return target.duplicate_of_id is None
 
     def _canonical(self, ctx):
-        canonical = Account.objects.filter(external_id=ctx.params["canonical"]).first()
+        canonical = account_lookup(external_id=ctx.params["canonical"])
         if canonical is None:
             raise ValidationFailed(
                 "unknown_account",
@@ -299,8 +294,7 @@ class MarkDuplicate(Action):
 
     def check(self, ctx: ActionContext) -> None:
         account, canonical = ctx.target, self._canonical(ctx)
-        if canonical.pk == account.pk:
-            raise ValidationFailed("duplicate_of_itself", "An account cannot duplicate itself.")
+        duplicate_link_check(account=account, canonical=canonical)
         if account.duplicate_of_id is not None:
             raise Conflict("already_duplicate", "This account is already marked as a duplicate.")
         if canonical.duplicate_of_id is not None:

@@ -7,6 +7,7 @@ Functions of values only: no queries, no writes. Services apply them, selectors 
 from accounts.choices import OnboardingPath, ProvisioningStepName
 from accounts.models import Account, Channel, ReasonCode
 from accounts.shapes import EVENT_STEP_TRANSITIONS, shape_for
+from opsconsole.errors import ValidationFailed
 
 # Flags on a signup that ask for a person to walk the customer through onboarding.
 MANAGED_ONBOARDING_FLAGS = frozenset({"white_glove", "migration_assist", "regulated"})
@@ -53,3 +54,10 @@ def response_target_minutes(*, reason: ReasonCode, account: Account) -> int:
     if account.channel.support_sla_minutes:
         candidates.append(account.channel.support_sla_minutes)
     return min(candidates)
+
+
+def duplicate_link_check(*, account: Account, canonical: Account) -> None:
+    """An account cannot be the duplicate of itself: the mark_duplicate action refuses it
+    before it asks for approval, and the service refuses it again whoever calls it."""
+    if canonical.pk == account.pk:
+        raise ValidationFailed("duplicate_of_itself", "An account cannot duplicate itself.")

@@ -63,7 +63,7 @@ def accounts_with_open_counts(user) -> QuerySet[Account]:
     )
 
 
-def accounts_by_external_id(*, user, external_ids) -> dict[str, Account]:
+def accounts_visible_by_external_id(*, user, external_ids) -> dict[str, Account]:
     """The accounts ``user`` may see among ``external_ids``, by external_id (unknown or hidden
     ones are simply absent)."""
     visible = accounts_visible_to(user).filter(external_id__in=external_ids)
@@ -75,6 +75,17 @@ def account_get(*, external_id: str, user) -> Account:
     if account is None:
         raise NotFound("account_not_found", f"No account with external_id {external_id!r}.")
     return account
+
+
+def account_lookup(*, external_id: str) -> Account | None:
+    """The account with ``external_id``, whoever asks: for checks on a second account an action
+    names (the one a duplicate duplicates)."""
+    return Account.objects.filter(external_id=external_id).first()
+
+
+def account_last_event(*, account: Account, type: str) -> AccountEvent | None:
+    """The account's latest event of ``type`` (the failed import a restart retries)."""
+    return AccountEvent.objects.filter(account=account, type=type).order_by("-occurred_at", "-id").first()
 
 
 def account_recent_events(*, account: Account, limit: int = 5) -> list[AccountEvent]:
@@ -131,6 +142,11 @@ def provisioning_status(account: Account) -> ProvisioningStatusView:
         blocking=blocking,
         updated_at=updated,
     )
+
+
+def provisioning_step_of(*, account: Account, step: str) -> ProvisioningStep | None:
+    """The account's ``step``, or None when its shape has no such step."""
+    return ProvisioningStep.objects.filter(account=account, step=step).first()
 
 
 def provisioning_step_times(account: Account) -> dict[str, datetime | None]:

@@ -15,7 +15,12 @@ from accounts.api.serializers import (
     EventSerializer,
     ProvisioningStatusSerializer,
 )
-from accounts.selectors import account_get, accounts_visible_to, entitlements_for, provisioning_status
+from accounts.selectors import (
+    account_get,
+    accounts_visible_by_external_id,
+    entitlements_for,
+    provisioning_status,
+)
 from accounts.services.accounts import account_create
 from accounts.services.events import EventInput, account_events_record_batch
 from opsconsole.api.idempotency import (
@@ -151,9 +156,9 @@ class EventIntakeView(APIView):
             else:
                 rejected.append({"index": index, "errors": event.errors})
 
-        wanted = {data["account"] for _, data in valid}
-        visible = accounts_visible_to(request.user).filter(external_id__in=wanted)
-        accounts = {account.external_id: account for account in visible}
+        accounts = accounts_visible_by_external_id(
+            user=request.user, external_ids={data["account"] for _, data in valid}
+        )
         to_record = []
         for index, data in valid:
             account = accounts.get(data["account"])

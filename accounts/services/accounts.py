@@ -13,7 +13,12 @@ from accounts.choices import (
     StepStatus,
 )
 from accounts.models import Account, Channel, OpsException, ProvisioningStep, ReasonCode
-from accounts.rules import applicable_steps, choose_onboarding_path, review_reason_code
+from accounts.rules import (
+    applicable_steps,
+    choose_onboarding_path,
+    duplicate_link_check,
+    review_reason_code,
+)
 from accounts.services.events import (
     SYSTEM_EVENT_ID_PREFIX,
     EventInput,
@@ -169,8 +174,7 @@ def account_plan_change(*, account: Account, plan: str, mrr_cents: int, note: st
 @service
 def account_mark_duplicate(*, account: Account, canonical: Account, actor) -> Account:
     """Link a duplicate to its canonical account and close the duplicate's open exceptions."""
-    if canonical.pk == account.pk:
-        raise ValidationFailed("duplicate_of_itself", "An account cannot duplicate itself.")
+    duplicate_link_check(account=account, canonical=canonical)
     account = Account.objects.select_for_update().get(pk=account.pk)
     account.duplicate_of = canonical
     account.save()
