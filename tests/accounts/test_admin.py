@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.choices import ExceptionStatus, ProvisioningStatus
 from accounts.models import Account, Channel, ReasonCode
@@ -216,6 +217,23 @@ def test_ops_lead_edits_reason_code_texts_only(console_for):
     assert reason.history.latest().history_user == ops_lead.user
     support = console_for("support")
     assert support.post(url, {"title": "x"}).status_code == 403
+
+
+def test_the_exception_list_filters_overdue_exceptions(console_for, make_account, system):
+    now = timezone.now()
+    late = make_account(signed_up_at=now - timedelta(days=5))
+    _failed_import(late, system)  # an hour after signup: long past its response target
+    fresh = make_account()
+    exception_open(account=fresh, reason_code="unclear_setup_step", actor=system)
+    support = console_for("support")
+    url = reverse("admin:accounts_opsexception_changelist")
+
+    overdue = support.get(url, {"overdue": "yes"}).content.decode()
+    within = support.get(url, {"overdue": "no"}).content.decode()
+
+    assert late.external_id in overdue and fresh.external_id not in overdue
+    assert fresh.external_id in within and late.external_id not in within
+    assert "overdue" in overdue  # the respond-by column says so
 
 
 def test_account_list_has_a_fixed_number_of_queries(console_for, make_account, system):

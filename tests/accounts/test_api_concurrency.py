@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountEvent
 from opsconsole.models import IdempotencyRecord
+from opsconsole.services import service_token_issue
 from tests.api_helpers import EVENTS_URL, create_account, signup_body
 from tests.conftest import https_api_client
 from tests.helpers.race import run_together
@@ -24,8 +25,6 @@ def _client_with_key(key: str):
 
 @pytest.fixture
 def token_key(system):
-    from opsconsole.services import service_token_issue
-
     _, key = service_token_issue(name="product-concurrency", role="product", actor=system)
     return key
 

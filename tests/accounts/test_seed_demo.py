@@ -8,7 +8,15 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from accounts import demo
-from accounts.models import Account, AccountEvent, Channel, OpsException, ProvisioningStep
+from accounts.models import (
+    Account,
+    AccountEvent,
+    BillingDrift,
+    Channel,
+    OpsException,
+    ProvisioningStep,
+    ReconciliationRun,
+)
 from opsconsole import roles
 from opsconsole.demo import DEMO_PASSWORD
 
@@ -120,8 +128,6 @@ def test_a_second_run_changes_nothing():
 
 def forget_demo_data():
     """Undo a seed: the accounts, and the billing demo's run that marks it as done."""
-    from accounts.models import BillingDrift, ReconciliationRun
-
     BillingDrift.objects.all().delete()
     ReconciliationRun.objects.all().delete()
     Account.objects.all().delete()

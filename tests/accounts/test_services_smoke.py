@@ -1,15 +1,14 @@
+from datetime import timedelta
+
 import pytest
 
 from accounts.choices import StepStatus
 from accounts.selectors import provisioning_status
+from accounts.services import EventInput, account_events_record
 
 
 @pytest.mark.django_db
 def test_failed_import_blocks_then_success_clears(account, system):
-    from datetime import timedelta
-
-    from accounts.services import EventInput, account_events_record
-
     t0 = account.signed_up_at
     account_events_record(
         account=account,
