@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.choices import ChannelKind, EventSource, ExceptionStatus
 from accounts.models import Account, Channel, OpsException
 from accounts.rules import IDENTITY_REVIEW_FLAG
+from accounts.selectors import open_exceptions
 from accounts.services.accounts import account_create
 from accounts.services.catalogue import channel_create
 from accounts.services.events import EventInput, account_events_record
@@ -384,8 +385,7 @@ def _apply_staff_work(plan: AccountPlan, account: Account, *, anchor: datetime, 
     rng = random.Random(plan.staff_seed)
     for code in plan.manual_exceptions:
         exception_open(account=account, reason_code=code, summary=f"Raised by support: {code}", actor=actor)
-    unresolved = OpsException.objects.filter(account=account).exclude(status=ExceptionStatus.RESOLVED)
-    for exception in unresolved.select_related("reason_code").order_by("reason_code__code"):
+    for exception in open_exceptions(account).order_by("reason_code__code"):
         code = exception.reason_code.code
         roll = rng.random()
         # Older problems are more likely to have been worked on or closed by hand.
