@@ -23,7 +23,7 @@ from accounts.services.events import (
     SYSTEM_EVENT_ID_PREFIX,
     EventInput,
     account_event_note,
-    account_events_insert,
+    insert_timeline_rows,
 )
 from accounts.services.exceptions import exception_open_locked, exception_resolve_locked
 from accounts.services.provisioning import account_events_apply
@@ -88,18 +88,13 @@ def account_create(
         default_user=actor,
     )
     _open_review_exception(account=account, steps=steps)
-    account_events_insert(
-        account=account,
-        events=[
-            EventInput(
-                event_id=f"{SYSTEM_EVENT_ID_PREFIX}account.created:{account.external_id}",
-                type="account.created",
-                occurred_at=signed_up_at,
-                source=EventSource.SYSTEM,
-            )
-        ],
-        actor=actor,
+    created = EventInput(
+        event_id=f"{SYSTEM_EVENT_ID_PREFIX}account.created:{account.external_id}",
+        type="account.created",
+        occurred_at=signed_up_at,
+        source=EventSource.SYSTEM,
     )
+    insert_timeline_rows(events=[(account, created)], actor=actor)
     return account
 
 
@@ -131,19 +126,14 @@ def account_approve(*, account: Account, note: str = "", actor) -> Account:
         raise Conflict("approval_not_required", "This account does not need approval.")
     if step.status == StepStatus.SUCCEEDED:
         raise Conflict("already_approved", "This account is already approved.")
-    new_rows = account_events_insert(
-        account=account,
-        events=[
-            EventInput(
-                event_id=f"{SYSTEM_EVENT_ID_PREFIX}account.approved:{account.external_id}",
-                type="account.approved",
-                occurred_at=timezone.now(),
-                source=EventSource.OPS,
-                payload={"approved_by": actor.get_username(), "note": note},
-            )
-        ],
-        actor=actor,
+    approved = EventInput(
+        event_id=f"{SYSTEM_EVENT_ID_PREFIX}account.approved:{account.external_id}",
+        type="account.approved",
+        occurred_at=timezone.now(),
+        source=EventSource.OPS,
+        payload={"approved_by": actor.get_username(), "note": note},
     )
+    new_rows = insert_timeline_rows(events=[(account, approved)], actor=actor)
     account_events_apply(account=account, new_events=new_rows, actor=actor)
     return account
 

@@ -39,20 +39,13 @@ class EventIntakeResult:
     duplicates: int = 0
 
 
-def account_events_insert(*, account: Account, events: list[EventInput], actor) -> list[AccountEvent]:
-    """Insert one account's events that are new, skip known ``event_id``s; returns the new rows.
-
-    Only the timeline: applying them to provisioning is ``account_events_apply``."""
-    return insert_timeline_rows(events=[(account, e) for e in events], actor=actor)
-
-
 def insert_timeline_rows(
     *, events: list[tuple[Account, EventInput]], actor, return_rows: bool = True
 ) -> list[AccountEvent]:
     """Insert timeline rows for any number of accounts in one statement, skipping known
     ``event_id``s; returns the new rows (unless ``return_rows`` is false: then they are not
     read back). Nothing is applied to provisioning or lifecycle: that is
-    ``account_events_record``'s work."""
+    ``account_events_record``'s work (``account_events_apply``)."""
     if not events:
         return []
     # A repeat inside one batch is a duplicate like any other: the first delivery wins, and
@@ -122,7 +115,7 @@ def account_events_record(*, account: Account, events: list[EventInput], actor) 
     concurrent batches for the same account apply one after the other.
     """
     account = Account.objects.select_for_update().get(pk=account.pk)
-    new_rows = account_events_insert(account=account, events=events, actor=actor)
+    new_rows = insert_timeline_rows(events=[(account, e) for e in events], actor=actor)
     result = EventIntakeResult(accepted=len(new_rows), duplicates=len(events) - len(new_rows))
     if new_rows:
         account_events_apply(account=account, new_events=new_rows, actor=actor)
@@ -151,17 +144,8 @@ def account_events_record_batch(*, events: list[tuple[Account, EventInput]], act
 def account_event_note(*, account: Account, type: str, payload: dict, actor) -> AccountEvent:
     """Append an ops event (something staff did) to the account's timeline."""
     event_id = f"{SYSTEM_EVENT_ID_PREFIX}{type}:{account.pk}:{uuid.uuid4().hex}"
-    (row,) = account_events_insert(
-        account=account,
-        events=[
-            EventInput(
-                event_id=event_id,
-                type=type,
-                occurred_at=timezone.now(),
-                source=EventSource.OPS,
-                payload=payload,
-            )
-        ],
-        actor=actor,
+    note = EventInput(
+        event_id=event_id, type=type, occurred_at=timezone.now(), source=EventSource.OPS, payload=payload
     )
+    (row,) = insert_timeline_rows(events=[(account, note)], actor=actor)
     return row
