@@ -37,6 +37,7 @@ from accounts.models import (
     ReasonCode,
 )
 from accounts.shapes import plan_for, shape_for
+from accounts.timeline import account_timeline
 from opsconsole.actions.admin import GuardedActionsAdminMixin
 from opsconsole.adminkit import (
     HistoryAdmin,
@@ -274,8 +275,8 @@ class AccountAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAdmin
             .values("n")
         )
         return (
-            selectors.accounts_visible_to(request.user)
-            .select_related("duplicate_of")
+            Account.objects.restrict(request.user)
+            .select_related("channel", "owner", "duplicate_of")
             .annotate(open_exception_count=Coalesce(Subquery(unresolved), 0))
         )
 
@@ -399,6 +400,7 @@ class AccountAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAdmin
                     status.status == ProvisioningStatus.UNDER_REVIEW and self.has_approve_permission(request)
                 ),
                 approve_url=reverse("admin:accounts_account_approve", args=[account.pk]),
+                timeline=account_timeline(account),
             )
             if request.user.has_perm("accounts.view_billing"):
                 context["billing_state"] = billing_state(account)
@@ -513,7 +515,12 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, History
         css = CONSOLE_CSS
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("account__channel", "reason_code", "owner_user")
+        return (
+            super()
+            .get_queryset(request)
+            .restrict(request.user)
+            .select_related("account__channel", "reason_code", "owner_user")
+        )
 
     def get_readonly_fields(self, request, obj=None):
         editable = OpsExceptionForm.Meta.fields

@@ -5,7 +5,6 @@ from datetime import datetime
 
 from django.db.models import Count, QuerySet
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
 
 from accounts.choices import (
     UNRESOLVED_EXCEPTION_STATUSES,
@@ -26,27 +25,13 @@ from accounts.shapes import plan_for, shape_for
 from opsconsole.errors import NotFound
 
 
-def accounts_visible_to(user) -> QuerySet[Account]:
-    """Accounts a user may see: every account with the model permission, else those granted
-    one by one through guardian (a partner manager seeing their partner's accounts)."""
-    base = Account.objects.select_related("channel", "owner")
-    if user.has_perm("accounts.view_account"):
-        return base
-    return get_objects_for_user(user, "accounts.view_account", klass=base, accept_global_perms=False)
-
-
-def account_visible_to(user, account: Account) -> bool:
-    """Whether ``user`` may see this one account (no query for users who see every account)."""
-    return user.has_perm("accounts.view_account") or accounts_visible_to(user).filter(pk=account.pk).exists()
-
-
-def exceptions_visible_to(user) -> QuerySet[OpsException]:
-    """Exceptions on the accounts ``user`` may see."""
-    return OpsException.objects.filter(account__in=accounts_visible_to(user))
-
-
 def account_get(*, external_id: str, user) -> Account:
-    account = accounts_visible_to(user).filter(external_id=external_id).first()
+    account = (
+        Account.objects.restrict(user)
+        .select_related("channel", "owner")
+        .filter(external_id=external_id)
+        .first()
+    )
     if account is None:
         raise NotFound("account_not_found", f"No account with external_id {external_id!r}.")
     return account

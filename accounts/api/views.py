@@ -15,7 +15,8 @@ from accounts.api.serializers import (
     EventSerializer,
     ProvisioningStatusSerializer,
 )
-from accounts.selectors import account_get, accounts_visible_to, entitlements_for, provisioning_status
+from accounts.models import Account
+from accounts.selectors import account_get, entitlements_for, provisioning_status
 from accounts.services import EventInput, account_create, account_events_record_batch
 from opsconsole.api.idempotency import (
     IDEMPOTENCY_KEY_PARAMETER,
@@ -151,7 +152,11 @@ class EventIntakeView(APIView):
                 rejected.append({"index": index, "errors": event.errors})
 
         wanted = {data["account"] for _, data in valid}
-        visible = accounts_visible_to(request.user).filter(external_id__in=wanted)
+        visible = (
+            Account.objects.restrict(request.user)
+            .select_related("channel", "owner")
+            .filter(external_id__in=wanted)
+        )
         accounts = {account.external_id: account for account in visible}
         to_record = []
         for index, data in valid:

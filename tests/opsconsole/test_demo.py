@@ -5,7 +5,7 @@ import pytest
 
 from accounts.models import Account, OpsException
 from opsconsole.actions.demo import DEMO_ACCOUNTS, seed_demo
-from opsconsole.runbooks import runbook_for_exception
+from opsconsole.runbooks import runbook_for_case
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +16,6 @@ def test_demo_seeds_the_walk_through_once(system):
     seed_demo(rng=random.Random(7), actor=system, stdout=io.StringIO())
     assert (Account.objects.count(), OpsException.objects.count()) == counts == (len(DEMO_ACCOUNTS), 4)
     timeout = OpsException.objects.get(account__external_id="demo_import_timeout")
-    assert runbook_for_exception(timeout).code == "import-timeout"
+    assert runbook_for_case(timeout).code == "import-timeout"
     schema = OpsException.objects.get(account__external_id="demo_import_schema")
-    assert runbook_for_exception(schema).code == "import-failed"
+    assert runbook_for_case(schema).code == "import-failed"
