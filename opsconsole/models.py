@@ -156,8 +156,8 @@ class ActionRun(models.Model):
     preview = models.JSONField(null=True, blank=True, help_text="The dry-run preview the operator saw.")
     state_fingerprint = models.CharField(max_length=64, blank=True)
     changes = models.JSONField(default=list, blank=True)
-    before_state = models.JSONField(default=dict, blank=True)
-    after_state = models.JSONField(default=dict, blank=True)
+    # Computed values the run moved (entitlements), as in its preview: [{"key", "before", "after"}].
+    derived_changes = models.JSONField(default=list, blank=True)
     external_commands = models.JSONField(default=list, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
@@ -216,6 +216,31 @@ class ActionRun(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("ActionRun is append-only; runs are never deleted.")
+
+    @property
+    def before_state(self) -> dict:
+        """``"<model>:<pk>"`` -> the fields the run changed, as they were before it (and
+        ``"derived"``: the computed values it moved). A view of ``changes``, not stored."""
+        return self._states()[0]
+
+    @property
+    def after_state(self) -> dict:
+        """The same rows and fields as ``before_state``, as the run left them."""
+        return self._states()[1]
+
+    def _states(self) -> tuple[dict, dict]:
+        before, after = {}, {}
+        for change in self.changes:
+            key = f"{change['model']}:{change['pk']}"
+            before.setdefault(key, {})
+            after.setdefault(key, {})
+            for f in change["fields"]:
+                before[key].setdefault(f["field"], f["before"])
+                after[key][f["field"]] = f["after"]
+        if self.derived_changes:
+            before["derived"] = {d["key"]: d["before"] for d in self.derived_changes}
+            after["derived"] = {d["key"]: d["after"] for d in self.derived_changes}
+        return before, after
 
 
 class ApprovalStatus(models.TextChoices):

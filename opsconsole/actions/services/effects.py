@@ -1,5 +1,6 @@
 """Running an action's effect on its locked target with the recorder watching, and writing
-the run's result: the field changes, the external calls, and an alert when it fails."""
+the run's result: the field changes, the derived values that moved, the external calls, and an
+alert when it fails."""
 
 import logging
 
@@ -81,9 +82,7 @@ def action_execute(ctx: ActionContext) -> None:
         _alert_failed(run)
         return
     run.changes = recorder.changes
-    run.before_state, run.after_state = _split_states(recorder.changes)
-    if before_derived != after_derived:
-        run.before_state["derived"], run.after_state["derived"] = before_derived, after_derived
+    run.derived_changes = derived_changes(before_derived, after_derived)
     run.external_commands = recorder.calls
     run.result = to_json(result)
     run_finish(run, ActionStatus.SUCCEEDED)
@@ -91,18 +90,6 @@ def action_execute(ctx: ActionContext) -> None:
         original = ActionRun.objects.select_for_update().get(pk=ctx.reversal_of.pk)
         original.status = ActionStatus.REVERSED
         original.save()
-
-
-def _split_states(changes: list[dict]) -> tuple[dict, dict]:
-    before, after = {}, {}
-    for change in changes:
-        key = f"{change['model']}:{change['pk']}"
-        before.setdefault(key, {})
-        after.setdefault(key, {})
-        for f in change["fields"]:
-            before[key].setdefault(f["field"], f["before"])
-            after[key][f["field"]] = f["after"]
-    return before, after
 
 
 def _alert_failed(run: ActionRun) -> None:
