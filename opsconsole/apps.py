@@ -14,7 +14,7 @@ class OpsConsoleConfig(AppConfig):
         from django.db.models.signals import post_migrate
         from django.utils.module_loading import autodiscover_modules
 
-        from opsconsole import outbox, outbox_destinations, roles
+        from opsconsole import demo, outbox, outbox_destinations, roles
         from opsconsole.actions import (
             permissions,
             recorder,  # noqa: F401  (connects the change recorder)
@@ -33,6 +33,7 @@ class OpsConsoleConfig(AppConfig):
         outbox_destinations.register(
             outbox_destinations.PRODUCT, label="Product (PRODUCT_WEBHOOK_URL)", sender=outbox.product_sender
         )
+        demo.register("opsconsole", demo.seed_demo, app_label=self.label)
 
         # Each app declares its guarded actions in <app>/actions.py.
         autodiscover_modules("actions")

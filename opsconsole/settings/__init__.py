@@ -37,11 +37,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "simple_history",
+    # The project's apps in layer order, bottom up: each imports only from those above it in
+    # this list, and seed_demo runs their demo seeders in this order.
     "opsconsole.apps.OpsConsoleConfig",
     "accounts",
     "routing",
-    "gates",
     "reports",
+    "gates",
     "bench",
 ]
 
