@@ -44,8 +44,12 @@ INSTALLED_APPS = [
     "routing",
     "reports",
     "gates",
-    "bench",
 ]
+# The benchmarks' app (manage.py generate_data) only when benchmarks run: `make bench` and
+# `manage.py generate_data` set this; production never installs it.
+BENCHMARKS = env_bool("OPSCONSOLE_BENCHMARKS", default=False)
+if BENCHMARKS:
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
