@@ -112,7 +112,7 @@ def _write_once(message: OutboxMessage) -> OutboxMessage | None:
 
 
 def _public_id(account) -> str | None:
-    """The id the receiving system knows the account by (its external id)."""
+    """The id the receiving system knows the account by: the public id its app registered."""
     return targets.target_for(account).public_id_of(account) if account is not None else None
 
 
