@@ -2,9 +2,14 @@
 import os
 import sys
 
+# Commands of the bench app, which settings install only for benchmarks (OPSCONSOLE_BENCHMARKS).
+BENCHMARK_COMMANDS = {"generate_data"}
+
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
+    if sys.argv[1:2] and sys.argv[1] in BENCHMARK_COMMANDS:
+        os.environ.setdefault("OPSCONSOLE_BENCHMARKS", "1")
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line

@@ -35,6 +35,7 @@ from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.models import ActionRun, ActionStatus
 from opsconsole.outbox import outbox_enqueue
+from opsconsole.roles import BILLING, ENGINEERING, OPS_LEAD, STAFF_ROLES, SUPPORT
 
 ESCALATE = "escalate_to_engineering"
 # Import failures a restart can fix. Anything else (a schema error) needs engineering.
@@ -65,6 +66,7 @@ class ResolveInput(serializers.Serializer):
 @register
 class ResolveException(ExceptionAction):
     name = "resolve_exception"
+    roles = STAFF_ROLES
     label = "Resolve exception"
     description = "Close the exception with a resolution note."
     Input = ResolveInput
@@ -89,6 +91,10 @@ def import_restarts_done(exception) -> int:
 @register
 class RestartImport(ExceptionAction):
     name = "restart_import"
+    roles = (SUPPORT, ENGINEERING)
+    extra_permissions = {
+        "restart_import_again": ("Can restart an import support already restarted", (ENGINEERING,)),
+    }
     label = "Restart import"
     description = "Ask the product to run the failed import again."
 
@@ -150,6 +156,7 @@ class RestartImport(ExceptionAction):
 @register
 class ResendInvite(Action):
     name = "resend_invite"
+    roles = (SUPPORT,)
     label = "Resend invite"
     description = "Ask the product to send the admin invitation again."
     target_model = "accounts.Account"
@@ -208,6 +215,7 @@ def _stripe_set_plan(account, plan: str):
 @register
 class ReassignPlan(Action):
     name = "reassign_plan"
+    roles = (BILLING,)
     label = "Change plan"
     description = "Move the account to another plan; updates Stripe when Stripe owns the plan."
     target_model = "accounts.Account"
@@ -273,6 +281,7 @@ class DuplicateInput(serializers.Serializer):
 @register
 class MarkDuplicate(Action):
     name = "mark_duplicate"
+    roles = (SUPPORT,)
     label = "Mark as duplicate"
     description = "Link this account to the one to keep and close this one's exceptions."
     target_model = "accounts.Account"
@@ -331,6 +340,7 @@ class ReplayInput(serializers.Serializer):
 @register
 class ReplayWebhook(Action):
     name = "replay_webhook"
+    roles = (BILLING, ENGINEERING)
     label = "Replay Stripe event"
     description = "Process a stored Stripe event again through the normal processor."
     target_model = "accounts.Account"
@@ -396,6 +406,7 @@ class PushToCrmInput(serializers.Serializer):
 @register
 class PushToCrm(ExceptionAction):
     name = "push_to_crm"
+    roles = (BILLING, OPS_LEAD)
     label = "Push our value to the CRM"
     description = (
         "Write the account's owner, plan or lifecycle stage to its CRM company (through the "

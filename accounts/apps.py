@@ -6,5 +6,45 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         # Billing sync's console pages and guarded fixes live beside accounts/admin.py and
-        # accounts/actions.py, not inside them.
-        from accounts import billing_actions, billing_admin  # noqa: F401
+        # accounts/actions.py, not inside them (billing_actions, billing_admin). The framework
+        # never imports accounts: accounts tells it here what it needs to know.
+        from accounts import billing_actions, billing_admin, billing_demo, crm, demo, demo_actions  # noqa: F401
+        from accounts.models import Account, OpsException
+        from accounts.selectors import open_exceptions
+        from opsconsole import demo as demo_seeders
+        from opsconsole import outbox_destinations
+        from opsconsole.actions import targets
+
+        targets.register(
+            Account,
+            public_id="external_id",
+            account_of=lambda account: account,
+            runbook_cases=open_exceptions,
+        )
+        targets.register(
+            OpsException,
+            account_of=lambda exception: exception.account,
+            runbook_cases=lambda exception: [exception],
+        )
+        outbox_destinations.register(
+            crm.OUTBOX_DESTINATION, label="CRM (CRM_ADAPTER)", sender=crm.crm_outbox_sender
+        )
+
+        demo_seeders.register(
+            "accounts",
+            demo.seed_demo,
+            app_label=self.label,
+            options={
+                "--accounts": {
+                    "type": int,
+                    "default": demo.DEMO_ACCOUNTS,
+                    "help": "How many demo accounts (tests use a few).",
+                }
+            },
+        )
+        demo_seeders.register(
+            "actions", demo_actions.seed_demo, app_label=self.label, stage=demo_seeders.WALK_THROUGH
+        )
+        demo_seeders.register(
+            "billing", billing_demo.seed_demo, app_label=self.label, stage=demo_seeders.WALK_THROUGH
+        )

@@ -27,6 +27,7 @@ from accounts.models import Account, BillingDrift
 from opsconsole.actions.recorder import external_call
 from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict, ValidationFailed
+from opsconsole.roles import BILLING
 
 # The product-owned fields whose Stripe value a person may adopt, by drift kind.
 ADOPTABLE = {
@@ -81,6 +82,7 @@ class _DriftFix(ExceptionAction):
 @register
 class AdoptStripeValue(_DriftFix):
     name = "adopt_stripe_value"
+    roles = (BILLING,)
     label = "Take Stripe's value"
     description = "Set the product's billing status or trial end to what Stripe says now."
     kinds = _kinds_fixed_by(name)
@@ -122,6 +124,7 @@ class AdoptStripeValue(_DriftFix):
 @register
 class EndProductBilling(_DriftFix):
     name = "end_product_billing"
+    roles = (BILLING,)
     label = "End billing here"
     description = "Stripe has no subscription: mark the account's billing canceled and its MRR zero."
     kinds = _kinds_fixed_by(name)
@@ -160,6 +163,7 @@ class MergeInput(NoteInput):
 @register
 class MergeStripeCustomers(_DriftFix):
     name = "merge_stripe_customers"
+    roles = (BILLING,)
     label = "Keep one Stripe customer"
     description = "Link the account to one of its Stripe customers and delete the others in Stripe."
     kinds = _kinds_fixed_by(name)
@@ -219,6 +223,7 @@ class LinkInput(NoteInput):
 @register
 class LinkStripeCustomer(Action):
     name = "link_stripe_customer"
+    roles = (BILLING,)
     label = "Link a Stripe customer"
     description = "Link a Stripe customer no account claimed to this account, and name it in Stripe."
     target_model = "accounts.Account"

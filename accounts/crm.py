@@ -8,6 +8,7 @@ same methods, chosen by the ``CRM_ADAPTER`` setting; the reconciler does not cha
 """
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import urllib3
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from accounts.choices import DriftKind, LifecycleStage
+from opsconsole.outbox import Attempt
 
 PAGE_SIZE = 100
 # HubSpot's 429s and 5xx are retried with exponential backoff and jitter, like Stripe's.
@@ -92,6 +94,37 @@ class CrmAdapter(Protocol):
 
 def crm_adapter() -> CrmAdapter:
     return import_string(settings.CRM_ADAPTER)()
+
+
+# The outbox destination of CRM pushes, registered from accounts/apps.py.
+OUTBOX_DESTINATION = "crm"
+
+
+def crm_outbox_sender():
+    """How this process delivers a CRM push: through the configured adapter, or None when the
+    CRM has no credentials here (the push is logged, not sent)."""
+    adapter = crm_adapter()
+    return partial(_company_update_attempt, adapter) if adapter.configured else None
+
+
+def _company_update_attempt(adapter: CrmAdapter, message) -> Attempt:
+    """One delivery attempt of a CRM push; writing the same values twice changes nothing there."""
+    queued_for = message.payload.get("crm")
+    if queued_for and queued_for != adapter.name:
+        # The record id belongs to the CRM the push was queued for; another CRM's company
+        # with the same id is a different company.
+        return Attempt(
+            ok=False,
+            error=f"queued for the {queued_for} CRM, but CRM_ADAPTER is now {adapter.name}; not sent",
+            retry=False,
+        )
+    try:
+        adapter.update_company(
+            record_id=message.payload["record_id"], properties=message.payload["properties"]
+        )
+    except CrmUnavailable as exc:
+        return Attempt.failed(status=exc.status, error=str(exc)[:2000])
+    return Attempt(ok=True)
 
 
 def owner_email(account) -> str:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.crm import (
+    OUTBOX_DESTINATION,
     CrmAdapter,
     CrmCannotRepresent,
     CrmUnavailable,
@@ -21,7 +22,7 @@ from accounts.models import BillingDrift, OpsException
 from accounts.services import account_event_note
 from opsconsole.errors import ApplicationError, Conflict
 from opsconsole.history import service
-from opsconsole.models import OutboxDestination, OutboxMessage
+from opsconsole.models import OutboxMessage
 from opsconsole.outbox import outbox_enqueue
 
 PUSH_COMMAND = "crm.update_company"
@@ -71,7 +72,7 @@ def crm_push_queue(
         raise ApplicationError("crm_unavailable", str(exc), status=503) from exc
     value = expected_values(adapter, account)[field]
     message = outbox_enqueue(
-        destination=OutboxDestination.CRM,
+        destination=OUTBOX_DESTINATION,
         command=PUSH_COMMAND,
         payload={
             "crm": adapter.name,

@@ -27,6 +27,7 @@ from accounts.choices import (
 )
 from accounts.shapes import PLANS, SHAPES
 from opsconsole.history import audited_history
+from opsconsole.restrict import RestrictedQuerySet
 
 SHAPE_CHOICES = [(s.code, s.name) for s in SHAPES.values()]
 PLAN_CHOICES = [(p.code, p.name) for p in PLANS.values()]
@@ -144,6 +145,9 @@ class Account(models.Model):
 
     history = audited_history()
 
+    # Every account with accounts.view_account; else those granted one by one (a partner manager).
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-signed_up_at"]
         indexes = [
@@ -231,6 +235,12 @@ class ProvisioningStep(models.Model):
         return f"{self.account_id}:{self.step}={self.status}"
 
 
+class OpsExceptionQuerySet(RestrictedQuerySet):
+    def restrict_by_grants(self, user, action: str) -> RestrictedQuerySet:
+        # An exception is as visible as its account.
+        return self.restrict_through("account", user, action)
+
+
 class OpsException(models.Model):
     """An account that needs a person, with an owner, a reason and a response target."""
 
@@ -257,6 +267,8 @@ class OpsException(models.Model):
         AccountEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     history = audited_history()
+
+    objects = OpsExceptionQuerySet.as_manager()
 
     class Meta:
         ordering = ["respond_by"]

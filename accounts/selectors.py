@@ -6,7 +6,6 @@ from datetime import datetime
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
 
 from accounts.choices import (
     UNRESOLVED_EXCEPTION_STATUSES,
@@ -27,25 +26,6 @@ from accounts.shapes import plan_for, shape_for
 from opsconsole.errors import NotFound
 
 
-def accounts_visible_to(user) -> QuerySet[Account]:
-    """Accounts a user may see: every account with the model permission, else those granted
-    one by one through guardian (a partner manager seeing their partner's accounts)."""
-    base = Account.objects.select_related("channel", "owner")
-    if user.has_perm("accounts.view_account"):
-        return base
-    return get_objects_for_user(user, "accounts.view_account", klass=base, accept_global_perms=False)
-
-
-def account_visible_to(user, account: Account) -> bool:
-    """Whether ``user`` may see this one account (no query for users who see every account)."""
-    return user.has_perm("accounts.view_account") or accounts_visible_to(user).filter(pk=account.pk).exists()
-
-
-def exceptions_visible_to(user) -> QuerySet[OpsException]:
-    """Exceptions on the accounts ``user`` may see."""
-    return OpsException.objects.filter(account__in=accounts_visible_to(user))
-
-
 def accounts_with_open_counts(user) -> QuerySet[Account]:
     """The accounts ``user`` may see, each with ``open_exception_count`` (its unresolved
     exceptions), as the console's account list shows and sorts them."""
@@ -57,8 +37,8 @@ def accounts_with_open_counts(user) -> QuerySet[Account]:
         .values("n")
     )
     return (
-        accounts_visible_to(user)
-        .select_related("duplicate_of")
+        Account.objects.restrict(user)
+        .select_related("channel", "owner", "duplicate_of")
         .annotate(open_exception_count=Coalesce(Subquery(unresolved), 0))
     )
 
@@ -66,12 +46,19 @@ def accounts_with_open_counts(user) -> QuerySet[Account]:
 def accounts_visible_by_external_id(*, user, external_ids) -> dict[str, Account]:
     """The accounts ``user`` may see among ``external_ids``, by external_id (unknown or hidden
     ones are simply absent)."""
-    visible = accounts_visible_to(user).filter(external_id__in=external_ids)
+    visible = (
+        Account.objects.restrict(user).select_related("channel", "owner").filter(external_id__in=external_ids)
+    )
     return {account.external_id: account for account in visible}
 
 
 def account_get(*, external_id: str, user) -> Account:
-    account = accounts_visible_to(user).filter(external_id=external_id).first()
+    account = (
+        Account.objects.restrict(user)
+        .select_related("channel", "owner")
+        .filter(external_id=external_id)
+        .first()
+    )
     if account is None:
         raise NotFound("account_not_found", f"No account with external_id {external_id!r}.")
     return account

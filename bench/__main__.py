@@ -55,7 +55,8 @@ def main(argv: list[str]) -> int:
         return 2
     url = bench_database_url(source)
     ensure_database(url)
-    env = {**os.environ, "DATABASE_URL": url}
+    # Benchmarks install the bench app (settings leave it out otherwise).
+    env = {**os.environ, "DATABASE_URL": url, "OPSCONSOLE_BENCHMARKS": "1"}
     env.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key")
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--verbosity", "0"], env=env, check=True)

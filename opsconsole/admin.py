@@ -3,12 +3,12 @@ read-only here, written by their services."""
 
 from django.contrib import admin
 
-from opsconsole.adminkit import ReadOnlyAdminMixin, ReadOnlyHistoryAdmin
+from opsconsole.adminkit import ReadOnlyAdminMixin, ReadOnlyHistoryAdmin, RestrictedAdminMixin
 from opsconsole.models import IdempotencyRecord, ServiceToken
 
 
 @admin.register(ServiceToken)
-class ServiceTokenAdmin(ReadOnlyHistoryAdmin):
+class ServiceTokenAdmin(RestrictedAdminMixin, ReadOnlyHistoryAdmin):
     # Only the prefix identifies a key; the hash is never shown (and the key is never stored).
     list_display = ("name", "user", "key_prefix", "created_at", "revoked_at")
     list_filter = ("revoked_at",)
@@ -18,7 +18,7 @@ class ServiceTokenAdmin(ReadOnlyHistoryAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class IdempotencyRecordAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("scope", "key", "principal", "state", "response_status", "created_at", "completed_at")
     list_filter = ("scope", "state")
     search_fields = ("key", "principal__username")

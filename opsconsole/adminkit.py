@@ -74,6 +74,14 @@ def json_details(value, summary: str):
     )
 
 
+class RestrictedAdminMixin:
+    """Lists, detail pages and search start from ``Model.objects.restrict(user)``: the admin's
+    view permission opens the page, and the model's rule says which rows it shows."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).restrict(request.user)
+
+
 class ReadOnlyAdminMixin:
     """For audit rows and timelines: anyone with the view permission reads, nobody writes."""
 

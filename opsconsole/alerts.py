@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
+from opsconsole.actions.recorder import external_call
+
 logger = logging.getLogger("opsconsole.alerts")
 
 SEVERITY_EMOJI = {"info": ":information_source:", "warning": ":warning:", "critical": ":rotating_light:"}
@@ -56,8 +58,6 @@ class Alert:
 
 def alert_send(alert: Alert, *, url: str | None = None) -> None:
     """Queue ``alert`` for after commit. ``url`` overrides ALERT_WEBHOOK_URL (a queue's pager)."""
-    from opsconsole.actions.recorder import external_call
-
     # A dry run lists the alert instead of queueing it (its transaction never commits anyway).
     external_call(
         "alerts",

@@ -14,15 +14,31 @@ class OpsConsoleConfig(AppConfig):
         from django.db.models.signals import post_migrate
         from django.utils.module_loading import autodiscover_modules
 
-        from opsconsole import roles
-        from opsconsole.actions import recorder  # noqa: F401  (connects the change recorder)
+        from opsconsole import demo, outbox, outbox_destinations, roles
+        from opsconsole.actions import (
+            permissions,
+            recorder,  # noqa: F401  (connects the change recorder)
+        )
 
+        # The permission rows of the registered actions, made after this app's own (and
+        # before the roles below are synced), so an action needs no migration here.
+        post_migrate.connect(
+            permissions.action_permissions_create, sender=self, dispatch_uid="opsconsole-action-permissions"
+        )
         # New models bring new permissions after the roles migration ran; keep the roles whole.
         # Each app's permissions are created by its own post_migrate, so sync after every app
         # (not only this one, which runs before accounts, routing, ... have their permissions).
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="opsconsole-sync-roles")
 
+        outbox_destinations.register(
+            outbox_destinations.PRODUCT, label="Product (PRODUCT_WEBHOOK_URL)", sender=outbox.product_sender
+        )
+        demo.register("opsconsole", demo.seed_demo, app_label=self.label)
+
         # Each app declares its guarded actions in <app>/actions.py.
         autodiscover_modules("actions")
+        # Every process knows every task, as a worker does, so a service may enqueue one by
+        # name (outbox.outbox_schedule) and still run it eagerly when there is no broker.
+        autodiscover_modules("tasks")
         # The admin has already autodiscovered by now (its app comes first); add the action pages.
         from opsconsole.actions import admin  # noqa: F401

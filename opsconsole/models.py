@@ -4,6 +4,22 @@ from django.conf import settings
 from django.db import models
 
 from opsconsole.history import audited_history
+from opsconsole.outbox_destinations import PRODUCT, destination_choices
+from opsconsole.restrict import RestrictedQuerySet
+
+
+class AccountRecordQuerySet(RestrictedQuerySet):
+    """Records of what was done to an account (action runs, product commands): someone without
+    the model permission sees those on the accounts they may see."""
+
+    def restrict_by_grants(self, user, action: str) -> RestrictedQuerySet:
+        return self.restrict_through("account", user, action)
+
+
+class ActionApprovalQuerySet(RestrictedQuerySet):
+    def restrict_by_grants(self, user, action: str) -> RestrictedQuerySet:
+        # An approval request is as visible as the run it asks about.
+        return self.restrict_through("run", user, action)
 
 
 class ServiceToken(models.Model):
@@ -18,6 +34,8 @@ class ServiceToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     history = audited_history()
+
+    objects = RestrictedQuerySet.as_manager()
 
     def __str__(self):
         return f"{self.name} ({self.key_prefix}…)"
@@ -44,6 +62,8 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -56,22 +76,8 @@ class IdempotencyRecord(models.Model):
 
 
 # --- Guarded actions ------------------------------------------------------------------------
-# The action names are declared here (not only in the registry) because each one carries a
-# permission the roles are given, and permissions live in Meta.
-ACTION_NAMES = (
-    "restart_import",
-    "resend_invite",
-    "reassign_plan",
-    "replay_webhook",
-    "mark_duplicate",
-    "resolve_exception",
-    "escalate_to_engineering",
-    "adopt_stripe_value",
-    "end_product_billing",
-    "merge_stripe_customers",
-    "link_stripe_customer",
-    "push_to_crm",
-)
+# Each registered action brings its permission (opsconsole.run_<name>), made after migrate from
+# the registry (opsconsole.actions.permissions), so an app adds an action without a migration here.
 
 
 class ActionStatus(models.TextChoices):
@@ -108,6 +114,8 @@ class Runbook(models.Model):
     stop_rule = models.TextField(help_text="When to stop and escalate.")
     active = models.BooleanField(default=True)
     history = audited_history()
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["reason_code_id", "code"]
@@ -148,14 +156,16 @@ class ActionRun(models.Model):
     preview = models.JSONField(null=True, blank=True, help_text="The dry-run preview the operator saw.")
     state_fingerprint = models.CharField(max_length=64, blank=True)
     changes = models.JSONField(default=list, blank=True)
-    before_state = models.JSONField(default=dict, blank=True)
-    after_state = models.JSONField(default=dict, blank=True)
+    # Computed values the run moved (entitlements), as in its preview: [{"key", "before", "after"}].
+    derived_changes = models.JSONField(default=list, blank=True)
     external_commands = models.JSONField(default=list, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     history = audited_history()
+
+    objects = AccountRecordQuerySet.as_manager()
 
     FROZEN_FIELDS = (
         "action",
@@ -190,10 +200,7 @@ class ActionRun(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["account", "-created_at"], name="action_run_account_idx")]
-        permissions = [(f"run_{name}", f"Can run the {name} action") for name in ACTION_NAMES] + [
-            ("restart_import_again", "Can restart an import support already restarted"),
-            ("approve_actionrun", "Can approve or reject another person's action"),
-        ]
+        permissions = [("approve_actionrun", "Can approve or reject another person's action")]
 
     def __str__(self):
         return f"#{self.pk} {self.action} on {self.target_repr} ({self.status})"
@@ -209,6 +216,31 @@ class ActionRun(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("ActionRun is append-only; runs are never deleted.")
+
+    @property
+    def before_state(self) -> dict:
+        """``"<model>:<pk>"`` -> the fields the run changed, as they were before it (and
+        ``"derived"``: the computed values it moved). A view of ``changes``, not stored."""
+        return self._states()[0]
+
+    @property
+    def after_state(self) -> dict:
+        """The same rows and fields as ``before_state``, as the run left them."""
+        return self._states()[1]
+
+    def _states(self) -> tuple[dict, dict]:
+        before, after = {}, {}
+        for change in self.changes:
+            key = f"{change['model']}:{change['pk']}"
+            before.setdefault(key, {})
+            after.setdefault(key, {})
+            for f in change["fields"]:
+                before[key].setdefault(f["field"], f["before"])
+                after[key][f["field"]] = f["after"]
+        if self.derived_changes:
+            before["derived"] = {d["key"]: d["before"] for d in self.derived_changes}
+            after["derived"] = {d["key"]: d["after"] for d in self.derived_changes}
+        return before, after
 
 
 class ApprovalStatus(models.TextChoices):
@@ -236,6 +268,8 @@ class ActionApproval(models.Model):
     decision_note = models.TextField(blank=True)
     history = audited_history()
 
+    objects = ActionApprovalQuerySet.as_manager()
+
     class Meta:
         ordering = ["expires_at"]
         constraints = [
@@ -262,24 +296,17 @@ class OutboxStatus(models.TextChoices):
 OUTBOX_IN_FLIGHT = [OutboxStatus.PENDING, OutboxStatus.SENDING]
 
 
-class OutboxDestination(models.TextChoices):
-    PRODUCT = "product", "Product (PRODUCT_WEBHOOK_URL)"
-    CRM = "crm", "CRM (CRM_ADAPTER)"
-
-
 class OutboxMessage(models.Model):
-    """A command to the product or the CRM, written in the same transaction as the action (or
-    reconciliation) that made it, and delivered after commit.
+    """A command to another system (a destination: the product, the CRM), written in the same
+    transaction as the action (or reconciliation) that made it, and delivered after commit.
 
-    Its id is the command id the product deduplicates on. ``dedupe_key`` names the effect
+    Its id is the command id the receiver deduplicates on. ``dedupe_key`` names the effect
     (``crm:<adapter>:<record>:<field>=<value>``), so asking for it again while it is still on
     its way is a no-op.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    destination = models.CharField(
-        max_length=16, choices=OutboxDestination.choices, default=OutboxDestination.PRODUCT
-    )
+    destination = models.CharField(max_length=16, choices=destination_choices, default=PRODUCT)
     command = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
     dedupe_key = models.CharField(max_length=255, blank=True)
@@ -298,6 +325,8 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = audited_history()
+
+    objects = AccountRecordQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

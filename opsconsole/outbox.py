@@ -1,13 +1,12 @@
-"""Commands to the product and the CRM: written to the outbox with the action, delivered after
-commit.
+"""Commands to other systems: written to the outbox with the action, delivered after commit.
 
-A product delivery is a POST to PRODUCT_WEBHOOK_URL signed with HMAC-SHA256 over
-``"<timestamp>.<body>"`` (header ``X-Opsconsole-Signature: t=<timestamp>,v1=<hex>``) and
-carries the command id (``X-Opsconsole-Command-Id`` and ``Idempotency-Key``), so the product
-can drop a redelivery. A CRM delivery writes properties to one company through the CRM
-adapter; writing the same values twice changes nothing there. Failures of either are retried
-with exponential backoff, except a refusal no retry can change (a 4xx other than 408, 425 or
-429, or a CRM push whose CRM is no longer the configured one); the last failure alerts.
+Each message goes to a destination from ``opsconsole.outbox_destinations``. The product's is
+here: a POST to PRODUCT_WEBHOOK_URL signed with HMAC-SHA256 over ``"<timestamp>.<body>"``
+(header ``X-Opsconsole-Signature: t=<timestamp>,v1=<hex>``) carrying the command id
+(``X-Opsconsole-Command-Id`` and ``Idempotency-Key``), so the product can drop a redelivery.
+Apps register theirs from their ``ready()``. Failures are retried with exponential backoff,
+except a refusal no retry can change (a 4xx other than 408, 425 or 429, or whatever a
+destination's sender marks so); the last failure alerts.
 """
 
 import hashlib
@@ -20,18 +19,20 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
+from celery import current_app
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from opsconsole.actions import targets
 from opsconsole.actions.recorder import external_call
 from opsconsole.alerts import Alert, alert_send
 from opsconsole.history import acting_as, system_user
 from opsconsole.links import action_run_url
-from opsconsole.models import OUTBOX_IN_FLIGHT, OutboxDestination, OutboxMessage, OutboxStatus
+from opsconsole.models import OUTBOX_IN_FLIGHT, OutboxMessage, OutboxStatus
+from opsconsole.outbox_destinations import PRODUCT, destination_for
 
 logger = logging.getLogger("opsconsole.outbox")
 
@@ -41,6 +42,8 @@ TIMEOUT_SECONDS = 10
 STALE_SENDING_AFTER = timedelta(minutes=5)
 # Redis redelivers a task whose countdown outlives its visibility timeout; stay well under it.
 MAX_COUNTDOWN_SECONDS = 3600
+# Enqueued by name: opsconsole.tasks imports this module, so this one does not import it.
+DELIVER_TASK = "opsconsole.outbox_deliver"
 
 
 def outbox_enqueue(
@@ -49,7 +52,7 @@ def outbox_enqueue(
     payload: dict,
     account=None,
     action_run=None,
-    destination: str = OutboxDestination.PRODUCT,
+    destination: str = PRODUCT,
     dedupe_key: str = "",
 ) -> OutboxMessage | None:
     """Write a command in the caller's transaction and deliver it after commit.
@@ -73,14 +76,14 @@ def outbox_enqueue(
         if existing is not None:
             written.append(existing)
             return {"command_id": str(existing.pk), "deduplicated": True}
-        transaction.on_commit(lambda: _schedule(message.pk, countdown=0))
+        transaction.on_commit(lambda: outbox_schedule(message.pk, countdown=0))
         written.append(message)
         return {"command_id": str(message.pk)}
 
     external_call(
         destination,
         command,
-        {"command_id": str(message.pk), "account": getattr(account, "external_id", None), **payload},
+        {"command_id": str(message.pk), "account": _public_id(account), **payload},
         perform=write_and_schedule,
     )
     return written[0] if written else None
@@ -108,10 +111,17 @@ def _write_once(message: OutboxMessage) -> OutboxMessage | None:
     raise conflict
 
 
-def _schedule(message_id, *, countdown: float) -> None:
-    from opsconsole.tasks import outbox_deliver
+def _public_id(account) -> str | None:
+    """The id the receiving system knows the account by: the public id its app registered."""
+    return targets.target_for(account).public_id_of(account) if account is not None else None
 
-    outbox_deliver.apply_async((str(message_id),), countdown=min(countdown, MAX_COUNTDOWN_SECONDS))
+
+def outbox_schedule(message_id, *, countdown: float) -> None:
+    """Enqueue one delivery attempt. A signature by name runs the task registered in this
+    process (eagerly, without a broker) and is sent to the broker otherwise."""
+    current_app.signature(
+        DELIVER_TASK, args=(str(message_id),), countdown=min(countdown, MAX_COUNTDOWN_SECONDS)
+    ).apply_async()
 
 
 def sign(body: bytes, *, secret: str, timestamp: int) -> str:
@@ -124,7 +134,7 @@ def _body(message: OutboxMessage) -> bytes:
         {
             "id": str(message.pk),
             "command": message.command,
-            "account": message.account.external_id if message.account_id else None,
+            "account": _public_id(message.account),
             "payload": message.payload,
             "created_at": message.created_at,
         },
@@ -155,7 +165,8 @@ class Attempt:
         return cls(ok=False, status=status, error=error, retry=retryable(status))
 
 
-def _post(message: OutboxMessage) -> Attempt:
+def product_post(message: OutboxMessage) -> Attempt:
+    """One delivery attempt of a product command: the signed POST."""
     body = _body(message)
     request = urllib.request.Request(
         settings.PRODUCT_WEBHOOK_URL,
@@ -179,35 +190,9 @@ def _post(message: OutboxMessage) -> Attempt:
         return Attempt.failed(status=None, error=f"{type(exc).__name__}: {exc}")
 
 
-def _update_crm_company(adapter, message: OutboxMessage) -> Attempt:
-    from accounts.crm import CrmUnavailable
-
-    queued_for = message.payload.get("crm")
-    if queued_for and queued_for != adapter.name:
-        # The record id belongs to the CRM the push was queued for; another CRM's company
-        # with the same id is a different company.
-        return Attempt(
-            ok=False,
-            error=f"queued for the {queued_for} CRM, but CRM_ADAPTER is now {adapter.name}; not sent",
-            retry=False,
-        )
-    try:
-        adapter.update_company(
-            record_id=message.payload["record_id"], properties=message.payload["properties"]
-        )
-    except CrmUnavailable as exc:
-        return Attempt.failed(status=exc.status, error=str(exc)[:2000])
-    return Attempt(ok=True)
-
-
-def _transport(message: OutboxMessage) -> Callable[[OutboxMessage], Attempt] | None:
-    """How to deliver the message, or None when its destination is not configured here."""
-    if message.destination == OutboxDestination.CRM:
-        from accounts.crm import crm_adapter
-
-        adapter = crm_adapter()
-        return partial(_update_crm_company, adapter) if adapter.configured else None
-    return _post if settings.PRODUCT_WEBHOOK_URL else None
+def product_sender() -> Callable[[OutboxMessage], Attempt] | None:
+    """The product destination's sender, or None when PRODUCT_WEBHOOK_URL is not set."""
+    return product_post if settings.PRODUCT_WEBHOOK_URL else None
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -230,7 +215,7 @@ def outbox_deliver_once(message_id) -> float | None:
         )
         if message is None or (message.next_attempt_at and message.next_attempt_at > now):
             return None
-        send = _transport(message)
+        send = destination_for(message.destination).sender()
         if send is None:
             logger.warning(
                 "%s not configured; command %s %s logged",
@@ -280,7 +265,7 @@ def _alert_failed(message: OutboxMessage) -> None:
             severity="critical",
             fields={
                 "command_id": str(message.pk),
-                "account": message.account.external_id if message.account_id else "",
+                "account": _public_id(message.account) or "",
                 "action_run": message.action_run_id or "",
             },
             link=action_run_url(message.action_run) if message.action_run_id else "",
@@ -311,5 +296,5 @@ def outbox_sweep(*, now=None) -> int:
         )
     )
     for pk in due:
-        _schedule(pk, countdown=0)
+        outbox_schedule(pk, countdown=0)
     return len(due)

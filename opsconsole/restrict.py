@@ -36,6 +36,15 @@ class RestrictedQuerySet(models.QuerySet):
         """The rows this user holds an object grant for (guardian); override to follow a parent."""
         return get_objects_for_user(user, self.permission_for(action), klass=self, accept_global_perms=False)
 
+    def restrict_through(self, field: str, user, action: str) -> RestrictedQuerySet:
+        """The rows whose parent (the foreign key ``field``) ``user`` may ``action``: what a
+        model whose access follows another returns from ``restrict_by_grants``."""
+        parents = self.model._meta.get_field(field).related_model._default_manager.all()
+        if user.has_perm(parents.permission_for(action)):
+            # Every parent is visible: no subquery over the whole parent table.
+            return self.filter(**{f"{field}__isnull": False})
+        return self.filter(**{f"{field}__in": parents.restrict(user, action)})
+
     def allows(self, user, obj, action: str = "view") -> bool:
         """Whether ``user`` may ``action`` this one row; no query for holders of the model permission."""
         if obj is None or obj.pk is None:

@@ -1,10 +1,14 @@
 """The roles, defined once in code. A migration creates them; post_migrate keeps them whole.
 
 Each role is a Django group whose model permissions are given as ``app_label.codename``
-patterns, so a permission a later migration adds joins the roles that match it.
+patterns, so a permission a later migration adds joins the roles that match it. The
+permissions of guarded actions are not listed here: each action names the roles that may run
+it (``Action.roles``), and the registry says which role holds which.
 """
 
 from fnmatch import fnmatchcase
+
+from opsconsole.actions.registry import action_permissions
 
 SUPPORT = "support"
 BILLING = "billing"
@@ -17,69 +21,36 @@ SERVICE_ROLES = (PRODUCT,)
 ALL_ROLES = STAFF_ROLES + SERVICE_ROLES
 
 _READ_EVERYTHING = ["accounts.view_*", "routing.view_*", "gates.view_*", "reports.view_*"]
-# Every staff role sees the action runs, approvals, runbooks and product commands, and may
-# resolve or escalate an exception.
+# Every staff role sees the action runs, approvals, runbooks and product commands.
 _ACTIONS_EVERYONE = [
     "opsconsole.view_actionrun",
     "opsconsole.view_actionapproval",
     "opsconsole.view_runbook",
     "opsconsole.view_outboxmessage",
-    "opsconsole.run_resolve_exception",
-    "opsconsole.run_escalate_to_engineering",
 ]
-# Working a ticket is granted per queue (routing.work_queue), and any staff role may be granted
-# a queue, so every staff role holds the actions that work a ticket and the queue grant decides.
-_WORK_TICKETS = [
-    "opsconsole.run_take_ticket",
-    "opsconsole.run_mark_first_response",
-    "opsconsole.run_wait_on_customer",
-    "opsconsole.run_resume_ticket",
-    "opsconsole.run_reassign_ticket",
-    "opsconsole.run_solve_ticket",
-    "opsconsole.run_escalate_ticket",
-]
-
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     SUPPORT: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
-    + _WORK_TICKETS
     + [
-        "opsconsole.run_restart_import",
-        "opsconsole.run_resend_invite",
-        "opsconsole.run_mark_duplicate",
         "accounts.change_opsexception",
         "routing.change_ticket",
     ],
     BILLING: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
-    + _WORK_TICKETS
     + [
-        "opsconsole.run_reassign_plan",
-        "opsconsole.run_replay_webhook",
-        "opsconsole.run_adopt_stripe_value",
-        "opsconsole.run_end_product_billing",
-        "opsconsole.run_merge_stripe_customers",
-        "opsconsole.run_link_stripe_customer",
-        "opsconsole.run_push_to_crm",
         "accounts.change_opsexception",
         "accounts.view_billing",
     ],
     ENGINEERING: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
-    + _WORK_TICKETS
     + [
-        "opsconsole.run_restart_import",
-        "opsconsole.restart_import_again",
-        "opsconsole.run_replay_webhook",
         "accounts.change_opsexception",
         "routing.change_ticket",
     ],
     OPS_LEAD: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
-    + _WORK_TICKETS
     + [
         "opsconsole.approve_actionrun",
-        "opsconsole.run_push_to_crm",
         "opsconsole.add_runbook",
         "opsconsole.change_runbook",
         "accounts.add_channel",
@@ -113,10 +84,18 @@ _NEVER_GRANTED = ("*.change_historical*", "*.delete_historical*", "*.add_histori
 GRANTED_BY_NAME_ONLY = frozenset({"accounts.view_billing", "accounts.approve_account"})
 
 
-def permission_matches(role: str, app_label: str, codename: str) -> bool:
+def _action_roles() -> dict[str, tuple[str, ...]]:
+    """``opsconsole.run_<name>`` (and each action's extra permissions) -> the roles holding it."""
+    return {permission.full_name: permission.roles for permission in action_permissions()}
+
+
+def permission_matches(role: str, app_label: str, codename: str, *, action_roles=None) -> bool:
     full = f"{app_label}.{codename}"
     if any(fnmatchcase(full, pattern) for pattern in _NEVER_GRANTED):
         return False
+    action_roles = _action_roles() if action_roles is None else action_roles
+    if full in action_roles:
+        return role in action_roles[full]
     if full in GRANTED_BY_NAME_ONLY:
         return full in ROLE_PERMISSIONS[role]
     return any(fnmatchcase(full, pattern) for pattern in ROLE_PERMISSIONS[role])
@@ -131,9 +110,14 @@ def sync_roles(apps=None) -> None:
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     permissions = list(Permission.objects.select_related("content_type"))
+    action_roles = _action_roles()
     for role in ALL_ROLES:
         group, _ = Group.objects.get_or_create(name=role)
-        wanted = [p for p in permissions if permission_matches(role, p.content_type.app_label, p.codename)]
+        wanted = [
+            p
+            for p in permissions
+            if permission_matches(role, p.content_type.app_label, p.codename, action_roles=action_roles)
+        ]
         group.permissions.set(wanted)
 
 

@@ -1,6 +1,7 @@
 """Thin Celery tasks for the console's machinery. Each loads its rows and calls a service."""
 
 from celery import shared_task
+from django.apps import apps
 from django.contrib.auth import get_user_model
 
 from opsconsole import outbox
@@ -11,7 +12,7 @@ from opsconsole.actions import services as actions
 def outbox_deliver(message_id: str) -> None:
     retry_in = outbox.outbox_deliver_once(message_id)
     if retry_in is not None:
-        outbox._schedule(message_id, countdown=retry_in)
+        outbox.outbox_schedule(message_id, countdown=retry_in)
 
 
 @shared_task(name="opsconsole.outbox_sweep", soft_time_limit=120, time_limit=150)
@@ -35,8 +36,6 @@ def run_action_task(
     evidence: dict | None = None,
 ) -> int:
     """Run an action from background work; the idempotency key makes a redelivery a no-op."""
-    from django.apps import apps
-
     target = apps.get_model(target_model).objects.get(pk=target_id)
     actor = get_user_model().objects.get(pk=actor_id)
     outcome = actions.run_action(

@@ -20,6 +20,7 @@ from accounts.choices import ExceptionStatus
 from accounts.services import exception_set_status
 from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict
+from opsconsole.roles import STAFF_ROLES
 from routing.choices import OPEN_TICKET_STATUSES, Category, Severity, TicketStatus
 from routing.models import Queue
 from routing.services.escalations import escalation_create, ticket_escalate
@@ -49,6 +50,9 @@ class TicketAction(Action):
     """An action on a ticket, offered while the ticket is in one of ``applies_in``."""
 
     target_model = "routing.Ticket"
+    # Working a ticket is granted per queue (routing.work_queue), and any staff role may be
+    # granted a queue, so every staff role may run these and the queue grant decides.
+    roles = STAFF_ROLES
     applies_in: ClassVar[frozenset[str]] = frozenset(OPEN_TICKET_STATUSES)
 
     def applies_to(self, target) -> bool:
@@ -210,6 +214,7 @@ class EscalateExceptionInput(serializers.Serializer):
 @register
 class EscalateToEngineering(ExceptionAction):
     name = ESCALATE
+    roles = STAFF_ROLES
     label = "Escalate to engineering"
     description = "Open an escalation carrying the account's telemetry and last five events."
     Input = EscalateExceptionInput

@@ -26,6 +26,7 @@ from accounts.choices import UNRESOLVED_EXCEPTION_STATUSES, ProvisioningStatus
 from accounts.models import Account
 from accounts.services.accounts import account_approve
 from accounts.shapes import plan_for, shape_for
+from accounts.timeline import account_timeline
 from opsconsole.actions.admin import GuardedActionsAdminMixin
 from opsconsole.adminkit import HistoryAdmin, ServiceCallAdminMixin, badge
 
@@ -225,6 +226,7 @@ class AccountAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAdmin
                     status.status == ProvisioningStatus.UNDER_REVIEW and self.has_approve_permission(request)
                 ),
                 approve_url=reverse("admin:accounts_account_approve", args=[account.pk]),
+                timeline=account_timeline(account),
             )
             if request.user.has_perm("accounts.view_billing"):
                 context["billing_state"] = billing_state(account)

@@ -85,7 +85,12 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, History
         css = CONSOLE_CSS
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("account__channel", "reason_code", "owner_user")
+        return (
+            super()
+            .get_queryset(request)
+            .restrict(request.user)
+            .select_related("account__channel", "reason_code", "owner_user")
+        )
 
     def get_readonly_fields(self, request, obj=None):
         editable = OpsExceptionForm.Meta.fields

@@ -7,12 +7,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from opsconsole.actions import views
+from opsconsole.actions.permissions import may_run
 from opsconsole.actions.registry import get_action
-from opsconsole.actions.selectors import account_timeline, actions_offered, approvals_waiting_for
-from opsconsole.actions.services import may_run
+from opsconsole.actions.selectors import actions_offered, approvals_waiting_for
 from opsconsole.adminkit import (
     HistoryAdmin,
     ReadOnlyAdminMixin,
+    RestrictedAdminMixin,
     fact_value,
     facts_table,
     json_details,
@@ -20,7 +21,7 @@ from opsconsole.adminkit import (
 )
 from opsconsole.links import action_run_url, admin_url
 from opsconsole.models import ActionApproval, ActionRun, ActionStatus, ApprovalStatus, OutboxMessage, Runbook
-from opsconsole.runbooks import runbook_for_exception
+from opsconsole.runbooks import case_runbook
 
 
 class OutboxInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -43,7 +44,7 @@ class OutboxInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(ActionRun)
-class ActionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ActionRunAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "created_at", "action", "target_repr", "actor", "status", "entry_point")
     list_filter = ("status", "action", "entry_point")
     search_fields = ("target_repr", "actor__username", "idempotency_key", "request_id")
@@ -169,7 +170,7 @@ class ActionRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ActionApproval)
-class ActionApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ActionApprovalAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The approval inbox: pending requests first, oldest SLA first."""
 
     list_display = (
@@ -216,7 +217,7 @@ class ActionApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Runbook)
-class RunbookAdmin(HistoryAdmin):
+class RunbookAdmin(RestrictedAdminMixin, HistoryAdmin):
     list_display = ("code", "title", "reason_code", "owner_role", "active")
     list_filter = ("active", "owner_role")
     search_fields = ("code", "title", "stop_rule")
@@ -226,7 +227,7 @@ class RunbookAdmin(HistoryAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "created_at",
@@ -242,12 +243,13 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class GuardedActionsAdminMixin:
-    """Put the guarded actions on an Account or OpsException admin page.
+    """Put the guarded actions on the admin page of an action target (an account, an exception).
 
-    Adds to the change page's context: ``guarded_actions`` (the buttons this user may press),
-    ``runbook`` (on an exception) and ``timeline`` (on an account). Render them with
+    Adds to the change page's context: ``guarded_actions`` (the buttons this user may press)
+    and ``runbook`` (on a case, such as an exception). Render them with
     ``{% include "opsconsole/actions/panel.html" %}``; a ModelAdmin without its own template
-    gets ``opsconsole/actions/change_form.html``, which does that.
+    gets ``opsconsole/actions/change_form.html``, which does that. The panel also shows a
+    ``timeline`` the page puts in its context (the account page does).
     """
 
     change_form_template = "opsconsole/actions/change_form.html"
@@ -257,8 +259,5 @@ class GuardedActionsAdminMixin:
         obj = self.get_object(request, object_id)
         if obj is not None:
             context["guarded_actions"] = actions_offered(request.user, obj)
-            if obj._meta.label == "accounts.OpsException":
-                context["runbook"] = runbook_for_exception(obj)
-            if obj._meta.label == "accounts.Account":
-                context["timeline"] = account_timeline(obj)
+            context["runbook"] = case_runbook(obj)
         return super().change_view(request, object_id, form_url, extra_context=context)

@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from opsconsole.actions import targets
 from opsconsole.actions.recorder import to_json
-from opsconsole.errors import NotFound
+from opsconsole.errors import NotFound, ValidationFailed
 
 _REGISTRY: dict[str, "Action"] = {}
 
@@ -34,9 +34,12 @@ class ActionContext:
 class Action(ABC):
     """One guarded action. Subclasses declare what the framework enforces.
 
-    - ``name`` and ``target_model`` (``"app_label.ModelName"``);
-    - the permission is ``opsconsole.run_<name>``; the object rule is that the actor may see
-      the target's account (``accounts_visible_to``, which honours guardian object grants);
+    - ``name`` and ``target_model`` (``"app_label.ModelName"``, registered with
+      ``opsconsole.actions.targets`` by its app);
+    - ``roles``: the roles that may run it. Its permission is ``opsconsole.run_<name>``,
+      created after migrate for every registered action and given to those roles; the object
+      rule is that the actor may see the target (``restrict``, which honours guardian grants);
+    - ``extra_permissions``: further permissions the action checks itself, with their roles;
     - ``Input``: a DRF serializer for the parameters;
     - ``check(ctx)``: preconditions, raising an ``ApplicationError`` to refuse;
     - ``perform(ctx)``: the effect, calling services; returns a small result dict;
@@ -54,6 +57,9 @@ class Action(ABC):
     label: ClassVar[str]
     description: ClassVar[str] = ""
     target_model: ClassVar[str]
+    roles: ClassVar[tuple[str, ...]] = ()
+    # codename -> (description, roles), e.g. engineering's leave to restart an import again.
+    extra_permissions: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {}
     reversible: ClassVar[bool] = False
     Input: ClassVar[type[serializers.Serializer]] = serializers.Serializer
 
@@ -62,8 +68,6 @@ class Action(ABC):
         return f"opsconsole.run_{self.name}"
 
     def validate(self, params: dict | None) -> dict:
-        from opsconsole.errors import ValidationFailed
-
         serializer = self.Input(data=params or {})
         if not serializer.is_valid():
             raise ValidationFailed(
@@ -76,11 +80,7 @@ class Action(ABC):
         return type(target).objects.select_for_update().get(pk=target.pk)
 
     def account_of(self, target):
-        if target._meta.label == "accounts.Account":
-            return target
-        if target._meta.label == "accounts.OpsException":
-            return target.account
-        # Any other target (a routing ticket) is registered by its app, with whom runs count against.
+        """The account a run on ``target`` is recorded against, as its app registered it."""
         return targets.target_for(target).account_of(target)
 
     def applies_to(self, target) -> bool:
@@ -115,6 +115,33 @@ class Action(ABC):
 def register(cls: type[Action]) -> type[Action]:
     _REGISTRY[cls.name] = cls()
     return cls
+
+
+@dataclass(frozen=True)
+class ActionPermission:
+    """A permission of the ``opsconsole`` app that a registered action brings."""
+
+    codename: str
+    description: str
+    roles: tuple[str, ...]
+
+    @property
+    def full_name(self) -> str:
+        return f"opsconsole.{self.codename}"
+
+
+def action_permissions() -> list[ActionPermission]:
+    """Every permission the registered actions declare, with the roles that hold it."""
+    declared = []
+    for action in all_actions():
+        declared.append(
+            ActionPermission(f"run_{action.name}", f"Can run the {action.name} action", action.roles)
+        )
+        declared.extend(
+            ActionPermission(codename, description, roles)
+            for codename, (description, roles) in action.extra_permissions.items()
+        )
+    return declared
 
 
 def get_action(name: str) -> Action:

@@ -47,6 +47,12 @@ class ActionTarget:
     def visible_to(self, user, action: str = "view") -> models.QuerySet:
         return self.model.objects.restrict(user, action)
 
+    def allows(self, user, target, action: str = "view") -> bool:
+        return self.model.objects.allows(user, target, action)
+
+    def public_id_of(self, target) -> str:
+        return str(getattr(target, self.public_id))
+
     def get(self, *, public_id: str, user):
         """The target ``public_id`` names, among those ``user`` may see; else ``NotFound``."""
         return self._first(self.visible_to(user), self.public_id, public_id)

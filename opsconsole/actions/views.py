@@ -12,14 +12,10 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from opsconsole.actions.forms import action_form_class, split_cleaned
+from opsconsole.actions.permissions import permission_problem
 from opsconsole.actions.registry import get_action
 from opsconsole.actions.selectors import action_form_url, action_run_get, action_target_by_pk
-from opsconsole.actions.services import (
-    action_run_reverse,
-    approval_decide,
-    permission_problem,
-    run_action,
-)
+from opsconsole.actions.services import action_run_reverse, approval_decide, run_action
 from opsconsole.errors import ApplicationError
 from opsconsole.links import action_run_url, admin_change_url
 from opsconsole.models import ActionApproval, ActionRun
@@ -184,7 +180,9 @@ def reverse_view(request, admin_site, run_pk: int):
 def approval_decide_view(request, admin_site, approval_pk: int):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    approval = ActionApproval.objects.filter(pk=approval_pk).select_related("run").first()
+    approval = (
+        ActionApproval.objects.restrict(request.user).filter(pk=approval_pk).select_related("run").first()
+    )
     if approval is None:
         raise Http404("No such approval.")
     approve = request.POST.get("decision") == "approve"

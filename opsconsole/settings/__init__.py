@@ -37,13 +37,19 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "simple_history",
+    # The project's apps in layer order, bottom up: each imports only from those above it in
+    # this list, and seed_demo runs their demo seeders in this order.
     "opsconsole.apps.OpsConsoleConfig",
     "accounts",
     "routing",
-    "gates",
     "reports",
-    "bench",
+    "gates",
 ]
+# The benchmarks' app (manage.py generate_data) only when benchmarks run: `make bench` and
+# `manage.py generate_data` set this; production never installs it.
+BENCHMARKS = env_bool("OPSCONSOLE_BENCHMARKS", default=False)
+if BENCHMARKS:
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -7,13 +7,13 @@ import pytest
 
 from accounts import crm
 from accounts.choices import DriftKind, DriftStatus, ExceptionStatus, LifecycleStage, ReconciliationStatus
-from accounts.crm import CrmCannotRepresent, CrmUnavailable, HubSpotAdapter
+from accounts.crm import OUTBOX_DESTINATION, CrmCannotRepresent, CrmUnavailable, HubSpotAdapter
 from accounts.models import AccountEvent, BillingDrift
 from accounts.reconciliation import reconciliation_execute, reconciliation_start
 from opsconsole.actions.services import run_action
 from opsconsole.errors import Conflict
 from opsconsole.history import SYSTEM_RECONCILER, system_user
-from opsconsole.models import OutboxDestination, OutboxMessage, OutboxStatus
+from opsconsole.models import OutboxMessage, OutboxStatus
 from opsconsole.outbox import outbox_deliver_once
 
 
@@ -217,7 +217,7 @@ def test_push_to_crm_queues_once_delivers_and_the_next_run_resolves(plan_drift, 
     run = outcome.run
     assert run.status == "succeeded", run.error_message
     message = run.outbox_messages.get()
-    assert (message.destination, message.status) == (OutboxDestination.CRM, OutboxStatus.PENDING)
+    assert (message.destination, message.status) == (OUTBOX_DESTINATION, OutboxStatus.PENDING)
     assert message.payload["properties"] == {"opsconsole_plan": account.plan}
     assert run.result == {"field": "plan", "command_id": str(message.pk)}
     drift.exception.refresh_from_db()
@@ -291,7 +291,7 @@ def test_lifecycle_push_on_queues_one_push_and_the_next_run_resolves(hubspot, ma
     drift = BillingDrift.objects.get(status=DriftStatus.OPEN)
     assert drift.kind == DriftKind.CRM_LIFECYCLE  # recorded, so it is visible
     message = OutboxMessage.objects.get()
-    assert message.destination == OutboxDestination.CRM and message.action_run is None
+    assert message.destination == OUTBOX_DESTINATION and message.action_run is None
     assert message.payload["properties"] == {"lifecyclestage": "opportunity"}
     assert message.dedupe_key == f"crm:hubspot:{company['id']}:lifecycle_stage=opportunity"
     pushed = drift.exception.evidence["crm_push"]

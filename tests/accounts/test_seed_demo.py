@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import modify_settings
 
 from accounts import demo
 from accounts.models import (
@@ -178,6 +179,7 @@ def test_the_mix_covers_every_shape_and_the_review_cases():
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@modify_settings(INSTALLED_APPS={"append": "bench"})  # what manage.py generate_data installs
 def test_generate_data_gives_the_same_data_with_any_number_of_workers():
     args = ["generate_data", "--accounts", "16", "--seed", "3", "--prefix", "gen", "--anchor", "2026-01-15"]
     call_command(*args, stdout=io.StringIO())

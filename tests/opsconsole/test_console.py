@@ -1,5 +1,5 @@
 """The console: buttons only for who may press them, form -> preview -> confirm, the result
-message, the approval inbox, reversal, the timeline, and read-only action runs."""
+message, the approval inbox, reversal, and read-only action runs."""
 
 import re
 
@@ -194,51 +194,6 @@ def test_action_runs_are_read_only_even_for_a_superuser(account, fail_import, lo
     )
     assert admin.get("/opsconsole/actionrun/add/", secure=True).status_code == 403
     assert ActionRun.objects.get(pk=run.pk).params == {"note": "done"}
-
-
-def test_account_timeline_merges_events_actions_exceptions_and_changes(
-    account, fail_import, login, make_user
-):
-    from opsconsole.actions.selectors import account_timeline
-    from opsconsole.actions.services import run_action
-
-    exception = fail_import(account)
-    support = make_user("support")
-    run_action(
-        name="restart_import", target=exception, actor=support, evidence={"note": "n"}, idempotency_key="1"
-    )
-    run_action(
-        name="reassign_plan",
-        target=account,
-        actor=make_user("billing"),
-        params={"plan": "starter"},
-        idempotency_key="2",
-    )
-    timeline = account_timeline(account)
-    kinds = {e.kind for e in timeline}
-    assert kinds == {"event", "action", "exception", "change"}
-    assert [e.at for e in timeline] == sorted((e.at for e in timeline), reverse=True)
-    change = next(e for e in timeline if e.kind == "change")
-    assert "plan: team → starter" in change.detail
-    page = _get(login("support"), f"/accounts/account/{account.pk}/change/")
-    assert "Timeline" in page.content.decode() and "restart_import by" in page.content.decode()
-
-
-def test_account_timeline_reads_only_the_newest_changes(make_account, system):
-    from accounts.services import account_plan_change
-    from opsconsole.actions.selectors import account_timeline
-
-    account = make_account()
-    plans = ["starter", "business", "starter", "business", "enterprise", "starter"]
-    for plan in plans:
-        account_plan_change(account=account, plan=plan, mrr_cents=100, actor=system)
-
-    def changes(limit):
-        return [e.detail for e in account_timeline(account, limit=limit) if e.kind == "change"]
-
-    assert len(changes(50)) == len(plans)
-    assert changes(50)[:2] == changes(4)[:2]
-    assert "plan: enterprise → starter" in changes(2)[0]
 
 
 def test_an_optional_choice_left_blank_is_not_sent_so_the_action_default_applies():

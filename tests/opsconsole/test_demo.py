@@ -1,21 +1,15 @@
-import io
-import random
+"""The demo registry: each app registers its part; seed_demo runs them in layer order, base
+data of every layer before the walk-throughs that stage cases on it."""
 
-import pytest
-
-from accounts.models import Account, OpsException
-from opsconsole.actions.demo import DEMO_ACCOUNTS, seed_demo
-from opsconsole.runbooks import runbook_for_exception
-
-pytestmark = pytest.mark.django_db
+from opsconsole import demo
 
 
-def test_demo_seeds_the_walk_through_once(system):
-    seed_demo(rng=random.Random(7), actor=system, stdout=io.StringIO())
-    counts = (Account.objects.count(), OpsException.objects.count())
-    seed_demo(rng=random.Random(7), actor=system, stdout=io.StringIO())
-    assert (Account.objects.count(), OpsException.objects.count()) == counts == (len(DEMO_ACCOUNTS), 4)
-    timeout = OpsException.objects.get(account__external_id="demo_import_timeout")
-    assert runbook_for_exception(timeout).code == "import-timeout"
-    schema = OpsException.objects.get(account__external_id="demo_import_schema")
-    assert runbook_for_exception(schema).code == "import-failed"
+def test_seeders_run_in_layer_order_with_walk_throughs_last():
+    names = [seeder.name for seeder in demo.seeders()]
+    assert names == ["opsconsole", "accounts", "routing", "actions", "billing"]
+
+
+def test_a_seeder_declares_its_own_command_line_options():
+    (accounts,) = [seeder for seeder in demo.seeders() if seeder.name == "accounts"]
+    assert "--accounts" in accounts.options
+    assert accounts.option_values({"accounts": 20, "seed": 1}) == {"accounts": 20}

@@ -8,9 +8,10 @@ import hmac
 import pytest
 from django.db import IntegrityError, transaction
 
+from accounts.crm import OUTBOX_DESTINATION
 from opsconsole.actions.services import run_action
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage, OutboxStatus
-from opsconsole.outbox import backoff_seconds, outbox_deliver_once
+from opsconsole.outbox import backoff_seconds, outbox_deliver_once, outbox_enqueue
 from opsconsole.tasks import outbox_deliver
 from tests.opsconsole.conftest import transactional
 
@@ -150,11 +151,8 @@ def test_retry_goes_through_the_broker_with_a_countdown(
 
 
 def _crm_push(account, company, properties, *, key="", crm="hubspot"):
-    from opsconsole.models import OutboxDestination
-    from opsconsole.outbox import outbox_enqueue
-
     return outbox_enqueue(
-        destination=OutboxDestination.CRM,
+        destination=OUTBOX_DESTINATION,
         command="crm.update_company",
         payload={"crm": crm, "record_id": company["id"], "properties": properties},
         account=account,

@@ -1,17 +1,44 @@
 """Role x action x object: who may run which guarded action on what, refused cases included.
 
-Each case goes through run_action (as a dry run, so allowed cases change nothing): a refused
-role gets PermissionRefused before any precondition is looked at.
+The actions come from the registry, so every registered action is tried by every role: a new
+action fails here until it has a case below and its roles are written into ALLOWED (the
+expectation, written apart from the roles the action declares). Each case goes through
+run_action as a dry run, so allowed cases change nothing; a refused role gets
+PermissionRefused before any precondition is looked at.
 """
 
 import pytest
+from django.contrib.auth.models import Group
 from guardian.shortcuts import assign_perm
 
+from accounts.choices import BillingStatus, DriftKind, SystemOfRecord
+from opsconsole import roles
+from opsconsole.actions.registry import all_actions
 from opsconsole.actions.services import run_action
 from opsconsole.errors import ApplicationError, PermissionRefused
+from routing.services import ticket_intake, ticket_wait
+from tests.accounts.test_crm import reconcile_crm
+from tests.accounts.test_reconciliation import open_drift, reconcile
+from tests.opsconsole.test_actions import _stored_event
 
 pytestmark = pytest.mark.django_db
 
+# The actions that work a ticket: every staff role may run them, and the queue grant decides.
+TICKET_ACTIONS = {
+    "take_ticket": {},
+    "mark_first_response": {},
+    "wait_on_customer": {},
+    "resume_ticket": {},
+    "reassign_ticket": {"queue": "triage", "reason": "belongs in triage"},
+    "solve_ticket": {"final_category": "billing"},
+    "escalate_ticket": {"summary": "look at this"},
+}
+BILLING_FIXES = {
+    "adopt_stripe_value",
+    "end_product_billing",
+    "merge_stripe_customers",
+    "link_stripe_customer",
+}
 ALLOWED = {
     "support": {
         "restart_import",
@@ -19,6 +46,7 @@ ALLOWED = {
         "mark_duplicate",
         "resolve_exception",
         "escalate_to_engineering",
+        *TICKET_ACTIONS,
     },
     "billing": {
         "reassign_plan",
@@ -26,51 +54,157 @@ ALLOWED = {
         "push_to_crm",
         "resolve_exception",
         "escalate_to_engineering",
+        *BILLING_FIXES,
+        *TICKET_ACTIONS,
     },
-    "engineering": {"restart_import", "replay_webhook", "resolve_exception", "escalate_to_engineering"},
-    "ops_lead": {"push_to_crm", "resolve_exception", "escalate_to_engineering"},
+    "engineering": {
+        "restart_import",
+        "replay_webhook",
+        "resolve_exception",
+        "escalate_to_engineering",
+        *TICKET_ACTIONS,
+    },
+    "ops_lead": {"push_to_crm", "resolve_exception", "escalate_to_engineering", *TICKET_ACTIONS},
     "product": set(),
     None: set(),
 }
-ACTIONS = [
-    "restart_import",
-    "resend_invite",
-    "reassign_plan",
-    "replay_webhook",
-    "mark_duplicate",
-    "resolve_exception",
-    "escalate_to_engineering",
-    "push_to_crm",
-]
+ACTIONS = [action.name for action in all_actions()]
+
+
+def test_every_role_is_in_the_matrix():
+    assert set(ALLOWED) == {*roles.ALL_ROLES, None}
+
+
+# --- One case per action: its target and input, on a state where the action applies --------
+
+
+def _restart_import(fixture, account):
+    return fixture("fail_import")(account, "timeout"), {}, {"note": "n"}
+
+
+def _resolve_exception(fixture, account):
+    return fixture("fail_import")(account, "timeout"), {"note": "done"}, {"note": "n"}
+
+
+def _escalate_to_engineering(fixture, account):
+    return fixture("fail_import")(account, "timeout"), {"summary": "look"}, {"note": "n"}
+
+
+def _mark_duplicate(fixture, account):
+    return account, {"canonical": fixture("make_account")().external_id}, {}
+
+
+def _replay_webhook(fixture, account):
+    customer = {"id": "cus_m", "metadata": {"account_external_id": account.external_id}}
+    _stored_event("evt_matrix", "customer.created", customer)
+    return account, {"stripe_event": "evt_matrix"}, {}
+
+
+def _push_to_crm(fixture, account):
+    fixture("hubspot").add_company(account, plan="enterprise", stage="opportunity")
+    reconcile_crm()
+    return account.billing_drift.get(status="open", kind="crm_plan_mismatch").exception, {}, {}
+
+
+def _paying_customer(localstripe, account, *, link=True) -> str:
+    customer = localstripe.create_customer(email=account.admin_email, account_external_id=account.external_id)
+    localstripe.attach_card(customer["id"])
+    localstripe.create_subscription(customer=customer["id"], plan="team")
+    if link:
+        account.stripe_customer_id = customer["id"]
+        account.save()
+    return customer["id"]
+
+
+def _drift_exception(kind, account):
+    reconcile()
+    return open_drift(kind).get(subject=account.external_id).exception
+
+
+def _adopt_stripe_value(fixture, account):
+    _paying_customer(fixture("localstripe"), account)
+    account.billing_status_source = SystemOfRecord.PRODUCT
+    account.billing_status = BillingStatus.CANCELED
+    account.save()
+    return _drift_exception(DriftKind.BILLING_STATUS, account), {"note": "paid"}, {}
+
+
+def _end_product_billing(fixture, account):
+    fixture("localstripe")
+    account.billing_status = BillingStatus.ACTIVE
+    account.save()
+    return _drift_exception(DriftKind.NO_SUBSCRIPTION, account), {"note": "gone"}, {}
+
+
+def _merge_stripe_customers(fixture, account):
+    localstripe = fixture("localstripe")
+    kept = _paying_customer(localstripe, account)
+    localstripe.create_customer(email="second@example.com", account_external_id=account.external_id)
+    exception = _drift_exception(DriftKind.DUPLICATE_CUSTOMER, account)
+    return exception, {"keep": kept, "note": "made twice"}, {}
+
+
+def _link_stripe_customer(fixture, account):
+    stray = fixture("localstripe").create_customer(email="stray@example.com")
+    reconcile()
+    return account, {"customer": stray["id"], "note": "same company"}, {}
+
+
+def _ticket_case(name):
+    """A ticket of ``account`` where ``name`` applies, in a queue every staff role is granted, so
+    only the action permission can refuse."""
+
+    def _case(fixture, account):
+        system = fixture("system")
+        ticket, _ = ticket_intake(
+            source="matrix",
+            external_id=name,
+            account_external_id=account.external_id,
+            requester_email="someone@customer.example",
+            subject="Help",
+            body="",
+            actor=system,
+        )
+        for role in roles.STAFF_ROLES:
+            assign_perm("routing.work_queue", Group.objects.get(name=role), ticket.queue)
+        if name == "resume_ticket":
+            ticket = ticket_wait(ticket=ticket, actor=fixture("make_user")("ops_lead"))
+        return ticket, TICKET_ACTIONS[name], {}
+
+    return _case
+
+
+CASES = {
+    "restart_import": _restart_import,
+    "resend_invite": lambda fixture, account: (account, {}, {}),
+    "reassign_plan": lambda fixture, account: (account, {"plan": "starter"}, {}),
+    "replay_webhook": _replay_webhook,
+    "mark_duplicate": _mark_duplicate,
+    "resolve_exception": _resolve_exception,
+    "escalate_to_engineering": _escalate_to_engineering,
+    "push_to_crm": _push_to_crm,
+    "adopt_stripe_value": _adopt_stripe_value,
+    "end_product_billing": _end_product_billing,
+    "merge_stripe_customers": _merge_stripe_customers,
+    "link_stripe_customer": _link_stripe_customer,
+    **{name: _ticket_case(name) for name in TICKET_ACTIONS},
+}
 
 
 @pytest.fixture
-def case(account, make_account, fail_import, hubspot):
-    """The target and input of each action, on a state where the action can apply."""
-    from tests.accounts.test_crm import reconcile_crm
-    from tests.opsconsole.test_actions import _stored_event
+def case(request, account):
+    """``case(name)``: the target, parameters and evidence of one action, built only for it."""
 
-    exception = fail_import(account, "timeout")
-    hubspot.add_company(account, plan="enterprise", stage="opportunity")
-    reconcile_crm()
-    crm_drift = account.billing_drift.get(status="open", kind="crm_plan_mismatch")
-    canonical = make_account()
-    customer = {"id": "cus_m", "metadata": {"account_external_id": account.external_id}}
-    _stored_event("evt_matrix", "customer.created", customer)
-    return {
-        "restart_import": (exception, {}, {"note": "n"}),
-        "resend_invite": (account, {}, {}),
-        "reassign_plan": (account, {"plan": "starter"}, {}),
-        "replay_webhook": (account, {"stripe_event": "evt_matrix"}, {}),
-        "mark_duplicate": (account, {"canonical": canonical.external_id}, {}),
-        "resolve_exception": (exception, {"note": "done"}, {"note": "n"}),
-        "escalate_to_engineering": (exception, {"summary": "look"}, {"note": "n"}),
-        "push_to_crm": (crm_drift.exception, {}, {}),
-    }
+    def _build(name):
+        if name not in CASES:
+            pytest.fail(f"{name} is registered but has no case here: add one, and its roles to ALLOWED.")
+        return CASES[name](request.getfixturevalue, account)
+
+    return _build
 
 
 def _attempt(name, case, user):
-    target, params, evidence = case[name]
+    target, params, evidence = case(name)
     return run_action(name=name, target=target, actor=user, params=params, evidence=evidence, dry_run=True)
 
 

@@ -79,3 +79,39 @@ def test_sync_is_idempotent_and_repairs_a_role():
     roles.sync_roles()
 
     assert {role: perms_of(role) for role in roles.ALL_ROLES} == before
+
+
+def test_a_registered_action_brings_its_permission_to_the_roles_it_names(monkeypatch, make_user):
+    """No migration and no edit in opsconsole: the registry is enough."""
+    from opsconsole.actions import registry
+    from opsconsole.actions.permissions import action_permissions_create
+
+    support, engineering = roles.SUPPORT, roles.ENGINEERING
+
+    class Ping(registry.Action):
+        name = "ping_account"
+        label = "Ping"
+        target_model = "accounts.Account"
+        roles = (support,)
+        extra_permissions = {"ping_twice": ("Can ping again", (engineering,))}
+
+        def perform(self, ctx):
+            return {}
+
+    monkeypatch.setitem(registry._REGISTRY, Ping.name, Ping())
+    action_permissions_create()
+    roles.sync_roles()
+
+    assert make_user("support").has_perm("opsconsole.run_ping_account")
+    assert not make_user("billing").has_perm("opsconsole.run_ping_account")
+    assert make_user("engineering").has_perm("opsconsole.ping_twice")
+    assert not make_user("support").has_perm("opsconsole.ping_twice")
+
+
+def test_every_registered_action_has_its_permission_and_a_role_that_holds_it():
+    from opsconsole.actions.registry import all_actions
+
+    for action in all_actions():
+        assert action.roles, f"{action.name} names no role that may run it"
+        holders = {role for role in roles.ALL_ROLES if action.permission in perms_of(role)}
+        assert holders == set(action.roles), action.name

@@ -148,3 +148,12 @@ def test_a_session_started_more_than_12_hours_ago_is_logged_out(staff_client):
     session.save()
 
     assert not signed_in(staff_client)
+
+
+def test_benchmarks_are_installed_only_when_they_run():
+    assert "bench" not in settings.INSTALLED_APPS
+    listed = manage("help", "--commands", **production_env())
+    assert listed.returncode == 0, listed.stderr
+    assert "generate_data" not in listed.stdout.split()
+    usage = manage("generate_data", "--help", **production_env())
+    assert usage.returncode == 0 and "--accounts" in usage.stdout, usage.stderr

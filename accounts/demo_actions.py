@@ -1,4 +1,5 @@
-"""Demo data for the guarded-actions walk-through (``manage.py seed_demo`` calls seed_demo).
+"""Demo data for the guarded-actions walk-through: a walk-through seeder (accounts/apps.py
+registers it; ``manage.py seed_demo`` runs it after every layer's base data).
 
 Deterministic and idempotent: accounts and events have fixed ids and are skipped when present.
 Runbooks come from migration opsconsole/0005.

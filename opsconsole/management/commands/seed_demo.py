@@ -1,0 +1,47 @@
+"""manage.py seed_demo [--seed N] [options the seeders declare]: deterministic, idempotent demo data.
+
+Runs every app's registered demo seeder (``opsconsole.demo``) in layer order; the apps
+register them from their ready(), so this command names none of them.
+"""
+
+import random
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from opsconsole import demo
+from opsconsole.history import SYSTEM_SEEDER, system_user
+
+CONSOLE_URL = "http://127.0.0.1:8000/"
+
+
+def use_write_ahead_log():
+    """On the embedded SQLite database, a write-ahead log makes each commit a cheap append
+    (seeding 2,000 accounts takes a third less time) and lets the console read while seeding.
+    The mode is stored in the database file, so the dev server keeps it."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode=WAL")
+
+
+class Command(BaseCommand):
+    help = "Create the demo company (channels, accounts, events, exceptions, staff). Safe to rerun."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=2026, help="Same seed, same data.")
+        for seeder in demo.seeders():
+            for flag, argument in seeder.options.items():
+                parser.add_argument(flag, **argument)
+
+    def handle(self, *args, seed, **options):
+        use_write_ahead_log()
+        actor = system_user(SYSTEM_SEEDER)
+        for seeder in demo.seeders():
+            # A stream per seeder: adding a seeder never changes another's data.
+            rng = random.Random(f"{seed}:{seeder.name}")
+            started = time.perf_counter()
+            seeder.seed(rng=rng, actor=actor, stdout=self.stdout, **seeder.option_values(options))
+            self.stdout.write(f"  ({seeder.name}: {time.perf_counter() - started:.1f} s)")
+        for line in demo.login_lines(CONSOLE_URL):
+            self.stdout.write(line)
