@@ -7,8 +7,10 @@ permission, the runbook and the evidence, and records what changed.
 from django.conf import settings
 from rest_framework import serializers
 
-from accounts import stripe_gateway
-from accounts.billing_selectors import open_drift_of
+from accounts.billing import stripe_gateway
+from accounts.billing.crm import DRIFT_KINDS, crm_adapter
+from accounts.billing.crm_push import crm_push_queue, crm_push_record_id
+from accounts.billing.selectors import open_drift_of
 from accounts.choices import (
     ExceptionStatus,
     ProvisioningStepName,
@@ -16,8 +18,6 @@ from accounts.choices import (
     StepStatus,
     SystemOfRecord,
 )
-from accounts.crm import DRIFT_KINDS, crm_adapter
-from accounts.crm_services import crm_push_queue, crm_push_record_id
 from accounts.models import Account
 from accounts.rules import duplicate_link_check
 from accounts.selectors import (
@@ -354,7 +354,7 @@ class ReplayWebhook(Action):
             raise Conflict("event_of_another_account", "That Stripe event belongs to another account.")
 
     def perform(self, ctx: ActionContext) -> dict:
-        from accounts.billing_services import stripe_event_process
+        from accounts.billing.services import stripe_event_process
         from accounts.choices import StripeEventStatus
         from opsconsole.actions.recorder import current_recorder
 

@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     def ready(self):
         # Billing sync's console pages and guarded fixes live beside accounts/admin.py and
         # accounts/actions.py, not inside them.
-        from accounts import billing_actions, billing_admin  # noqa: F401
+        from accounts.billing import actions, admin, tasks  # noqa: F401

@@ -37,7 +37,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
-from accounts import reconciliation, stripe_gateway  # noqa: E402
+from accounts.billing import reconciliation, stripe_gateway  # noqa: E402
+from accounts.billing.reconciliation import reconciliation_execute, reconciliation_start  # noqa: E402
 from accounts.models import (  # noqa: E402
     Account,
     AccountEvent,
@@ -46,9 +47,8 @@ from accounts.models import (  # noqa: E402
     OpsException,
     ReconciliationRun,
 )
-from accounts.reconciliation import reconciliation_execute, reconciliation_start  # noqa: E402
 from opsconsole.history import SYSTEM_RECONCILER, system_user  # noqa: E402
-from tests.localstripe import API_KEY, LocalStripe, free_port, start_localstripe  # noqa: E402
+from tests.helpers.localstripe import API_KEY, LocalStripe, free_port, start_localstripe  # noqa: E402
 
 PREFIX = "bench_rs_"
 TRIAL_END = 2_000_000_000

@@ -7,8 +7,8 @@ from functools import partial
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from accounts import billing_demo
 from accounts import demo as accounts_demo
+from accounts.billing import demo as billing_demo
 from opsconsole import demo as opsconsole_demo
 from opsconsole.actions import demo as actions_demo
 from opsconsole.history import SYSTEM_SEEDER, system_user

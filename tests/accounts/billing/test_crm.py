@@ -5,11 +5,11 @@ import dataclasses
 
 import pytest
 
-from accounts import crm
+from accounts.billing import crm
+from accounts.billing.crm import CrmCannotRepresent, CrmUnavailable, HubSpotAdapter
+from accounts.billing.reconciliation import reconciliation_execute, reconciliation_start
 from accounts.choices import DriftKind, DriftStatus, ExceptionStatus, LifecycleStage, ReconciliationStatus
-from accounts.crm import CrmCannotRepresent, CrmUnavailable, HubSpotAdapter
 from accounts.models import AccountEvent, BillingDrift
-from accounts.reconciliation import reconciliation_execute, reconciliation_start
 from opsconsole.actions.services import run_action
 from opsconsole.errors import Conflict
 from opsconsole.history import SYSTEM_RECONCILER, system_user
@@ -74,9 +74,9 @@ def test_crm_down_fails_the_run(settings, make_account, monkeypatch):
 
 
 def test_another_crm_adapter_plugs_in_by_setting(settings):
-    settings.CRM_ADAPTER = "tests.accounts.test_crm.StaticAdapter"
+    settings.CRM_ADAPTER = "tests.accounts.billing.test_crm.StaticAdapter"
     assert isinstance(crm.crm_adapter(), StaticAdapter)
-    settings.CRM_ADAPTER = "accounts.crm.HubSpotAdapter"
+    settings.CRM_ADAPTER = "accounts.billing.crm.HubSpotAdapter"
     assert isinstance(crm.crm_adapter(), HubSpotAdapter)
 
 
@@ -108,7 +108,7 @@ class StaticAdapter:
 
 @pytest.fixture
 def static_crm(settings):
-    settings.CRM_ADAPTER = "tests.accounts.test_crm.StaticAdapter"
+    settings.CRM_ADAPTER = "tests.accounts.billing.test_crm.StaticAdapter"
     StaticAdapter.companies = {}
     yield StaticAdapter.companies
     StaticAdapter.companies = {}

@@ -8,10 +8,10 @@ makes its Stripe calls last (listed, not made, in a dry run).
 from django.conf import settings
 from rest_framework import serializers
 
-from accounts import stripe_gateway
 from accounts.actions import ExceptionAction, exception_require_open
-from accounts.billing_selectors import open_drift_of
-from accounts.billing_services import (
+from accounts.billing import stripe_gateway
+from accounts.billing.selectors import open_drift_of
+from accounts.billing.services import (
     FIX_ACTIONS,
     STRIPE_LIVE_SUBSCRIPTION,
     SUBSCRIPTION_FIELDS,

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from accounts import stripe_gateway
+from accounts.billing import stripe_gateway
 from accounts.choices import StripeEventStatus
 from accounts.models import StripeEvent
 from opsconsole.history import SYSTEM_RECONCILER, system_user
@@ -26,7 +26,7 @@ logger = logging.getLogger("accounts.tasks")
     time_limit=90,
 )
 def process_stripe_event(stripe_event_id: int) -> bool:
-    from accounts.billing_services import SYSTEM_STRIPE, stripe_event_process
+    from accounts.billing.services import SYSTEM_STRIPE, stripe_event_process
 
     stripe_event = StripeEvent.objects.filter(pk=stripe_event_id).first()
     if stripe_event is None:
@@ -67,8 +67,8 @@ def reconcile(self, target: str, mode: str | None = None) -> int | None:
     """
     from django.conf import settings
 
-    from accounts.crm import crm_adapter
-    from accounts.reconciliation import reconciliation_execute, reconciliation_start
+    from accounts.billing.crm import crm_adapter
+    from accounts.billing.reconciliation import reconciliation_execute, reconciliation_start
 
     configured = crm_adapter().configured if target == "crm" else bool(settings.STRIPE_API_KEY)
     if not configured:

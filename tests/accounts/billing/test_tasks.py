@@ -6,12 +6,12 @@ import pytest
 from django.conf import settings
 from django.test import TestCase
 
-from accounts import tasks
-from accounts.billing_services import SYSTEM_STRIPE, stripe_event_record
+from accounts.billing import tasks
+from accounts.billing.services import SYSTEM_STRIPE, stripe_event_record
 from accounts.choices import BillingStatus, LifecycleStage, ReconciliationStatus, StripeEventStatus
 from accounts.models import AccountEvent, ReconciliationRun, StripeEvent
 from opsconsole.history import system_user
-from tests.localstripe import make_event
+from tests.helpers.localstripe import make_event
 
 
 def subscription(status="active", customer="cus_t"):
@@ -91,7 +91,7 @@ def test_unknown_event_type_is_stored_and_ignored(linked):
 
 @pytest.mark.django_db
 def test_reconcile_task_runs_and_a_second_trigger_starts_a_new_run(settings, make_account):
-    settings.CRM_ADAPTER = "tests.accounts.test_crm.StaticAdapter"
+    settings.CRM_ADAPTER = "tests.accounts.billing.test_crm.StaticAdapter"
     first = tasks.reconcile.apply(args=("crm",)).get()
     second = tasks.reconcile.apply(args=("crm",)).get()
     assert first != second

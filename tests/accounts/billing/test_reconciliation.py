@@ -20,10 +20,10 @@ from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
-from accounts import reconciliation, stripe_gateway
+from accounts.billing import reconciliation, stripe_gateway
+from accounts.billing.reconciliation import reconciliation_execute, reconciliation_start
 from accounts.choices import BillingStatus, DriftKind, DriftStatus, ReconciliationStatus
 from accounts.models import AccountEvent, BillingDrift, OpsException, ReconciliationMark, ReconciliationRun
-from accounts.reconciliation import reconciliation_execute, reconciliation_start
 from opsconsole.history import SYSTEM_RECONCILER, system_user
 
 
@@ -162,7 +162,7 @@ def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, m
 def test_a_run_out_of_task_time_continues_in_a_new_task_instead_of_failing(drifted, monkeypatch):
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from accounts import tasks
+    from accounts.billing import tasks
 
     monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
     monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
@@ -427,7 +427,7 @@ def test_worker_process_killed_mid_run_then_run_again(billed, settings):
     }
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "reconcile", "stripe", "--mode", "full"],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

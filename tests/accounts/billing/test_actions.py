@@ -6,14 +6,14 @@ import itertools
 import pytest
 import requests
 
-from accounts.billing_services import FIX_ACTIONS, SUBSCRIPTION_FIELDS
+from accounts.billing.services import FIX_ACTIONS, SUBSCRIPTION_FIELDS
 from accounts.choices import BillingStatus, DriftKind, DriftStatus
 from accounts.models import AccountEvent, BillingDrift
 from opsconsole.actions.registry import get_action
 from opsconsole.actions.services import approval_decide, run_action
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.models import ActionStatus
-from tests.accounts.test_reconciliation import open_drift, reconcile
+from tests.accounts.billing.test_reconciliation import open_drift, reconcile
 
 pytestmark = pytest.mark.django_db
 _keys = itertools.count()

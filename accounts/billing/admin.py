@@ -7,7 +7,7 @@ its system of record, the last sync and the open drift), placed by accounts/admi
 
 from django.contrib import admin
 
-from accounts import billing_selectors
+from accounts.billing import selectors as billing_selectors
 from accounts.choices import ReconciliationStatus
 from accounts.models import BillingDrift, ReconciliationRun, StripeEvent
 from opsconsole.adminkit import ReadOnlyAdminMixin, badge

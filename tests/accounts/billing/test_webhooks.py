@@ -11,8 +11,8 @@ from django.test import Client, TestCase
 from accounts.choices import BillingStatus, DriftKind, StripeEventStatus, SystemOfRecord
 from accounts.models import AccountEvent, BillingDrift, OpsException, StripeEvent
 from routing.models import Ticket
+from tests.helpers.localstripe import make_event, sign
 from tests.helpers.race import run_together
-from tests.localstripe import make_event, sign
 
 URL = "/webhooks/stripe/"
 
@@ -282,7 +282,7 @@ def test_method_other_than_post_is_refused(client):
 
 
 def test_localstripe_answers_through_the_sdk(localstripe):
-    from accounts import stripe_gateway
+    from accounts.billing import stripe_gateway
 
     customer = localstripe.create_customer(email="sdk@example.com")
     localstripe.attach_card(customer["id"])

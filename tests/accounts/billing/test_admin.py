@@ -6,10 +6,10 @@ from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
-from accounts.billing_selectors import billing_state
-from accounts.billing_services import drift_open
+from accounts.billing.reconciliation import reconciliation_start
+from accounts.billing.selectors import billing_state
+from accounts.billing.services import drift_open
 from accounts.choices import DriftKind, SystemOfRecord
-from accounts.reconciliation import reconciliation_start
 from opsconsole import roles
 from opsconsole.history import SYSTEM_RECONCILER, acting_as, system_user
 

@@ -28,8 +28,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import stripe_gateway
-from accounts.billing_services import (
+from accounts.billing import stripe_gateway
+from accounts.billing.crm import DRIFT_KINDS, crm_adapter, expected_values, record_ref
+from accounts.billing.crm_push import crm_lifecycle_push_auto
+from accounts.billing.services import (
     LIVE_BILLING_STATUSES,
     STRIPE_LIVE_SUBSCRIPTION,
     AccountWrites,
@@ -53,8 +55,6 @@ from accounts.choices import (
     StripeEventStatus,
     StripeEventVia,
 )
-from accounts.crm import DRIFT_KINDS, crm_adapter, expected_values, record_ref
-from accounts.crm_services import crm_lifecycle_push_auto
 from accounts.models import Account, BillingDrift, ReconciliationMark, ReconciliationRun
 from opsconsole.alerts import Alert, alert_send
 from opsconsole.history import SYSTEM_RECONCILER, acting_as, service, system_user
@@ -596,7 +596,7 @@ def _step_events(run: ReconciliationRun, actor, reader: PageReader | None = None
         starting_after=run.checkpoint.get("starting_after"),
         on_retry=step.count_retry,
     )
-    from accounts.billing_services import EVENT_HANDLERS
+    from accounts.billing.services import EVENT_HANDLERS
 
     rows = []
     with step:

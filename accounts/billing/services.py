@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import crm, stripe_gateway
+from accounts.billing import crm, stripe_gateway
 from accounts.choices import (
     BillingStatus,
     DriftKind,
@@ -630,7 +630,7 @@ def stripe_event_record(*, event: dict, via: str, dispatch: bool = True, actor) 
 def _dispatch_processing(stripe_event_id: int) -> None:
     """Queue processing; a failure here (or, when Celery runs eagerly, in the processing
     itself) must not fail the delivery: the event is stored, and the pending sweep retries it."""
-    from accounts.tasks import process_stripe_event
+    from accounts.billing.tasks import process_stripe_event
 
     try:
         process_stripe_event.delay(stripe_event_id)

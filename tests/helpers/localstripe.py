@@ -20,7 +20,7 @@ from accounts.shapes import PLANS
 
 API_KEY = "sk_test_localstripe"
 WEBHOOK_SECRET = "whsec_test_secret"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -33,7 +33,7 @@ def start_localstripe(port: int, *, timeout: float = 20.0, log_path: str | None 
     """Start localstripe on ``port``; its access log (and webhook outcomes) go to ``log_path``."""
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - handed to the child process
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.localstripe_server", "--port", str(port), "--from-scratch"],
+        [sys.executable, "-m", "tests.helpers.localstripe_server", "--port", str(port), "--from-scratch"],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
