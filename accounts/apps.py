@@ -5,6 +5,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        # Billing sync's console pages and guarded fixes live beside accounts/admin.py and
-        # accounts/actions.py, not inside them.
+        # Billing's console pages, guarded actions and Celery tasks register on import; Celery's
+        # autodiscovery looks only for accounts.tasks, not accounts.billing.tasks.
         from accounts.billing import actions, admin, tasks  # noqa: F401

@@ -180,7 +180,7 @@ def _post(message: OutboxMessage) -> Attempt:
 
 
 def _update_crm_company(adapter, message: OutboxMessage) -> Attempt:
-    from accounts.billing.crm import CrmUnavailable
+    from accounts.billing import CrmUnavailable
 
     queued_for = message.payload.get("crm")
     if queued_for and queued_for != adapter.name:
@@ -203,7 +203,7 @@ def _update_crm_company(adapter, message: OutboxMessage) -> Attempt:
 def _transport(message: OutboxMessage) -> Callable[[OutboxMessage], Attempt] | None:
     """How to deliver the message, or None when its destination is not configured here."""
     if message.destination == OutboxDestination.CRM:
-        from accounts.billing.crm import crm_adapter
+        from accounts.billing import crm_adapter
 
         adapter = crm_adapter()
         return partial(_update_crm_company, adapter) if adapter.configured else None

@@ -20,8 +20,8 @@ from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
-from accounts.billing import reconciliation, stripe_gateway
-from accounts.billing.reconciliation import reconciliation_execute, reconciliation_start
+from accounts.billing import stripe_gateway
+from accounts.billing.reconciliation import pages, reconciliation_execute, reconciliation_start, runs
 from accounts.choices import BillingStatus, DriftKind, DriftStatus, ReconciliationStatus
 from accounts.models import AccountEvent, BillingDrift, OpsException, ReconciliationMark, ReconciliationRun
 from opsconsole.history import SYSTEM_RECONCILER, system_user
@@ -124,17 +124,17 @@ class WorkerKilled(BaseException):
 @pytest.mark.django_db
 def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, monkeypatch):
     monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
-    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
-    real_step = reconciliation.STEPS["stripe"]["subscriptions"]
-    pages = {"n": 0}
+    monkeypatch.setattr(pages, "PAGES_PER_CHECKPOINT", 1)
+    real_step = runs.STEPS["stripe"]["subscriptions"]
+    pages_seen = {"n": 0}
 
     def dying_step(run, actor, reader=None):
-        pages["n"] += 1
-        if pages["n"] == 3:
+        pages_seen["n"] += 1
+        if pages_seen["n"] == 3:
             raise WorkerKilled()
         return real_step(run, actor, reader)
 
-    monkeypatch.setitem(reconciliation.STEPS["stripe"], "subscriptions", dying_step)
+    monkeypatch.setitem(runs.STEPS["stripe"], "subscriptions", dying_step)
     run, _ = reconciliation_start(target="stripe", mode="full", actor=system_user(SYSTEM_RECONCILER))
     with pytest.raises(WorkerKilled):
         reconciliation_execute(run)
@@ -165,17 +165,17 @@ def test_a_run_out_of_task_time_continues_in_a_new_task_instead_of_failing(drift
     from accounts.billing import tasks
 
     monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
-    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
-    real_step = reconciliation.STEPS["stripe"]["subscriptions"]
-    pages = {"n": 0}
+    monkeypatch.setattr(pages, "PAGES_PER_CHECKPOINT", 1)
+    real_step = runs.STEPS["stripe"]["subscriptions"]
+    pages_seen = {"n": 0}
 
     def step_that_runs_out_of_time(run, actor, reader=None):
-        pages["n"] += 1
-        if pages["n"] == 2:
+        pages_seen["n"] += 1
+        if pages_seen["n"] == 2:
             raise SoftTimeLimitExceeded()
         return real_step(run, actor, reader)
 
-    monkeypatch.setitem(reconciliation.STEPS["stripe"], "subscriptions", step_that_runs_out_of_time)
+    monkeypatch.setitem(runs.STEPS["stripe"], "subscriptions", step_that_runs_out_of_time)
     # Eager here, so the continuation the task queues runs before apply() returns.
     tasks.reconcile.apply(args=("stripe", "full")).get()
 
@@ -302,7 +302,7 @@ def test_reconcile_command_prints_progress(drifted, monkeypatch):
     from io import StringIO
 
     monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 3)
-    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
+    monkeypatch.setattr(pages, "PAGES_PER_CHECKPOINT", 1)
     out = StringIO()
     call_command("reconcile", "stripe", "--mode", "full", stdout=out)
     text = out.getvalue()
@@ -317,12 +317,12 @@ def test_queries_per_page_do_not_grow_with_the_page(billed, monkeypatch):
         billed()
     reconcile()  # settle everything first, so the measured runs compare clean pages
 
-    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
+    monkeypatch.setattr(pages, "PAGES_PER_CHECKPOINT", 1)
 
     def queries_for(page_size):
         monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", page_size)
         run, _ = reconciliation_start(target="stripe", mode="full", actor=system_user(SYSTEM_RECONCILER))
-        step = reconciliation.STEPS["stripe"]
+        step = runs.STEPS["stripe"]
         step["customers"](run, system_user(SYSTEM_RECONCILER))
         while True:
             run.refresh_from_db()
@@ -343,10 +343,10 @@ def queries_by_phase() -> dict[str, int]:
     actor = system_user(SYSTEM_RECONCILER)
     run, _ = reconciliation_start(target="stripe", mode="full", actor=actor)
     counts: dict[str, int] = {}
-    while run.phase != reconciliation.DONE:
+    while run.phase != pages.DONE:
         phase = run.phase
         with CaptureQueriesContext(connection) as ctx:
-            reconciliation.STEPS["stripe"][phase](run, actor)
+            runs.STEPS["stripe"][phase](run, actor)
         counts[phase] = counts.get(phase, 0) + len(ctx.captured_queries)
         run.refresh_from_db()
     reconciliation_execute(run)
@@ -390,7 +390,7 @@ def test_state_a_webhook_applied_after_a_batch_was_fetched_is_not_overwritten(bi
     reconcile()
     account.refresh_from_db()
     assert account.billing_status == BillingStatus.ACTIVE
-    real_fetch = reconciliation._fetch_batch
+    real_fetch = pages.batch_fetch
 
     def fetched_a_while_ago_then_a_webhook_lands(fetch, *, starting_after):
         batch = real_fetch(fetch, starting_after=starting_after)
@@ -402,7 +402,7 @@ def test_state_a_webhook_applied_after_a_batch_was_fetched_is_not_overwritten(bi
             )
         return batch
 
-    monkeypatch.setattr(reconciliation, "_fetch_batch", fetched_a_while_ago_then_a_webhook_lands)
+    monkeypatch.setattr(pages, "batch_fetch", fetched_a_while_ago_then_a_webhook_lands)
     run = reconcile()
 
     account.refresh_from_db()

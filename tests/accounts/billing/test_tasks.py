@@ -7,7 +7,7 @@ from django.conf import settings
 from django.test import TestCase
 
 from accounts.billing import tasks
-from accounts.billing.services import SYSTEM_STRIPE, stripe_event_record
+from accounts.billing.stripe_events import SYSTEM_STRIPE, stripe_event_record
 from accounts.choices import BillingStatus, LifecycleStage, ReconciliationStatus, StripeEventStatus
 from accounts.models import AccountEvent, ReconciliationRun, StripeEvent
 from opsconsole.history import system_user
