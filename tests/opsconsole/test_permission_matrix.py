@@ -47,7 +47,7 @@ ACTIONS = [
 @pytest.fixture
 def case(account, make_account, fail_import, hubspot):
     """The target and input of each action, on a state where the action can apply."""
-    from tests.accounts.billing.test_crm import reconcile_crm
+    from tests.helpers.billing import reconcile_crm
     from tests.opsconsole.test_actions import _stored_event
 
     exception = fail_import(account, "timeout")

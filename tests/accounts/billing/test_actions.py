@@ -13,7 +13,7 @@ from opsconsole.actions.registry import get_action
 from opsconsole.actions.services import approval_decide, run_action
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.models import ActionStatus
-from tests.accounts.billing.test_reconciliation import open_drift, reconcile
+from tests.helpers.billing import open_drift, reconcile
 
 pytestmark = pytest.mark.django_db
 _keys = itertools.count()

@@ -2,6 +2,7 @@
 outages, killed runs, incremental runs and the command."""
 
 import dataclasses
+import io
 import os
 import signal
 import socket
@@ -15,26 +16,18 @@ from pathlib import Path
 
 import pytest
 import requests
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.management import call_command
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
-from accounts.billing import stripe_gateway
+from accounts.billing import stripe_gateway, tasks
 from accounts.billing.reconciliation import pages, reconciliation_execute, reconciliation_start, runs
 from accounts.choices import BillingStatus, DriftKind, DriftStatus, ReconciliationStatus
 from accounts.models import AccountEvent, BillingDrift, OpsException, ReconciliationMark, ReconciliationRun
 from opsconsole.history import SYSTEM_RECONCILER, system_user
-
-
-def reconcile(mode="full", target="stripe"):
-    run, _ = reconciliation_start(target=target, mode=mode, actor=system_user(SYSTEM_RECONCILER))
-    return reconciliation_execute(run)
-
-
-def open_drift(kind=None):
-    drift = BillingDrift.objects.filter(status=DriftStatus.OPEN)
-    return drift.filter(kind=kind) if kind else drift
+from tests.helpers.billing import open_drift, reconcile
 
 
 @pytest.mark.django_db
@@ -160,10 +153,6 @@ def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, m
 
 
 def test_a_run_out_of_task_time_continues_in_a_new_task_instead_of_failing(drifted, monkeypatch):
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    from accounts.billing import tasks
-
     monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
     monkeypatch.setattr(pages, "PAGES_PER_CHECKPOINT", 1)
     real_step = runs.STEPS["stripe"]["subscriptions"]
@@ -299,11 +288,9 @@ def test_incremental_run_applies_events_since_the_last_cursor(billed, localstrip
 
 @pytest.mark.django_db
 def test_reconcile_command_prints_progress(drifted, monkeypatch):
-    from io import StringIO
-
     monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 3)
     monkeypatch.setattr(pages, "PAGES_PER_CHECKPOINT", 1)
-    out = StringIO()
+    out = io.StringIO()
     call_command("reconcile", "stripe", "--mode", "full", stdout=out)
     text = out.getvalue()
     assert "Started full scan reconciliation of stripe" in text

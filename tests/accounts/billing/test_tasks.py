@@ -11,24 +11,14 @@ from accounts.billing.stripe_events import SYSTEM_STRIPE, stripe_event_record
 from accounts.choices import BillingStatus, LifecycleStage, ReconciliationStatus, StripeEventStatus
 from accounts.models import AccountEvent, ReconciliationRun, StripeEvent
 from opsconsole.history import system_user
-from tests.helpers.localstripe import make_event
-
-
-def subscription(status="active", customer="cus_t"):
-    return {
-        "id": "sub_t",
-        "object": "subscription",
-        "customer": customer,
-        "status": status,
-        "current_period_end": 2_000_000_000,
-        "items": {"data": [{"id": "si_t", "plan": {"id": "team", "amount": 19_900}}]},
-    }
+from tests.helpers.billing import STATIC_ADAPTER
+from tests.helpers.stripe_objects import make_event, subscription_object
 
 
 @pytest.fixture
 def linked(make_account):
     account = make_account()
-    account.stripe_customer_id = "cus_t"
+    account.stripe_customer_id = "cus_1"
     account.save()
     return account
 
@@ -36,7 +26,7 @@ def linked(make_account):
 @pytest.mark.django_db
 def test_processing_task_twice_has_one_effect(linked):
     row, _ = stripe_event_record(
-        event=make_event("customer.subscription.created", subscription()),
+        event=make_event("customer.subscription.created", subscription_object()),
         via="webhook",
         dispatch=False,
         actor=system_user(SYSTEM_STRIPE),
@@ -46,12 +36,30 @@ def test_processing_task_twice_has_one_effect(linked):
     assert AccountEvent.objects.filter(account=linked, type="billing.synced_from_stripe").count() == 1
 
 
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_stored_event_is_queued_by_name_and_a_worker_applies_it(linked, celery_worker_on_redis):
+    row, created = stripe_event_record(
+        event=make_event("customer.subscription.created", subscription_object()),
+        via="webhook",
+        actor=system_user(SYSTEM_STRIPE),
+    )
+    deadline = time.monotonic() + 30
+    while row.status == StripeEventStatus.PENDING and time.monotonic() < deadline:
+        time.sleep(0.1)
+        row.refresh_from_db()
+
+    assert created and row.status == StripeEventStatus.PROCESSED
+    linked.refresh_from_db()
+    assert linked.billing_status == BillingStatus.ACTIVE
+
+
 @pytest.mark.django_db
 def test_subscription_deleted_cancels_billing_and_churns_the_account(linked):
     now = int(time.time())
     for event in (
-        make_event("customer.subscription.created", subscription(), created=now - 10),
-        make_event("customer.subscription.deleted", subscription(status="canceled"), created=now),
+        make_event("customer.subscription.created", subscription_object(), created=now - 10),
+        make_event("customer.subscription.deleted", subscription_object(status="canceled"), created=now),
     ):
         row, _ = stripe_event_record(
             event=event, via="webhook", dispatch=False, actor=system_user(SYSTEM_STRIPE)
@@ -67,7 +75,7 @@ def test_subscription_deleted_cancels_billing_and_churns_the_account(linked):
 @pytest.mark.django_db
 def test_sweep_requeues_events_left_pending(linked):
     row, _ = stripe_event_record(
-        event=make_event("customer.subscription.created", subscription()),
+        event=make_event("customer.subscription.created", subscription_object()),
         via="webhook",
         dispatch=False,
         actor=system_user(SYSTEM_STRIPE),
@@ -91,7 +99,7 @@ def test_unknown_event_type_is_stored_and_ignored(linked):
 
 @pytest.mark.django_db
 def test_reconcile_task_runs_and_a_second_trigger_starts_a_new_run(settings, make_account):
-    settings.CRM_ADAPTER = "tests.accounts.billing.test_crm.StaticAdapter"
+    settings.CRM_ADAPTER = STATIC_ADAPTER
     first = tasks.reconcile.apply(args=("crm",)).get()
     second = tasks.reconcile.apply(args=("crm",)).get()
     assert first != second
@@ -119,7 +127,7 @@ def test_tasks_are_named_late_acked_and_scheduled():
 @pytest.mark.django_db
 def test_stripe_event_rows_keep_history(linked):
     row, _ = stripe_event_record(
-        event=make_event("customer.subscription.created", subscription()),
+        event=make_event("customer.subscription.created", subscription_object()),
         via="webhook",
         dispatch=False,
         actor=system_user(SYSTEM_STRIPE),
