@@ -7,8 +7,18 @@ imports them in ready(), and the webhook view is wired in opsconsole/urls.py.)
 """
 
 from accounts.billing.crm import CrmUnavailable, crm_adapter
+from accounts.billing.reconciliation import describe_progress, reconciliation_execute, reconciliation_start
 from accounts.billing.selectors import billing_state
 from accounts.billing.signals import payment_failed
 from accounts.billing.stripe_gateway import subscription_set_plan
 
-__all__ = ["CrmUnavailable", "billing_state", "crm_adapter", "payment_failed", "subscription_set_plan"]
+__all__ = [
+    "CrmUnavailable",
+    "billing_state",
+    "crm_adapter",
+    "describe_progress",
+    "payment_failed",
+    "reconciliation_execute",
+    "reconciliation_start",
+    "subscription_set_plan",
+]

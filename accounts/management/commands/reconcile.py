@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.billing.reconciliation import describe_progress, reconciliation_execute, reconciliation_start
+from accounts.billing import describe_progress, reconciliation_execute, reconciliation_start
 from accounts.choices import ReconciliationMode, ReconciliationStatus, ReconciliationTarget
 from opsconsole.history import SYSTEM_RECONCILER, system_user
 
