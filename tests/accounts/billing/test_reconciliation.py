@@ -114,20 +114,25 @@ class WorkerKilled(BaseException):
     """Stands in for SIGKILL: no except clause of the run sees it, nothing is cleaned up."""
 
 
-@pytest.mark.django_db
-def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, monkeypatch):
+def interrupt_subscriptions_page(monkeypatch, number: int, interruption: BaseException) -> None:
+    """Pages of two, one per checkpoint; the ``number``-th subscriptions page raises instead."""
     monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
     monkeypatch.setattr(pages, "PAGES_PER_CHECKPOINT", 1)
     real_step = runs.STEPS["stripe"]["subscriptions"]
     pages_seen = {"n": 0}
 
-    def dying_step(run, actor, reader=None):
+    def interrupted_step(run, actor, reader=None):
         pages_seen["n"] += 1
-        if pages_seen["n"] == 3:
-            raise WorkerKilled()
+        if pages_seen["n"] == number:
+            raise interruption
         return real_step(run, actor, reader)
 
-    monkeypatch.setitem(runs.STEPS["stripe"], "subscriptions", dying_step)
+    monkeypatch.setitem(runs.STEPS["stripe"], "subscriptions", interrupted_step)
+
+
+@pytest.mark.django_db
+def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, monkeypatch):
+    interrupt_subscriptions_page(monkeypatch, 3, WorkerKilled())
     run, _ = reconciliation_start(target="stripe", mode="full", actor=system_user(SYSTEM_RECONCILER))
     with pytest.raises(WorkerKilled):
         reconciliation_execute(run)
@@ -153,18 +158,7 @@ def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, m
 
 
 def test_a_run_out_of_task_time_continues_in_a_new_task_instead_of_failing(drifted, monkeypatch):
-    monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
-    monkeypatch.setattr(pages, "PAGES_PER_CHECKPOINT", 1)
-    real_step = runs.STEPS["stripe"]["subscriptions"]
-    pages_seen = {"n": 0}
-
-    def step_that_runs_out_of_time(run, actor, reader=None):
-        pages_seen["n"] += 1
-        if pages_seen["n"] == 2:
-            raise SoftTimeLimitExceeded()
-        return real_step(run, actor, reader)
-
-    monkeypatch.setitem(runs.STEPS["stripe"], "subscriptions", step_that_runs_out_of_time)
+    interrupt_subscriptions_page(monkeypatch, 2, SoftTimeLimitExceeded())
     # Eager here, so the continuation the task queues runs before apply() returns.
     tasks.reconcile.apply(args=("stripe", "full")).get()
 

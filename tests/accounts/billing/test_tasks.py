@@ -15,6 +15,13 @@ from tests.helpers.billing import STATIC_ADAPTER
 from tests.helpers.stripe_objects import make_event, subscription_object
 
 
+def stored(event: dict, *, dispatch: bool = False):
+    """The event stored as a webhook stores it; queued for processing only with ``dispatch``."""
+    return stripe_event_record(
+        event=event, via="webhook", dispatch=dispatch, actor=system_user(SYSTEM_STRIPE)
+    )
+
+
 @pytest.fixture
 def linked(make_account):
     account = make_account()
@@ -25,12 +32,7 @@ def linked(make_account):
 
 @pytest.mark.django_db
 def test_processing_task_twice_has_one_effect(linked):
-    row, _ = stripe_event_record(
-        event=make_event("customer.subscription.created", subscription_object()),
-        via="webhook",
-        dispatch=False,
-        actor=system_user(SYSTEM_STRIPE),
-    )
+    row, _ = stored(make_event("customer.subscription.created", subscription_object()))
     assert tasks.process_stripe_event.apply(args=(row.pk,)).get() is True
     assert tasks.process_stripe_event.apply(args=(row.pk,)).get() is False
     assert AccountEvent.objects.filter(account=linked, type="billing.synced_from_stripe").count() == 1
@@ -39,11 +41,7 @@ def test_processing_task_twice_has_one_effect(linked):
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_stored_event_is_queued_by_name_and_a_worker_applies_it(linked, celery_worker_on_redis):
-    row, created = stripe_event_record(
-        event=make_event("customer.subscription.created", subscription_object()),
-        via="webhook",
-        actor=system_user(SYSTEM_STRIPE),
-    )
+    row, created = stored(make_event("customer.subscription.created", subscription_object()), dispatch=True)
     deadline = time.monotonic() + 30
     while row.status == StripeEventStatus.PENDING and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -61,9 +59,7 @@ def test_subscription_deleted_cancels_billing_and_churns_the_account(linked):
         make_event("customer.subscription.created", subscription_object(), created=now - 10),
         make_event("customer.subscription.deleted", subscription_object(status="canceled"), created=now),
     ):
-        row, _ = stripe_event_record(
-            event=event, via="webhook", dispatch=False, actor=system_user(SYSTEM_STRIPE)
-        )
+        row, _ = stored(event)
         tasks.process_stripe_event.apply(args=(row.pk,))
 
     linked.refresh_from_db()
@@ -74,12 +70,7 @@ def test_subscription_deleted_cancels_billing_and_churns_the_account(linked):
 
 @pytest.mark.django_db
 def test_sweep_requeues_events_left_pending(linked):
-    row, _ = stripe_event_record(
-        event=make_event("customer.subscription.created", subscription_object()),
-        via="webhook",
-        dispatch=False,
-        actor=system_user(SYSTEM_STRIPE),
-    )
+    row, _ = stored(make_event("customer.subscription.created", subscription_object()))
     assert tasks.requeue_pending_stripe_events.apply(kwargs={"older_than_minutes": -1}).get() == 1
     row.refresh_from_db()
     assert row.status == StripeEventStatus.PROCESSED
@@ -88,11 +79,7 @@ def test_sweep_requeues_events_left_pending(linked):
 @pytest.mark.django_db
 def test_unknown_event_type_is_stored_and_ignored(linked):
     with TestCase.captureOnCommitCallbacks(execute=True):
-        row, created = stripe_event_record(
-            event=make_event("charge.refunded", {"id": "ch_1"}),
-            via="webhook",
-            actor=system_user(SYSTEM_STRIPE),
-        )
+        row, created = stored(make_event("charge.refunded", {"id": "ch_1"}), dispatch=True)
     row.refresh_from_db()
     assert created and row.status == StripeEventStatus.IGNORED
 
@@ -117,6 +104,8 @@ def test_scheduled_reconciliation_is_skipped_without_credentials(settings):
 
 def test_tasks_are_named_late_acked_and_scheduled():
     assert tasks.reconcile.name == "accounts.reconcile"
+    assert tasks.process_stripe_event.name == "accounts.process_stripe_event"
+    assert tasks.requeue_pending_stripe_events.name == "accounts.requeue_pending_stripe_events"
     assert tasks.reconcile.acks_late and tasks.reconcile.reject_on_worker_lost
     assert tasks.process_stripe_event.acks_late and tasks.process_stripe_event.reject_on_worker_lost
     assert tasks.reconcile.time_limit and tasks.process_stripe_event.time_limit
@@ -126,12 +115,7 @@ def test_tasks_are_named_late_acked_and_scheduled():
 
 @pytest.mark.django_db
 def test_stripe_event_rows_keep_history(linked):
-    row, _ = stripe_event_record(
-        event=make_event("customer.subscription.created", subscription_object()),
-        via="webhook",
-        dispatch=False,
-        actor=system_user(SYSTEM_STRIPE),
-    )
+    row, _ = stored(make_event("customer.subscription.created", subscription_object()))
     tasks.process_stripe_event.apply(args=(row.pk,))
     assert {h.history_user.username for h in StripeEvent.objects.get(pk=row.pk).history.all()} == {
         SYSTEM_STRIPE
