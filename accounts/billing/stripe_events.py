@@ -127,10 +127,10 @@ def _dispatch_processing(stripe_event_id: int) -> None:
     """Queue processing; a failure here (or, when Celery runs eagerly, in the processing
     itself) must not fail the delivery: the event is stored, and the pending sweep retries it.
 
-    The task is named, not imported: the task module calls this one's services. A signature
-    of a registered task runs eagerly when Celery does (``send_task`` never would)."""
+    The task is looked up by name, not imported: the task module calls this one's services.
+    The registered task runs eagerly when Celery does (``send_task`` never would)."""
     try:
-        current_app.signature(PROCESS_TASK, args=(stripe_event_id,)).delay()
+        current_app.tasks[PROCESS_TASK].delay(stripe_event_id)
     except Exception:
         logger.exception(
             "Processing Stripe event #%s failed; it stays pending for the sweep", stripe_event_id
