@@ -22,25 +22,17 @@ def stored(event: dict, *, dispatch: bool = False):
     )
 
 
-@pytest.fixture
-def linked(make_account):
-    account = make_account()
-    account.stripe_customer_id = "cus_1"
-    account.save()
-    return account
-
-
 @pytest.mark.django_db
-def test_processing_task_twice_has_one_effect(linked):
+def test_processing_task_twice_has_one_effect(linked_account):
     row, _ = stored(make_event("customer.subscription.created", subscription_object()))
     assert tasks.process_stripe_event.apply(args=(row.pk,)).get() is True
     assert tasks.process_stripe_event.apply(args=(row.pk,)).get() is False
-    assert AccountEvent.objects.filter(account=linked, type="billing.synced_from_stripe").count() == 1
+    assert AccountEvent.objects.filter(account=linked_account, type="billing.synced_from_stripe").count() == 1
 
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_a_stored_event_is_queued_by_name_and_a_worker_applies_it(linked, celery_worker_on_redis):
+def test_a_stored_event_is_queued_by_name_and_a_worker_applies_it(linked_account, celery_worker_on_redis):
     row, created = stored(make_event("customer.subscription.created", subscription_object()), dispatch=True)
     deadline = time.monotonic() + 30
     while row.status == StripeEventStatus.PENDING and time.monotonic() < deadline:
@@ -48,12 +40,12 @@ def test_a_stored_event_is_queued_by_name_and_a_worker_applies_it(linked, celery
         row.refresh_from_db()
 
     assert created and row.status == StripeEventStatus.PROCESSED
-    linked.refresh_from_db()
-    assert linked.billing_status == BillingStatus.ACTIVE
+    linked_account.refresh_from_db()
+    assert linked_account.billing_status == BillingStatus.ACTIVE
 
 
 @pytest.mark.django_db
-def test_subscription_deleted_cancels_billing_and_churns_the_account(linked):
+def test_subscription_deleted_cancels_billing_and_churns_the_account(linked_account):
     now = int(time.time())
     for event in (
         make_event("customer.subscription.created", subscription_object(), created=now - 10),
@@ -62,14 +54,14 @@ def test_subscription_deleted_cancels_billing_and_churns_the_account(linked):
         row, _ = stored(event)
         tasks.process_stripe_event.apply(args=(row.pk,))
 
-    linked.refresh_from_db()
-    assert linked.billing_status == BillingStatus.CANCELED and linked.mrr_cents == 0
-    assert linked.lifecycle_stage == LifecycleStage.CHURNED
-    assert AccountEvent.objects.filter(account=linked, type="subscription.cancelled").count() == 1
+    linked_account.refresh_from_db()
+    assert linked_account.billing_status == BillingStatus.CANCELED and linked_account.mrr_cents == 0
+    assert linked_account.lifecycle_stage == LifecycleStage.CHURNED
+    assert AccountEvent.objects.filter(account=linked_account, type="subscription.cancelled").count() == 1
 
 
 @pytest.mark.django_db
-def test_sweep_requeues_events_left_pending(linked):
+def test_sweep_requeues_events_left_pending(linked_account):
     row, _ = stored(make_event("customer.subscription.created", subscription_object()))
     assert tasks.requeue_pending_stripe_events.apply(kwargs={"older_than_minutes": -1}).get() == 1
     row.refresh_from_db()
@@ -77,7 +69,7 @@ def test_sweep_requeues_events_left_pending(linked):
 
 
 @pytest.mark.django_db
-def test_unknown_event_type_is_stored_and_ignored(linked):
+def test_unknown_event_type_is_stored_and_ignored(linked_account):
     with TestCase.captureOnCommitCallbacks(execute=True):
         row, created = stored(make_event("charge.refunded", {"id": "ch_1"}), dispatch=True)
     row.refresh_from_db()
@@ -114,7 +106,7 @@ def test_tasks_are_named_late_acked_and_scheduled():
 
 
 @pytest.mark.django_db
-def test_stripe_event_rows_keep_history(linked):
+def test_stripe_event_rows_keep_history(linked_account):
     row, _ = stored(make_event("customer.subscription.created", subscription_object()))
     tasks.process_stripe_event.apply(args=(row.pk,))
     assert {h.history_user.username for h in StripeEvent.objects.get(pk=row.pk).history.all()} == {

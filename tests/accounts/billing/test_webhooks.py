@@ -32,13 +32,9 @@ def post_event(client: Client, event: dict, **sign_kwargs):
         )
 
 
-@pytest.fixture
-def linked_account(make_account, settings):
+@pytest.fixture(autouse=True)
+def webhook_secret(settings):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    account = make_account()
-    account.stripe_customer_id = "cus_1"
-    account.save()
-    return account
 
 
 @pytest.mark.django_db
@@ -200,8 +196,7 @@ def test_ten_concurrent_deliveries_of_one_event_have_one_effect(linked_account):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_webhooks_creating_the_same_customer_link_it_once(make_account, settings):
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+def test_two_webhooks_creating_the_same_customer_link_it_once(make_account):
     account = make_account(external_id="acct_race")
     customer = {
         "id": "cus_race",
