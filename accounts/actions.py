@@ -7,17 +7,13 @@ permission, the runbook and the evidence, and records what changed.
 from django.conf import settings
 from rest_framework import serializers
 
-from accounts import stripe_gateway
-from accounts.billing_selectors import open_drift_of
+from accounts.billing import subscription_set_plan
 from accounts.choices import (
     ExceptionStatus,
     ProvisioningStepName,
-    ReconciliationTarget,
     StepStatus,
     SystemOfRecord,
 )
-from accounts.crm import DRIFT_KINDS, crm_adapter
-from accounts.crm_services import crm_push_queue, crm_push_record_id
 from accounts.models import Account
 from accounts.rules import duplicate_link_check
 from accounts.selectors import (
@@ -35,7 +31,7 @@ from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.models import ActionRun, ActionStatus
 from opsconsole.outbox import outbox_enqueue
-from opsconsole.roles import BILLING, ENGINEERING, OPS_LEAD, STAFF_ROLES, SUPPORT
+from opsconsole.roles import BILLING, ENGINEERING, STAFF_ROLES, SUPPORT
 
 ESCALATE = "escalate_to_engineering"
 # Import failures a restart can fix. Anything else (a schema error) needs engineering.
@@ -201,14 +197,11 @@ class PlanInput(serializers.Serializer):
 
 
 def _stripe_set_plan(account, plan: str):
-    def perform():
-        return stripe_gateway.subscription_set_plan(account.stripe_subscription_id, plan)
-
     return external_call(
         "stripe",
         "subscription_set_plan",
         {"subscription": account.stripe_subscription_id, "plan": plan},
-        perform=perform,
+        perform=lambda: subscription_set_plan(account.stripe_subscription_id, plan),
     )
 
 
@@ -328,116 +321,3 @@ class MarkDuplicate(Action):
             actor=ctx.actor,
         )
         return {}
-
-
-# --- replay_webhook -----------------------------------------------------------------------
-
-
-class ReplayInput(serializers.Serializer):
-    stripe_event = serializers.CharField(max_length=255, help_text="The Stripe event id (evt_...).")
-
-
-@register
-class ReplayWebhook(Action):
-    name = "replay_webhook"
-    roles = (BILLING, ENGINEERING)
-    label = "Replay Stripe event"
-    description = "Process a stored Stripe event again through the normal processor."
-    target_model = "accounts.Account"
-    Input = ReplayInput
-
-    def _event(self, ctx):
-        from accounts.models import StripeEvent
-
-        event = StripeEvent.objects.select_for_update().filter(stripe_id=ctx.params["stripe_event"]).first()
-        if event is None:
-            raise ValidationFailed(
-                "unknown_stripe_event",
-                f"No stored Stripe event {ctx.params['stripe_event']!r}.",
-                {"stripe_event": ["Unknown event."]},
-            )
-        return event
-
-    def check(self, ctx: ActionContext) -> None:
-        event = self._event(ctx)
-        if event.account_id not in (None, ctx.target.pk):
-            raise Conflict("event_of_another_account", "That Stripe event belongs to another account.")
-
-    def perform(self, ctx: ActionContext) -> dict:
-        from accounts.billing_services import stripe_event_process
-        from accounts.choices import StripeEventStatus
-        from opsconsole.actions.recorder import current_recorder
-
-        event = self._event(ctx)
-        # The processor skips what it already handled; a replay asks it to look again. Its
-        # watermarks keep an old event from moving the account backwards.
-        event.status = StripeEventStatus.PENDING
-        event.save()
-        processor_changed = stripe_event_process(stripe_event=event, actor=ctx.actor)
-        recorder = current_recorder()
-        changed_models = sorted(
-            {
-                c["model"]
-                for c in (recorder.changes if recorder else [])
-                if c["model"] != "accounts.stripeevent"
-            }
-        )
-        event.refresh_from_db()
-        return {
-            "stripe_event": event.stripe_id,
-            "changed_state": bool(changed_models),
-            "changed": changed_models,
-            "processor_reported_change": processor_changed,
-            "outcome": event.outcome,
-        }
-
-
-# --- push_to_crm --------------------------------------------------------------------------
-
-
-class PushToCrmInput(serializers.Serializer):
-    field = serializers.ChoiceField(
-        choices=list(DRIFT_KINDS),
-        required=False,
-        help_text="Which field to push; the field that disagrees when left out.",
-    )
-
-
-@register
-class PushToCrm(ExceptionAction):
-    name = "push_to_crm"
-    roles = (BILLING, OPS_LEAD)
-    label = "Push our value to the CRM"
-    description = (
-        "Write the account's owner, plan or lifecycle stage to its CRM company (through the "
-        "outbox); the next CRM reconciliation resolves the drift."
-    )
-    Input = PushToCrmInput
-
-    def applies_to(self, target) -> bool:
-        return super().applies_to(target) and target.reason_code.code in DRIFT_KINDS.values()
-
-    def _drift(self, exception):
-        drift = open_drift_of(exception, system=ReconciliationTarget.CRM)
-        if drift is None:
-            raise Conflict("no_crm_drift", "This exception has no open CRM drift to push a value for.")
-        return drift
-
-    def check(self, ctx: ActionContext) -> None:
-        exception_require_open(ctx.target)
-        crm_push_record_id(drift=self._drift(ctx.target), adapter=crm_adapter())
-
-    def perform(self, ctx: ActionContext) -> dict:
-        exception = ctx.target
-        drift = self._drift(exception)
-        field = ctx.params.get("field") or drift.field
-        message = crm_push_queue(
-            drift=drift,
-            field=field,
-            by=f"{self.name} by {ctx.actor.get_username()}",
-            action_run=ctx.run,
-            actor=ctx.actor,
-        )
-        if exception.status == ExceptionStatus.OPEN:
-            exception_set_status(exception=exception, status=ExceptionStatus.IN_PROGRESS, actor=ctx.actor)
-        return {"field": field, "command_id": str(message.pk) if message else None}

@@ -5,10 +5,12 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        # Billing sync's console pages and guarded fixes live beside accounts/admin.py and
-        # accounts/actions.py, not inside them (billing_actions, billing_admin). The framework
-        # never imports accounts: accounts tells it here what it needs to know.
-        from accounts import billing_actions, billing_admin, billing_demo, crm, demo, demo_actions  # noqa: F401
+        # The framework never imports accounts: accounts tells it here what it needs to know.
+        # Billing's console pages, guarded actions and Celery tasks register on import; Celery's
+        # autodiscovery looks only for accounts.tasks, not accounts.billing.tasks.
+        from accounts import demo, demo_actions
+        from accounts.billing import actions, admin, crm, tasks  # noqa: F401
+        from accounts.billing import demo as billing_demo
         from accounts.models import Account, OpsException
         from accounts.selectors import open_exceptions
         from opsconsole import demo as demo_seeders

@@ -37,7 +37,13 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
-from accounts import reconciliation, stripe_gateway  # noqa: E402
+from accounts.billing import stripe_gateway  # noqa: E402
+from accounts.billing.reconciliation import (  # noqa: E402
+    pages,
+    reconciliation_execute,
+    reconciliation_start,
+    stripe_scan,
+)
 from accounts.models import (  # noqa: E402
     Account,
     AccountEvent,
@@ -46,9 +52,8 @@ from accounts.models import (  # noqa: E402
     OpsException,
     ReconciliationRun,
 )
-from accounts.reconciliation import reconciliation_execute, reconciliation_start  # noqa: E402
 from opsconsole.history import SYSTEM_RECONCILER, system_user  # noqa: E402
-from tests.localstripe import API_KEY, LocalStripe, free_port, start_localstripe  # noqa: E402
+from tests.helpers.localstripe import API_KEY, LocalStripe, free_port, start_localstripe  # noqa: E402
 
 PREFIX = "bench_rs_"
 TRIAL_END = 2_000_000_000
@@ -133,8 +138,9 @@ def reconcile_once(label: str) -> dict:
     originals = {name: getattr(stripe_gateway, name) for name in ("customers_page", "subscriptions_page")}
     for name, fn in originals.items():
         setattr(stripe_gateway, name, meter.timed(fn, "fetch_seconds"))
-    read = reconciliation._read
-    reconciliation._read = meter.timed(read, "waited_seconds")
+    # The full scan's steps wait for their batches here (read ahead, or fetched in line).
+    read = stripe_scan.batch_read
+    stripe_scan.batch_read = meter.timed(read, "waited_seconds")
     try:
         started = time.perf_counter()
         with connection.execute_wrapper(meter.count_query):
@@ -144,7 +150,7 @@ def reconcile_once(label: str) -> dict:
     finally:
         for name, fn in originals.items():
             setattr(stripe_gateway, name, fn)
-        reconciliation._read = read
+        stripe_scan.batch_read = read
     own_work = total - meter.waited_seconds
     beyond_fetch = total - meter.fetch_seconds
     figures = {
@@ -192,7 +198,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.no_read_ahead:
-        reconciliation.PageReader.read = lambda self, fetch, *, starting_after: reconciliation._fetch_batch(
+        pages.PageReader.read = lambda self, fetch, *, starting_after: pages.batch_fetch(
             fetch, starting_after=starting_after
         )
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.webhooks import stripe_webhook
+from accounts.billing.webhooks import stripe_webhook
 from opsconsole.api.permissions import PublicEndpoint
 
 urlpatterns = [

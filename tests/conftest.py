@@ -16,7 +16,7 @@ from opsconsole import roles
 from opsconsole.history import system_user
 from opsconsole.services import service_token_issue
 
-pytest_plugins = ["tests.localstripe", "tests.hubspot"]
+pytest_plugins = ["tests.helpers.localstripe", "tests.helpers.hubspot", "tests.helpers.clients"]
 
 _counter = itertools.count(1)
 

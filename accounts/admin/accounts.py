@@ -21,7 +21,7 @@ from accounts.admin.display import (
     local_time,
     with_source,
 )
-from accounts.billing_selectors import billing_state
+from accounts.billing import billing_state
 from accounts.choices import UNRESOLVED_EXCEPTION_STATUSES, ProvisioningStatus
 from accounts.models import Account
 from accounts.services.accounts import account_approve

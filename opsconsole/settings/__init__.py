@@ -200,7 +200,7 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", default="")
 HUBSPOT_ACCESS_TOKEN = env_str("HUBSPOT_ACCESS_TOKEN", default="")
 HUBSPOT_API_BASE = env_str("HUBSPOT_API_BASE", default="https://api.hubapi.com")
 # The CRM adapter class the reconciler uses (a Salesforce one can be dropped in).
-CRM_ADAPTER = env_str("CRM_ADAPTER", default="accounts.crm.HubSpotAdapter")
+CRM_ADAPTER = env_str("CRM_ADAPTER", default="accounts.billing.crm.HubSpotAdapter")
 # The product is the system of record for lifecycle stages: a CRM run pushes ours (outbox).
 CRM_PUSH_LIFECYCLE = env_bool("CRM_PUSH_LIFECYCLE", default=False)
 ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL", default="")

@@ -5,6 +5,7 @@ import pytest
 from opsconsole.actions.services import run_action
 from opsconsole.errors import ApplicationError, Conflict, PermissionRefused, ValidationFailed
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage
+from tests.helpers.billing import stored_stripe_event
 
 pytestmark = pytest.mark.django_db
 
@@ -222,25 +223,9 @@ def test_refused_restart_then_escalation_carries_telemetry(account, fail_import,
     assert exception.status == "escalated"
 
 
-def _stored_event(stripe_id, type_, obj, status="failed"):
-    from django.utils import timezone
-
-    from accounts.models import StripeEvent
-
-    return StripeEvent.objects.create(
-        stripe_id=stripe_id,
-        type=type_,
-        created=timezone.now(),
-        object_id=obj["id"],
-        payload={"id": stripe_id, "type": type_, "data": {"object": obj}},
-        via="webhook",
-        status=status,
-    )
-
-
 def test_replay_webhook_reprocesses_and_reports_whether_state_changed(account, make_user):
     customer = {"id": "cus_1", "object": "customer", "metadata": {"account_external_id": account.external_id}}
-    _stored_event("evt_1", "customer.created", customer)
+    stored_stripe_event("evt_1", "customer.created", customer)
     billing = make_user("billing")
     first = run_action(
         name="replay_webhook",

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from guardian.shortcuts import assign_perm
 
-from accounts.billing_services import drift_open
+from accounts.billing.services import drift_open
 from opsconsole.actions.forms import action_form_class, split_cleaned
 from opsconsole.actions.registry import get_action
 from opsconsole.history import acting_as

@@ -8,7 +8,7 @@ import hmac
 import pytest
 from django.db import IntegrityError, transaction
 
-from accounts.crm import OUTBOX_DESTINATION
+from accounts.billing.crm import OUTBOX_DESTINATION
 from opsconsole.actions.services import run_action
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage, OutboxStatus
 from opsconsole.outbox import backoff_seconds, outbox_deliver_once, outbox_enqueue

@@ -17,9 +17,7 @@ from opsconsole.actions.registry import all_actions
 from opsconsole.actions.services import run_action
 from opsconsole.errors import ApplicationError, PermissionRefused
 from routing.services import ticket_intake, ticket_wait
-from tests.accounts.test_crm import reconcile_crm
-from tests.accounts.test_reconciliation import open_drift, reconcile
-from tests.opsconsole.test_actions import _stored_event
+from tests.helpers.billing import open_drift, reconcile, reconcile_crm, stored_stripe_event
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +94,7 @@ def _mark_duplicate(fixture, account):
 
 def _replay_webhook(fixture, account):
     customer = {"id": "cus_m", "metadata": {"account_external_id": account.external_id}}
-    _stored_event("evt_matrix", "customer.created", customer)
+    stored_stripe_event("evt_matrix", "customer.created", customer)
     return account, {"stripe_event": "evt_matrix"}, {}
 
 

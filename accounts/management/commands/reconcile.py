@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.billing import describe_progress, reconciliation_execute, reconciliation_start
 from accounts.choices import ReconciliationMode, ReconciliationStatus, ReconciliationTarget
-from accounts.reconciliation import describe_progress, reconciliation_execute, reconciliation_start
 from opsconsole.history import SYSTEM_RECONCILER, system_user
 
 

@@ -3,13 +3,12 @@ billing-state panel for the account page."""
 
 import pytest
 from django.template.loader import render_to_string
-from django.test import Client
 from django.urls import reverse
 
-from accounts.billing_selectors import billing_state
-from accounts.billing_services import drift_open
+from accounts.billing.reconciliation import reconciliation_start
+from accounts.billing.selectors import billing_state
+from accounts.billing.services import drift_open
 from accounts.choices import DriftKind, SystemOfRecord
-from accounts.reconciliation import reconciliation_start
 from opsconsole import roles
 from opsconsole.history import SYSTEM_RECONCILER, acting_as, system_user
 
@@ -31,12 +30,6 @@ def plan_drift(make_account, system):
     return drift
 
 
-def console(make_user, role):
-    client = Client()
-    client.force_login(make_user(role))
-    return client
-
-
 PAGES = [
     "admin:accounts_reconciliationrun_changelist",
     "admin:accounts_billingdrift_changelist",
@@ -47,22 +40,22 @@ PAGES = [
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", roles.STAFF_ROLES)
 @pytest.mark.parametrize("page", PAGES)
-def test_every_staff_role_may_read_the_billing_pages(make_user, role, page, plan_drift):
-    assert console(make_user, role).get(reverse(page), secure=True).status_code == 200
+def test_every_staff_role_may_read_the_billing_pages(console_for, role, page, plan_drift):
+    assert console_for(role).get(reverse(page), secure=True).status_code == 200
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", [roles.PRODUCT, None])
 @pytest.mark.parametrize("page", PAGES)
-def test_service_accounts_and_roleless_users_are_refused(make_user, role, page):
-    response = console(make_user, role).get(reverse(page), secure=True)
+def test_service_accounts_and_roleless_users_are_refused(console_for, role, page):
+    response = console_for(role).get(reverse(page), secure=True)
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", roles.STAFF_ROLES)
-def test_no_role_may_add_change_or_delete_drift_or_runs(make_user, role, plan_drift):
-    client = console(make_user, role)
+def test_no_role_may_add_change_or_delete_drift_or_runs(console_for, role, plan_drift):
+    client = console_for(role)
     run, _ = reconciliation_start(target="crm", actor=system_user(SYSTEM_RECONCILER))
     for url in (
         reverse("admin:accounts_billingdrift_add"),
@@ -78,10 +71,10 @@ def test_no_role_may_add_change_or_delete_drift_or_runs(make_user, role, plan_dr
 
 
 @pytest.mark.django_db
-def test_reconciliation_page_shows_runs_and_drift_by_type_and_channel(make_user, plan_drift):
+def test_reconciliation_page_shows_runs_and_drift_by_type_and_channel(console_for, plan_drift):
     reconciliation_start(target="stripe", mode="full", actor=system_user(SYSTEM_RECONCILER))
     html = (
-        console(make_user, roles.BILLING)
+        console_for(roles.BILLING)
         .get(reverse("admin:accounts_reconciliationrun_changelist"), secure=True)
         .content.decode()
     )

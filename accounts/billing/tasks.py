@@ -1,11 +1,22 @@
-"""Thin Celery tasks for billing: process stored Stripe events, run reconciliation."""
+"""Thin Celery tasks for billing: process stored Stripe events, run reconciliation.
+
+Registered from AccountsConfig.ready() (Celery's autodiscovery looks for ``accounts.tasks``).
+Tasks call services; services queue ``accounts.process_stripe_event`` by name, so nothing
+here is imported by them.
+"""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.utils import timezone
 
-from accounts import stripe_gateway
+from accounts.billing import stripe_gateway
+from accounts.billing.crm import crm_adapter
+from accounts.billing.reconciliation import reconciliation_execute, reconciliation_start
+from accounts.billing.stripe_events import PROCESS_TASK, SYSTEM_STRIPE, stripe_event_process
 from accounts.choices import StripeEventStatus
 from accounts.models import StripeEvent
 from opsconsole.history import SYSTEM_RECONCILER, system_user
@@ -14,7 +25,7 @@ logger = logging.getLogger("accounts.tasks")
 
 
 @shared_task(
-    name="accounts.process_stripe_event",
+    name=PROCESS_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(stripe_gateway.StripeUnavailable,),
@@ -26,8 +37,6 @@ logger = logging.getLogger("accounts.tasks")
     time_limit=90,
 )
 def process_stripe_event(stripe_event_id: int) -> bool:
-    from accounts.billing_services import SYSTEM_STRIPE, stripe_event_process
-
     stripe_event = StripeEvent.objects.filter(pk=stripe_event_id).first()
     if stripe_event is None:
         return False
@@ -37,10 +46,6 @@ def process_stripe_event(stripe_event_id: int) -> bool:
 @shared_task(name="accounts.requeue_pending_stripe_events", soft_time_limit=60, time_limit=90)
 def requeue_pending_stripe_events(older_than_minutes: int = 5) -> int:
     """Safety net for an event whose processing task was lost before it ran."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
     ids = list(
         StripeEvent.objects.filter(status=StripeEventStatus.PENDING, received_at__lt=cutoff)
@@ -65,11 +70,6 @@ def reconcile(self, target: str, mode: str | None = None) -> int | None:
 
     The run checkpoints after every page, so a redelivered task continues where it stopped.
     """
-    from django.conf import settings
-
-    from accounts.crm import crm_adapter
-    from accounts.reconciliation import reconciliation_execute, reconciliation_start
-
     configured = crm_adapter().configured if target == "crm" else bool(settings.STRIPE_API_KEY)
     if not configured:
         logger.info("Reconciliation of %s skipped: no credentials configured", target)

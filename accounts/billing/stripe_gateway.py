@@ -3,8 +3,9 @@
 Everything returns plain dicts (stripe 16's ``StripeObject`` is not a dict), so callers never
 depend on the SDK's object model. Rate limits, 5xx answers and timeouts are retried here with
 exponential backoff and jitter; the SDK's own retries are off so there is one retry policy.
-The plan of a subscription is read through ``subscription_plan_code`` only: localstripe knows
-Plans, real Stripe has Prices, and this adapter reads either.
+What a subscription's pricing says (its plan, its monthly amount, where its period ends) is
+read here only: localstripe knows Plans, real Stripe has Prices, and this adapter reads either.
+The account id our objects carry in their metadata is written and read here too.
 """
 
 import logging
@@ -171,22 +172,52 @@ def events_page(
     return _page(client().v1.events, "events list", on_retry, created=created, starting_after=starting_after)
 
 
+# --- Reading Stripe objects ---------------------------------------------------------------
+
+# Where our objects in Stripe (customers, subscriptions, sessions) name their account.
+ACCOUNT_METADATA_KEY = "account_external_id"
+
+
+def metadata_account(obj: dict) -> str:
+    """The account a Stripe object names in its metadata (our external id), or ""."""
+    return (obj.get("metadata") or {}).get(ACCOUNT_METADATA_KEY, "") or ""
+
+
 def subscription_item(subscription: dict) -> dict | None:
     items = (subscription.get("items") or {}).get("data") or []
     return items[0] if items else None
 
 
-def subscription_plan_code(subscription: dict) -> str | None:
-    """Our plan code for a subscription: the price's lookup key or metadata, else the plan id.
+def _pricing(item: dict) -> dict:
+    """The one adapter between Stripe's two pricing models: an item's Price, or the Plan
+    localstripe (and older Stripe) puts in its place."""
+    return item.get("price") or item.get("plan") or {}
 
-    The one adapter between Stripe's two pricing models (Prices; localstripe's Plans).
-    """
+
+def subscription_plan_code(subscription: dict) -> str | None:
+    """Our plan code for a subscription: the price's lookup key or metadata, else the plan id."""
     item = subscription_item(subscription)
     if item is None:
         return None
-    pricing = item.get("price") or item.get("plan") or {}
+    pricing = _pricing(item)
     metadata = pricing.get("metadata") or {}
     return pricing.get("lookup_key") or metadata.get("plan_code") or pricing.get("id")
+
+
+def subscription_monthly_cents(subscription: dict) -> int:
+    """What the subscription bills a month, in cents: a yearly price counts a twelfth."""
+    item = subscription_item(subscription) or {}
+    pricing = _pricing(item)
+    amount = (pricing.get("unit_amount") or pricing.get("amount") or 0) * (item.get("quantity") or 1)
+    interval = (pricing.get("recurring") or {}).get("interval") or pricing.get("interval") or "month"
+    return amount // 12 if interval == "year" else amount
+
+
+def subscription_period_end(subscription: dict) -> int | None:
+    """When the current period ends (epoch seconds): on the subscription in older API
+    versions, on its item in newer ones."""
+    item = subscription_item(subscription) or {}
+    return subscription.get("current_period_end") or item.get("current_period_end")
 
 
 # --- Writes -------------------------------------------------------------------------------
@@ -211,7 +242,7 @@ def subscription_set_plan(subscription_id: str, plan_code: str) -> dict:
 
 def customer_name_account(customer_id: str, account_external_id: str) -> dict:
     """Put the account's id in the customer's metadata, where every later sync looks first."""
-    params = {"metadata": {"account_external_id": account_external_id}}
+    params = {"metadata": {ACCOUNT_METADATA_KEY: account_external_id}}
     return _plain(
         call(lambda: client().v1.customers.update(customer_id, params=params), what="customer update")
     )

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from accounts import crm
+from accounts.billing import crm
 
 STAMP = "2026-11-01T00:00:00.000Z"
 COMPANY_PATH = re.compile(r"^/crm/v3/objects/companies/(\d+)$")

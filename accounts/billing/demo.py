@@ -11,7 +11,7 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.billing_services import drift_open
+from accounts.billing.services import drift_open
 from accounts.choices import DriftKind, ReconciliationMode, ReconciliationStatus, ReconciliationTarget
 from accounts.models import Account, ReconciliationRun
 from accounts.shapes import PLANS

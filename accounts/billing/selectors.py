@@ -5,19 +5,9 @@ from datetime import datetime
 
 from django.db.models import Count
 
+from accounts.billing.rules import BILLING_FIELDS
 from accounts.choices import DriftKind, DriftStatus
 from accounts.models import Account, BillingDrift, OpsException
-
-# (label, account field, the field naming its system of record, or a fixed owner)
-BILLING_FIELDS = (
-    ("Plan", "plan", "plan_source", None),
-    ("Billing status", "billing_status", "billing_status_source", None),
-    ("Trial ends", "trial_ends_at", "trial_end_source", None),
-    ("Renews", "renews_at", "renewal_source", None),
-    ("MRR (cents)", "mrr_cents", None, "stripe"),
-    ("Stripe customer", "stripe_customer_id", None, "stripe"),
-    ("Stripe subscription", "stripe_subscription_id", None, "stripe"),
-)
 
 
 @dataclass(frozen=True)
@@ -48,12 +38,12 @@ def billing_state(account: Account) -> BillingState:
     by_field = {d.field: d for d in drift if d.field}
     rows = [
         BillingFieldRow(
-            label=label,
-            value=getattr(account, name),
-            system_of_record=getattr(account, source) if source else fixed,
-            drift=by_field.get(name),
+            label=f.label,
+            value=getattr(account, f.name),
+            system_of_record=f.system_of_record(account),
+            drift=by_field.get(f.name),
         )
-        for label, name, source, fixed in BILLING_FIELDS
+        for f in BILLING_FIELDS
     ]
     return BillingState(
         rows=rows,

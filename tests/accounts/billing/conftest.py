@@ -1,11 +1,21 @@
-"""Accounts with Stripe customers and subscriptions in a real localstripe, shared by the
-reconciliation and billing-fix tests."""
+"""Billing accounts the tests share: one linked to the customer of the hand-built Stripe
+objects, and accounts with customers and subscriptions in a real localstripe (reconciliation
+and the billing fixes)."""
 
 from datetime import UTC, datetime
 
 import pytest
 
 from accounts.choices import BillingStatus, SystemOfRecord
+
+
+@pytest.fixture
+def linked_account(make_account):
+    """An account linked to Stripe customer cus_1, whose subscription_object() it receives."""
+    account = make_account()
+    account.stripe_customer_id = "cus_1"
+    account.save()
+    return account
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from accounts.billing_demo import seed_demo
+from accounts.billing.demo import seed_demo
 from accounts.choices import DriftStatus
 from accounts.models import BillingDrift, OpsException, ReconciliationRun
 

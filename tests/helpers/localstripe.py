@@ -2,7 +2,9 @@
 
 ``localstripe_server`` (session) starts one on a free port and waits until it answers;
 ``localstripe`` (per test) empties it, points the settings at it and returns a small helper
-to make customers, plans and subscriptions. Load with ``pytest_plugins``.
+to make customers, plans and subscriptions; ``http_server`` serves the app for it to deliver
+webhooks to. Load with ``pytest_plugins``. Stripe objects and events built by hand (without
+a server) are in ``tests/helpers/stripe_objects.py``.
 """
 
 import os
@@ -10,17 +12,20 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.wsgi import get_wsgi_application
 
 from accounts.shapes import PLANS
+from tests.helpers.stripe_objects import WEBHOOK_SECRET
 
 API_KEY = "sk_test_localstripe"
-WEBHOOK_SECRET = "whsec_test_secret"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -33,7 +38,7 @@ def start_localstripe(port: int, *, timeout: float = 20.0, log_path: str | None 
     """Start localstripe on ``port``; its access log (and webhook outcomes) go to ``log_path``."""
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - handed to the child process
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.localstripe_server", "--port", str(port), "--from-scratch"],
+        [sys.executable, "-m", "tests.helpers.localstripe_server", "--port", str(port), "--from-scratch"],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -169,41 +174,11 @@ def localstripe(localstripe_server, settings):
     return stripe
 
 
-def sign(payload: bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
-    """A ``Stripe-Signature`` header as Stripe computes it."""
-    import hashlib
-    import hmac
-
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def make_event(
-    event_type: str, obj: dict, *, created: int | None = None, event_id: str | None = None
-) -> dict:
-    import uuid
-
-    return {
-        "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
-        "object": "event",
-        "type": event_type,
-        "created": int(time.time()) if created is None else created,
-        "data": {"object": obj},
-        "livemode": False,
-        "api_version": "2017-08-15",
-    }
-
-
 @pytest.fixture
 def http_server(settings, transactional_db):
     """The app served over plain HTTP on a free port (as behind a TLS-terminating proxy), for
     localstripe to deliver webhooks to. Unlike the session-wide ``live_server``, its middleware
     is built after this test's settings, so the HTTPS redirect can be off."""
-    import threading
-
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-    from django.core.wsgi import get_wsgi_application
 
     class QuietHandler(WSGIRequestHandler):
         def log_message(self, *args):

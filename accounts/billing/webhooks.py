@@ -10,9 +10,9 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.billing_services import SYSTEM_STRIPE, stripe_event_record
+from accounts.billing.stripe_events import SYSTEM_STRIPE, stripe_event_record
+from accounts.billing.stripe_gateway import WebhookSignatureInvalid, event_from_webhook
 from accounts.choices import StripeEventVia
-from accounts.stripe_gateway import WebhookSignatureInvalid, event_from_webhook
 from opsconsole.api.errors import error_body
 from opsconsole.history import system_user
 

@@ -2,12 +2,13 @@
 by channel) and drift. All read-only: Stripe, the reconciler and guarded actions write.
 
 The account page shows billing through ``accounts/billing_state_panel.html`` (every field with
-its system of record, the last sync and the open drift), placed by accounts/admin.py.
+its system of record, the last sync and the open drift), placed by the account admin
+(accounts/admin/).
 """
 
 from django.contrib import admin
 
-from accounts import billing_selectors
+from accounts.billing import selectors
 from accounts.choices import ReconciliationStatus
 from accounts.models import BillingDrift, ReconciliationRun, StripeEvent
 from opsconsole.adminkit import ReadOnlyAdminMixin, badge
@@ -53,8 +54,8 @@ class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return badge(run.get_status_display(), RUN_TONES.get(run.status, "muted"))
 
     def changelist_view(self, request, extra_context=None):
-        by_kind = billing_selectors.open_drift_by_kind()
-        by_channel = billing_selectors.open_drift_by_channel()
+        by_kind = selectors.open_drift_by_kind()
+        by_channel = selectors.open_drift_by_channel()
         widest = max([r["count"] for r in by_kind + by_channel] + [1])
         extra_context = {
             **(extra_context or {}),

@@ -8,11 +8,13 @@ import pytest
 import requests
 from django.test import Client, TestCase
 
+from accounts.billing import stripe_gateway
 from accounts.choices import BillingStatus, DriftKind, StripeEventStatus, SystemOfRecord
 from accounts.models import AccountEvent, BillingDrift, OpsException, StripeEvent
 from routing.models import Ticket
+from tests.helpers.localstripe import API_KEY
 from tests.helpers.race import run_together
-from tests.localstripe import make_event, sign
+from tests.helpers.stripe_objects import WEBHOOK_SECRET, make_event, sign, subscription_object
 
 URL = "/webhooks/stripe/"
 
@@ -30,32 +32,9 @@ def post_event(client: Client, event: dict, **sign_kwargs):
         )
 
 
-def subscription_object(
-    *, sub_id="sub_1", customer="cus_1", plan="team", status="active", period_end=2_000_000_000
-):
-    return {
-        "id": sub_id,
-        "object": "subscription",
-        "customer": customer,
-        "status": status,
-        "trial_end": None,
-        "current_period_end": period_end,
-        "metadata": {},
-        "items": {
-            "data": [
-                {"id": "si_1", "quantity": 1, "plan": {"id": plan, "amount": 19_900, "interval": "month"}}
-            ]
-        },
-    }
-
-
-@pytest.fixture
-def linked_account(make_account, settings):
-    settings.STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
-    account = make_account()
-    account.stripe_customer_id = "cus_1"
-    account.save()
-    return account
+@pytest.fixture(autouse=True)
+def webhook_secret(settings):
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
 
 
 @pytest.mark.django_db
@@ -217,8 +196,7 @@ def test_ten_concurrent_deliveries_of_one_event_have_one_effect(linked_account):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_webhooks_creating_the_same_customer_link_it_once(make_account, settings):
-    settings.STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
+def test_two_webhooks_creating_the_same_customer_link_it_once(make_account):
     account = make_account(external_id="acct_race")
     customer = {
         "id": "cus_race",
@@ -282,8 +260,6 @@ def test_method_other_than_post_is_refused(client):
 
 
 def test_localstripe_answers_through_the_sdk(localstripe):
-    from accounts import stripe_gateway
-
     customer = localstripe.create_customer(email="sdk@example.com")
     localstripe.attach_card(customer["id"])
     created = localstripe.create_subscription(customer=customer["id"], plan="team")
@@ -294,7 +270,7 @@ def test_localstripe_answers_through_the_sdk(localstripe):
     assert stripe_gateway.subscription_plan_code(moved) == "business"
     page = stripe_gateway.subscriptions_page()
     assert [s["id"] for s in page.objects] == [created["id"]] and page.has_more is False
-    assert requests.get(localstripe.url + "/v1/plans", auth=("sk_test_localstripe", "")).ok
+    assert requests.get(localstripe.url + "/v1/plans", auth=(API_KEY, "")).ok
 
 
 @pytest.mark.django_db

@@ -6,14 +6,14 @@ import itertools
 import pytest
 import requests
 
-from accounts.billing_services import FIX_ACTIONS, SUBSCRIPTION_FIELDS
+from accounts.billing.rules import BILLING_FIELDS, FIX_ACTIONS
 from accounts.choices import BillingStatus, DriftKind, DriftStatus
 from accounts.models import AccountEvent, BillingDrift
 from opsconsole.actions.registry import get_action
 from opsconsole.actions.services import approval_decide, run_action
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.models import ActionStatus
-from tests.accounts.test_reconciliation import open_drift, reconcile
+from tests.helpers.billing import open_drift, reconcile
 
 pytestmark = pytest.mark.django_db
 _keys = itertools.count()
@@ -27,7 +27,7 @@ def fix(name, target, actor, **params):
 
 
 def test_every_fix_a_drift_names_is_a_guarded_action():
-    named = set(FIX_ACTIONS.values()) | {action for _, _, action in SUBSCRIPTION_FIELDS.values() if action}
+    named = set(FIX_ACTIONS.values()) | {f.fix_action for f in BILLING_FIELDS if f.fix_action}
     for name in named:
         assert get_action(name).name == name
 

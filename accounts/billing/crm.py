@@ -15,7 +15,7 @@ import urllib3
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from accounts.choices import DriftKind, LifecycleStage
+from accounts.choices import LifecycleStage
 from opsconsole.outbox import Attempt
 
 PAGE_SIZE = 100
@@ -29,14 +29,6 @@ RETRY = urllib3.Retry(
     raise_on_status=False,
 )
 TRANSPORT_ERRORS = (OSError, urllib3.exceptions.HTTPError)
-
-
-# The account fields a CRM company mirrors, and the drift each disagreement opens.
-DRIFT_KINDS = {
-    "owner": DriftKind.CRM_OWNER,
-    "plan": DriftKind.CRM_PLAN,
-    "lifecycle_stage": DriftKind.CRM_LIFECYCLE,
-}
 
 
 class CrmUnavailable(Exception):
@@ -83,7 +75,7 @@ class CrmAdapter(Protocol):
         """The CRM's plan or tier value for one of our plans."""
 
     def company_properties(self, *, field: str, account) -> dict[str, str]:
-        """The CRM properties that say what we hold for one of ``DRIFT_KINDS``' fields.
+        """The CRM properties that say what we hold for one of ``rules.CRM_DRIFT_KINDS``' fields.
 
         Raises ``CrmCannotRepresent`` when the CRM has no value for ours.
         """

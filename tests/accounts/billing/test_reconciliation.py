@@ -2,6 +2,7 @@
 outages, killed runs, incremental runs and the command."""
 
 import dataclasses
+import io
 import os
 import signal
 import socket
@@ -15,26 +16,18 @@ from pathlib import Path
 
 import pytest
 import requests
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.management import call_command
 from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
-from accounts import reconciliation, stripe_gateway
+from accounts.billing import stripe_gateway, tasks
+from accounts.billing.reconciliation import pages, reconciliation_execute, reconciliation_start, runs
 from accounts.choices import BillingStatus, DriftKind, DriftStatus, ReconciliationStatus
 from accounts.models import AccountEvent, BillingDrift, OpsException, ReconciliationMark, ReconciliationRun
-from accounts.reconciliation import reconciliation_execute, reconciliation_start
 from opsconsole.history import SYSTEM_RECONCILER, system_user
-
-
-def reconcile(mode="full", target="stripe"):
-    run, _ = reconciliation_start(target=target, mode=mode, actor=system_user(SYSTEM_RECONCILER))
-    return reconciliation_execute(run)
-
-
-def open_drift(kind=None):
-    drift = BillingDrift.objects.filter(status=DriftStatus.OPEN)
-    return drift.filter(kind=kind) if kind else drift
+from tests.helpers.billing import open_drift, reconcile
 
 
 @pytest.mark.django_db
@@ -121,20 +114,25 @@ class WorkerKilled(BaseException):
     """Stands in for SIGKILL: no except clause of the run sees it, nothing is cleaned up."""
 
 
-@pytest.mark.django_db
-def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, monkeypatch):
+def interrupt_subscriptions_page(monkeypatch, number: int, interruption: BaseException) -> None:
+    """Pages of two, one per checkpoint; the ``number``-th subscriptions page raises instead."""
     monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
-    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
-    real_step = reconciliation.STEPS["stripe"]["subscriptions"]
-    pages = {"n": 0}
+    monkeypatch.setattr(pages, "PAGES_PER_CHECKPOINT", 1)
+    real_step = runs.STEPS["stripe"]["subscriptions"]
+    pages_seen = {"n": 0}
 
-    def dying_step(run, actor, reader=None):
-        pages["n"] += 1
-        if pages["n"] == 3:
-            raise WorkerKilled()
+    def interrupted_step(run, actor, reader=None):
+        pages_seen["n"] += 1
+        if pages_seen["n"] == number:
+            raise interruption
         return real_step(run, actor, reader)
 
-    monkeypatch.setitem(reconciliation.STEPS["stripe"], "subscriptions", dying_step)
+    monkeypatch.setitem(runs.STEPS["stripe"], "subscriptions", interrupted_step)
+
+
+@pytest.mark.django_db
+def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, monkeypatch):
+    interrupt_subscriptions_page(monkeypatch, 3, WorkerKilled())
     run, _ = reconciliation_start(target="stripe", mode="full", actor=system_user(SYSTEM_RECONCILER))
     with pytest.raises(WorkerKilled):
         reconciliation_execute(run)
@@ -160,22 +158,7 @@ def test_run_killed_midway_resumes_from_checkpoint_without_duplicates(drifted, m
 
 
 def test_a_run_out_of_task_time_continues_in_a_new_task_instead_of_failing(drifted, monkeypatch):
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    from accounts import tasks
-
-    monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 2)
-    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
-    real_step = reconciliation.STEPS["stripe"]["subscriptions"]
-    pages = {"n": 0}
-
-    def step_that_runs_out_of_time(run, actor, reader=None):
-        pages["n"] += 1
-        if pages["n"] == 2:
-            raise SoftTimeLimitExceeded()
-        return real_step(run, actor, reader)
-
-    monkeypatch.setitem(reconciliation.STEPS["stripe"], "subscriptions", step_that_runs_out_of_time)
+    interrupt_subscriptions_page(monkeypatch, 2, SoftTimeLimitExceeded())
     # Eager here, so the continuation the task queues runs before apply() returns.
     tasks.reconcile.apply(args=("stripe", "full")).get()
 
@@ -299,11 +282,9 @@ def test_incremental_run_applies_events_since_the_last_cursor(billed, localstrip
 
 @pytest.mark.django_db
 def test_reconcile_command_prints_progress(drifted, monkeypatch):
-    from io import StringIO
-
     monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", 3)
-    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
-    out = StringIO()
+    monkeypatch.setattr(pages, "PAGES_PER_CHECKPOINT", 1)
+    out = io.StringIO()
     call_command("reconcile", "stripe", "--mode", "full", stdout=out)
     text = out.getvalue()
     assert "Started full scan reconciliation of stripe" in text
@@ -317,12 +298,12 @@ def test_queries_per_page_do_not_grow_with_the_page(billed, monkeypatch):
         billed()
     reconcile()  # settle everything first, so the measured runs compare clean pages
 
-    monkeypatch.setattr(reconciliation, "PAGES_PER_CHECKPOINT", 1)
+    monkeypatch.setattr(pages, "PAGES_PER_CHECKPOINT", 1)
 
     def queries_for(page_size):
         monkeypatch.setattr(stripe_gateway, "PAGE_SIZE", page_size)
         run, _ = reconciliation_start(target="stripe", mode="full", actor=system_user(SYSTEM_RECONCILER))
-        step = reconciliation.STEPS["stripe"]
+        step = runs.STEPS["stripe"]
         step["customers"](run, system_user(SYSTEM_RECONCILER))
         while True:
             run.refresh_from_db()
@@ -343,10 +324,10 @@ def queries_by_phase() -> dict[str, int]:
     actor = system_user(SYSTEM_RECONCILER)
     run, _ = reconciliation_start(target="stripe", mode="full", actor=actor)
     counts: dict[str, int] = {}
-    while run.phase != reconciliation.DONE:
+    while run.phase != pages.DONE:
         phase = run.phase
         with CaptureQueriesContext(connection) as ctx:
-            reconciliation.STEPS["stripe"][phase](run, actor)
+            runs.STEPS["stripe"][phase](run, actor)
         counts[phase] = counts.get(phase, 0) + len(ctx.captured_queries)
         run.refresh_from_db()
     reconciliation_execute(run)
@@ -390,7 +371,7 @@ def test_state_a_webhook_applied_after_a_batch_was_fetched_is_not_overwritten(bi
     reconcile()
     account.refresh_from_db()
     assert account.billing_status == BillingStatus.ACTIVE
-    real_fetch = reconciliation._fetch_batch
+    real_fetch = pages.batch_fetch
 
     def fetched_a_while_ago_then_a_webhook_lands(fetch, *, starting_after):
         batch = real_fetch(fetch, starting_after=starting_after)
@@ -402,7 +383,7 @@ def test_state_a_webhook_applied_after_a_batch_was_fetched_is_not_overwritten(bi
             )
         return batch
 
-    monkeypatch.setattr(reconciliation, "_fetch_batch", fetched_a_while_ago_then_a_webhook_lands)
+    monkeypatch.setattr(pages, "batch_fetch", fetched_a_while_ago_then_a_webhook_lands)
     run = reconcile()
 
     account.refresh_from_db()
@@ -427,7 +408,7 @@ def test_worker_process_killed_mid_run_then_run_again(billed, settings):
     }
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "reconcile", "stripe", "--mode", "full"],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,42 +1,43 @@
-"""The guarded fixes for billing drift, named by each drift's exception (``fix_action``).
+"""The guarded actions of billing: the fixes each drift names (``fix_action``), replaying a
+stored Stripe event, and pushing our value to the CRM.
 
 Reconciliation reports; a person decides which side is right and runs one of these. Each
-re-reads Stripe first, so the fix acts on Stripe as it is now, not as the run saw it, and
-makes its Stripe calls last (listed, not made, in a dry run).
+Stripe fix re-reads Stripe first, so it acts on Stripe as it is now, not as the run saw it,
+and makes its Stripe calls last (listed, not made, in a dry run).
 """
 
 from django.conf import settings
 from rest_framework import serializers
 
-from accounts import stripe_gateway
 from accounts.actions import ExceptionAction, exception_require_open
-from accounts.billing_selectors import open_drift_of
-from accounts.billing_services import (
-    FIX_ACTIONS,
-    STRIPE_LIVE_SUBSCRIPTION,
-    SUBSCRIPTION_FIELDS,
+from accounts.billing import stripe_gateway
+from accounts.billing.crm import crm_adapter
+from accounts.billing.crm_push import crm_push_queue, crm_push_record_id
+from accounts.billing.fixes import (
     billing_end_without_subscription,
     billing_value_adopt,
-    metadata_account,
     stripe_customer_link_by_hand,
     stripe_customers_merge,
+)
+from accounts.billing.rules import (
+    BILLING_FIELDS,
+    CRM_DRIFT_KINDS,
+    STRIPE_LIVE_SUBSCRIPTION,
+    drift_kinds_fixed_by,
     subscription_state,
 )
-from accounts.choices import ReconciliationTarget
-from accounts.models import Account, BillingDrift
-from opsconsole.actions.recorder import external_call
+from accounts.billing.selectors import open_drift_of
+from accounts.billing.stripe_events import stripe_event_process
+from accounts.choices import ExceptionStatus, ReconciliationTarget, StripeEventStatus
+from accounts.models import Account, BillingDrift, StripeEvent
+from accounts.services import exception_set_status
+from opsconsole.actions.recorder import current_recorder, external_call
 from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict, ValidationFailed
-from opsconsole.roles import BILLING
+from opsconsole.roles import BILLING, ENGINEERING, OPS_LEAD
 
 # The product-owned fields whose Stripe value a person may adopt, by drift kind.
-ADOPTABLE = {
-    kind: field for field, (_, kind, action) in SUBSCRIPTION_FIELDS.items() if action == "adopt_stripe_value"
-}
-
-
-def _kinds_fixed_by(action_name: str) -> tuple[str, ...]:
-    return tuple(kind for kind, name in FIX_ACTIONS.items() if name == action_name)
+ADOPTABLE = {f.drift_kind: f.name for f in BILLING_FIELDS if f.fix_action == "adopt_stripe_value"}
 
 
 class NoteInput(serializers.Serializer):
@@ -85,7 +86,7 @@ class AdoptStripeValue(_DriftFix):
     roles = (BILLING,)
     label = "Take Stripe's value"
     description = "Set the product's billing status or trial end to what Stripe says now."
-    kinds = _kinds_fixed_by(name)
+    kinds = drift_kinds_fixed_by(name)
     Input = NoteInput
 
     def _stripe_value(self, ctx: ActionContext):
@@ -127,7 +128,7 @@ class EndProductBilling(_DriftFix):
     roles = (BILLING,)
     label = "End billing here"
     description = "Stripe has no subscription: mark the account's billing canceled and its MRR zero."
-    kinds = _kinds_fixed_by(name)
+    kinds = drift_kinds_fixed_by(name)
     Input = NoteInput
 
     def check(self, ctx: ActionContext) -> None:
@@ -166,7 +167,7 @@ class MergeStripeCustomers(_DriftFix):
     roles = (BILLING,)
     label = "Keep one Stripe customer"
     description = "Link the account to one of its Stripe customers and delete the others in Stripe."
-    kinds = _kinds_fixed_by(name)
+    kinds = drift_kinds_fixed_by(name)
     Input = MergeInput
 
     def _removed(self, ctx: ActionContext) -> list[str]:
@@ -248,7 +249,7 @@ class LinkStripeCustomer(Action):
                 f"Stripe has no customer {customer_id}.",
                 {"customer": ["Unknown customer."]},
             ) from exc
-        named = metadata_account(customer)
+        named = stripe_gateway.metadata_account(customer)
         if named and named != account.external_id:
             raise Conflict(
                 "customer_names_another_account", f"{customer_id} names account {named} in Stripe."
@@ -269,3 +270,110 @@ class LinkStripeCustomer(Action):
             perform=lambda: stripe_gateway.customer_name_account(customer_id, account.external_id),
         )
         return {"customer": customer_id}
+
+
+# --- replay_webhook -----------------------------------------------------------------------
+
+
+class ReplayInput(serializers.Serializer):
+    stripe_event = serializers.CharField(max_length=255, help_text="The Stripe event id (evt_...).")
+
+
+@register
+class ReplayWebhook(Action):
+    roles = (BILLING, ENGINEERING)
+    name = "replay_webhook"
+    label = "Replay Stripe event"
+    description = "Process a stored Stripe event again through the normal processor."
+    target_model = "accounts.Account"
+    Input = ReplayInput
+
+    def _event(self, ctx):
+        event = StripeEvent.objects.select_for_update().filter(stripe_id=ctx.params["stripe_event"]).first()
+        if event is None:
+            raise ValidationFailed(
+                "unknown_stripe_event",
+                f"No stored Stripe event {ctx.params['stripe_event']!r}.",
+                {"stripe_event": ["Unknown event."]},
+            )
+        return event
+
+    def check(self, ctx: ActionContext) -> None:
+        event = self._event(ctx)
+        if event.account_id not in (None, ctx.target.pk):
+            raise Conflict("event_of_another_account", "That Stripe event belongs to another account.")
+
+    def perform(self, ctx: ActionContext) -> dict:
+        event = self._event(ctx)
+        # The processor skips what it already handled; a replay asks it to look again. Its
+        # watermarks keep an old event from moving the account backwards.
+        event.status = StripeEventStatus.PENDING
+        event.save()
+        processor_changed = stripe_event_process(stripe_event=event, actor=ctx.actor)
+        recorder = current_recorder()
+        changed_models = sorted(
+            {
+                c["model"]
+                for c in (recorder.changes if recorder else [])
+                if c["model"] != "accounts.stripeevent"
+            }
+        )
+        event.refresh_from_db()
+        return {
+            "stripe_event": event.stripe_id,
+            "changed_state": bool(changed_models),
+            "changed": changed_models,
+            "processor_reported_change": processor_changed,
+            "outcome": event.outcome,
+        }
+
+
+# --- push_to_crm --------------------------------------------------------------------------
+
+
+class PushToCrmInput(serializers.Serializer):
+    field = serializers.ChoiceField(
+        choices=list(CRM_DRIFT_KINDS),
+        required=False,
+        help_text="Which field to push; the field that disagrees when left out.",
+    )
+
+
+@register
+class PushToCrm(ExceptionAction):
+    roles = (BILLING, OPS_LEAD)
+    name = "push_to_crm"
+    label = "Push our value to the CRM"
+    description = (
+        "Write the account's owner, plan or lifecycle stage to its CRM company (through the "
+        "outbox); the next CRM reconciliation resolves the drift."
+    )
+    Input = PushToCrmInput
+
+    def applies_to(self, target) -> bool:
+        return super().applies_to(target) and target.reason_code.code in CRM_DRIFT_KINDS.values()
+
+    def _drift(self, exception):
+        drift = open_drift_of(exception, system=ReconciliationTarget.CRM)
+        if drift is None:
+            raise Conflict("no_crm_drift", "This exception has no open CRM drift to push a value for.")
+        return drift
+
+    def check(self, ctx: ActionContext) -> None:
+        exception_require_open(ctx.target)
+        crm_push_record_id(drift=self._drift(ctx.target), adapter=crm_adapter())
+
+    def perform(self, ctx: ActionContext) -> dict:
+        exception = ctx.target
+        drift = self._drift(exception)
+        field = ctx.params.get("field") or drift.field
+        message = crm_push_queue(
+            drift=drift,
+            field=field,
+            by=f"{self.name} by {ctx.actor.get_username()}",
+            action_run=ctx.run,
+            actor=ctx.actor,
+        )
+        if exception.status == ExceptionStatus.OPEN:
+            exception_set_status(exception=exception, status=ExceptionStatus.IN_PROGRESS, actor=ctx.actor)
+        return {"field": field, "command_id": str(message.pk) if message else None}

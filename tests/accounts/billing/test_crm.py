@@ -1,25 +1,18 @@
 """CRM reconciliation and pushes against a small local server speaking HubSpot's CRM v3
-shapes (the ``hubspot`` fixture, tests/hubspot.py)."""
-
-import dataclasses
+shapes (the ``hubspot`` fixture, tests/helpers/hubspot.py)."""
 
 import pytest
 
-from accounts import crm
+from accounts.billing import crm
+from accounts.billing.crm import OUTBOX_DESTINATION, CrmCannotRepresent, CrmUnavailable, HubSpotAdapter
 from accounts.choices import DriftKind, DriftStatus, ExceptionStatus, LifecycleStage, ReconciliationStatus
-from accounts.crm import OUTBOX_DESTINATION, CrmCannotRepresent, CrmUnavailable, HubSpotAdapter
 from accounts.models import AccountEvent, BillingDrift
-from accounts.reconciliation import reconciliation_execute, reconciliation_start
 from opsconsole.actions.services import run_action
 from opsconsole.errors import Conflict
-from opsconsole.history import SYSTEM_RECONCILER, system_user
+from opsconsole.history import SYSTEM_RECONCILER
 from opsconsole.models import OutboxMessage, OutboxStatus
 from opsconsole.outbox import outbox_deliver_once
-
-
-def reconcile_crm():
-    run, _ = reconciliation_start(target="crm", actor=system_user(SYSTEM_RECONCILER))
-    return reconciliation_execute(run)
+from tests.helpers.billing import STATIC_ADAPTER, StaticAdapter, reconcile_crm
 
 
 @pytest.mark.django_db
@@ -74,41 +67,15 @@ def test_crm_down_fails_the_run(settings, make_account, monkeypatch):
 
 
 def test_another_crm_adapter_plugs_in_by_setting(settings):
-    settings.CRM_ADAPTER = "tests.accounts.test_crm.StaticAdapter"
+    settings.CRM_ADAPTER = STATIC_ADAPTER
     assert isinstance(crm.crm_adapter(), StaticAdapter)
-    settings.CRM_ADAPTER = "accounts.crm.HubSpotAdapter"
+    settings.CRM_ADAPTER = "accounts.billing.crm.HubSpotAdapter"
     assert isinstance(crm.crm_adapter(), HubSpotAdapter)
-
-
-class StaticAdapter:
-    """What a Salesforce adapter needs to provide: nothing in the reconciler or the actions
-    changes. Its companies live on the class, as a CRM outlives one adapter instance."""
-
-    name = "static"
-    configured = True
-    companies: dict[str, crm.CrmCompany] = {}
-
-    def companies_page(self, *, cursor):
-        return crm.CrmPage(companies=list(self.companies.values()), next_cursor=None)
-
-    def expected_lifecycle_stage(self, stage):
-        return stage
-
-    def expected_plan(self, plan):
-        return plan
-
-    def company_properties(self, *, field, account):
-        return {field: crm.expected_values(self, account)[field]}
-
-    def update_company(self, *, record_id, properties):
-        names = {"owner": "owner_email"}
-        changes = {names.get(k, k): v for k, v in properties.items()}
-        self.companies[record_id] = dataclasses.replace(self.companies[record_id], **changes)
 
 
 @pytest.fixture
 def static_crm(settings):
-    settings.CRM_ADAPTER = "tests.accounts.test_crm.StaticAdapter"
+    settings.CRM_ADAPTER = STATIC_ADAPTER
     StaticAdapter.companies = {}
     yield StaticAdapter.companies
     StaticAdapter.companies = {}

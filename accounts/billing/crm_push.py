@@ -9,7 +9,7 @@ and visible, until a reconciliation run sees the CRM agree and resolves it.
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.crm import (
+from accounts.billing.crm import (
     OUTBOX_DESTINATION,
     CrmAdapter,
     CrmCannotRepresent,

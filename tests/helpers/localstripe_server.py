@@ -7,7 +7,7 @@
   2020-08-27 (it is expandable only there). localstripe builds that list by scanning its whole
   store for every customer it returns, which makes listing 10,000 customers quadratic.
 
-Usage: ``python -m tests.localstripe_server --port P``.
+Usage: ``python -m tests.helpers.localstripe_server --port P``.
 """
 
 from localstripe import resources
