@@ -51,6 +51,9 @@ check:
 	DATABASE_URL=sqlite://:memory: $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@# Layers import downward only (contracts in pyproject.toml), modules stay small, no hidden cycles.
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check_structure.py
 	@$(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; fi; \
 	exit $$status

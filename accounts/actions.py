@@ -4,34 +4,27 @@ Each effect calls services; the framework has already locked the target, checked
 permission, the runbook and the evidence, and records what changed.
 """
 
-from django.conf import settings
 from rest_framework import serializers
 
-from accounts.billing import subscription_set_plan
 from accounts.choices import (
     ExceptionStatus,
     ProvisioningStepName,
     StepStatus,
-    SystemOfRecord,
 )
-from accounts.models import Account
 from accounts.rules import duplicate_link_check
 from accounts.selectors import (
     account_last_event,
     account_lookup,
-    entitlements_for,
     provisioning_step_of,
 )
-from accounts.services.accounts import account_mark_duplicate, account_plan_change
+from accounts.services.accounts import account_mark_duplicate
 from accounts.services.events import account_event_note
 from accounts.services.exceptions import exception_resolve, exception_set_status
-from accounts.shapes import PLANS, plan_for
-from opsconsole.actions.recorder import external_call
 from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.models import ActionRun, ActionStatus
 from opsconsole.outbox import outbox_enqueue
-from opsconsole.roles import BILLING, ENGINEERING, STAFF_ROLES, SUPPORT
+from opsconsole.roles import ENGINEERING, STAFF_ROLES, SUPPORT
 
 ESCALATE = "escalate_to_engineering"
 # Import failures a restart can fix. Anything else (a schema error) needs engineering.
@@ -186,82 +179,6 @@ class ResendInvite(Action):
             actor=ctx.actor,
         )
         return {"command_id": str(message.pk) if message else None}
-
-
-# --- reassign_plan ------------------------------------------------------------------------
-
-
-class PlanInput(serializers.Serializer):
-    plan = serializers.ChoiceField(choices=sorted(PLANS))
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-
-def _stripe_set_plan(account, plan: str):
-    return external_call(
-        "stripe",
-        "subscription_set_plan",
-        {"subscription": account.stripe_subscription_id, "plan": plan},
-        perform=lambda: subscription_set_plan(account.stripe_subscription_id, plan),
-    )
-
-
-@register
-class ReassignPlan(Action):
-    name = "reassign_plan"
-    roles = (BILLING,)
-    label = "Change plan"
-    description = "Move the account to another plan; updates Stripe when Stripe owns the plan."
-    target_model = "accounts.Account"
-    reversible = True
-    Input = PlanInput
-
-    def check(self, ctx: ActionContext) -> None:
-        account = ctx.target
-        if ctx.params["plan"] == account.plan:
-            raise Conflict("plan_unchanged", f"The account is already on {account.plan}.")
-        if account.plan_source == SystemOfRecord.STRIPE and not account.stripe_subscription_id:
-            raise Conflict("no_subscription", "Stripe owns this plan but the account has no subscription.")
-
-    def approval_reason(self, ctx: ActionContext) -> str | None:
-        account, new_plan = ctx.target, plan_for(ctx.params["plan"])
-        if "enterprise" in (account.plan, new_plan.code):
-            return f"A plan change to or from enterprise ({account.plan} -> {new_plan.code})."
-        delta = abs(new_plan.mrr_cents - account.mrr_cents)
-        if delta > settings.ACTION_APPROVAL_MRR_THRESHOLD_CENTS:
-            return (
-                f"MRR changes by {delta / 100:.2f}, above the "
-                f"{settings.ACTION_APPROVAL_MRR_THRESHOLD_CENTS / 100:.2f} threshold."
-            )
-        return None
-
-    def perform(self, ctx: ActionContext) -> dict:
-        account, plan = ctx.target, plan_for(ctx.params["plan"])
-        account_plan_change(
-            account=account,
-            plan=plan.code,
-            mrr_cents=plan.mrr_cents,
-            note=ctx.params.get("note", ""),
-            actor=ctx.actor,
-        )
-        # Stripe last: anything failing before it rolls back with Stripe untouched.
-        if account.plan_source == SystemOfRecord.STRIPE:
-            _stripe_set_plan(account, plan.code)
-        return {"plan": plan.code, "mrr_cents": plan.mrr_cents}
-
-    def reverse_external(self, ctx: ActionContext) -> dict:
-        account = Account.objects.get(pk=ctx.target.pk)
-        if account.plan_source == SystemOfRecord.STRIPE:
-            _stripe_set_plan(account, account.plan)
-        account_event_note(
-            account=account,
-            type="plan.change_reversed",
-            payload={"reversed_run": ctx.reversal_of.pk, "plan": account.plan},
-            actor=ctx.actor,
-        )
-        return {"plan": account.plan, "mrr_cents": account.mrr_cents}
-
-    def derived_state(self, target) -> dict:
-        return {f"{e.type}:{e.key}": e.value for e in entitlements_for(target)}
 
 
 # --- mark_duplicate -----------------------------------------------------------------------

@@ -36,6 +36,7 @@ CATEGORIES = [
 
 def bulk_load(total: int) -> None:
     """COPY tickets until ``total`` bench rows exist; resumable (external ids continue)."""
+    # late import: scenarios run as scripts, and the project needs django.setup() first.
     from django.db import connection
 
     from routing.models import Queue, Ticket
@@ -165,6 +166,7 @@ def main(argv=None) -> int:
     import django
 
     django.setup()
+    # late import: the project's modules need django.setup() first.
     from bench.routing_data import ensure_rules_and_accounts, ticket_text
     from opsconsole.history import system_user
     from opsconsole.services import service_token_issue

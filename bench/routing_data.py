@@ -234,6 +234,7 @@ BENCH_ACCOUNT_PREFIX = "benchrt_"
 def ensure_rules_and_accounts(*, actor, accounts: int = 200) -> list[str]:
     """An active 100-rule set and ``accounts`` accounts in the database, through the services;
     returns the accounts' external ids. Needs django.setup()."""
+    # late import: scenarios run as scripts, and the project needs django.setup() first.
     from django.contrib.auth.models import Group
 
     from accounts.models import Channel

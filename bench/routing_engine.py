@@ -18,6 +18,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
 
 
 def engine_figures(tickets: int) -> tuple[float, float, dict]:
+    # late import: scenarios run as scripts, and the project needs django.setup() first.
     from bench.routing_data import context, rule_specs
     from routing import engine
 
@@ -62,6 +63,7 @@ def engine_figures(tickets: int) -> tuple[float, float, dict]:
 
 
 def intake_figures(count: int) -> dict:
+    # late import: scenarios run as scripts, and the project needs django.setup() first.
     import django
 
     django.setup()

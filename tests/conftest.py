@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import Channel
 from accounts.services import account_create
 from opsconsole import roles
+from opsconsole.celery import app
 from opsconsole.history import system_user
 from opsconsole.services import service_token_issue
 
@@ -136,8 +137,6 @@ def celery_worker_on_redis(redis_url):
     goes through the broker instead of running eagerly. Tasks that read rows the test wrote
     need ``@pytest.mark.django_db(transaction=True)``, since the worker has its own connection."""
     from celery.contrib.testing.worker import start_worker
-
-    from opsconsole.celery import app
 
     def use_broker_settings(values):
         app.conf.update(values)

@@ -9,7 +9,6 @@ imports them in ready(), and the webhook view is wired in opsconsole/urls.py.)
 from accounts.billing.reconciliation import describe_progress, reconciliation_execute, reconciliation_start
 from accounts.billing.selectors import billing_state
 from accounts.billing.signals import payment_failed
-from accounts.billing.stripe_gateway import subscription_set_plan
 
 __all__ = [
     "billing_state",
@@ -17,5 +16,4 @@ __all__ = [
     "payment_failed",
     "reconciliation_execute",
     "reconciliation_start",
-    "subscription_set_plan",
 ]

@@ -1,5 +1,6 @@
-"""The guarded actions of billing: the fixes each drift names (``fix_action``), replaying a
-stored Stripe event, and pushing our value to the CRM.
+"""The guarded actions of billing: changing an account's plan (in Stripe too when Stripe owns
+it), the fixes each drift names (``fix_action``), replaying a stored Stripe event, and pushing
+our value to the CRM.
 
 Reconciliation reports; a person decides which side is right and runs one of these. Each
 Stripe fix re-reads Stripe first, so it acts on Stripe as it is now, not as the run saw it,
@@ -28,9 +29,11 @@ from accounts.billing.rules import (
 )
 from accounts.billing.selectors import open_drift_of
 from accounts.billing.stripe_events import stripe_event_process
-from accounts.choices import ExceptionStatus, ReconciliationTarget, StripeEventStatus
+from accounts.choices import ExceptionStatus, ReconciliationTarget, StripeEventStatus, SystemOfRecord
 from accounts.models import Account, BillingDrift, StripeEvent
-from accounts.services import exception_set_status
+from accounts.selectors import entitlements_for
+from accounts.services import account_event_note, account_plan_change, exception_set_status
+from accounts.shapes import PLANS, plan_for
 from opsconsole.actions.recorder import current_recorder, external_call
 from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict, ValidationFailed
@@ -377,3 +380,79 @@ class PushToCrm(ExceptionAction):
         if exception.status == ExceptionStatus.OPEN:
             exception_set_status(exception=exception, status=ExceptionStatus.IN_PROGRESS, actor=ctx.actor)
         return {"field": field, "command_id": str(message.pk) if message else None}
+
+
+# --- reassign_plan ------------------------------------------------------------------------
+
+
+class PlanInput(serializers.Serializer):
+    plan = serializers.ChoiceField(choices=sorted(PLANS))
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+def _stripe_set_plan(account, plan: str):
+    return external_call(
+        "stripe",
+        "subscription_set_plan",
+        {"subscription": account.stripe_subscription_id, "plan": plan},
+        perform=lambda: stripe_gateway.subscription_set_plan(account.stripe_subscription_id, plan),
+    )
+
+
+@register
+class ReassignPlan(Action):
+    name = "reassign_plan"
+    roles = (BILLING,)
+    label = "Change plan"
+    description = "Move the account to another plan; updates Stripe when Stripe owns the plan."
+    target_model = "accounts.Account"
+    reversible = True
+    Input = PlanInput
+
+    def check(self, ctx: ActionContext) -> None:
+        account = ctx.target
+        if ctx.params["plan"] == account.plan:
+            raise Conflict("plan_unchanged", f"The account is already on {account.plan}.")
+        if account.plan_source == SystemOfRecord.STRIPE and not account.stripe_subscription_id:
+            raise Conflict("no_subscription", "Stripe owns this plan but the account has no subscription.")
+
+    def approval_reason(self, ctx: ActionContext) -> str | None:
+        account, new_plan = ctx.target, plan_for(ctx.params["plan"])
+        if "enterprise" in (account.plan, new_plan.code):
+            return f"A plan change to or from enterprise ({account.plan} -> {new_plan.code})."
+        delta = abs(new_plan.mrr_cents - account.mrr_cents)
+        if delta > settings.ACTION_APPROVAL_MRR_THRESHOLD_CENTS:
+            return (
+                f"MRR changes by {delta / 100:.2f}, above the "
+                f"{settings.ACTION_APPROVAL_MRR_THRESHOLD_CENTS / 100:.2f} threshold."
+            )
+        return None
+
+    def perform(self, ctx: ActionContext) -> dict:
+        account, plan = ctx.target, plan_for(ctx.params["plan"])
+        account_plan_change(
+            account=account,
+            plan=plan.code,
+            mrr_cents=plan.mrr_cents,
+            note=ctx.params.get("note", ""),
+            actor=ctx.actor,
+        )
+        # Stripe last: anything failing before it rolls back with Stripe untouched.
+        if account.plan_source == SystemOfRecord.STRIPE:
+            _stripe_set_plan(account, plan.code)
+        return {"plan": plan.code, "mrr_cents": plan.mrr_cents}
+
+    def reverse_external(self, ctx: ActionContext) -> dict:
+        account = Account.objects.get(pk=ctx.target.pk)
+        if account.plan_source == SystemOfRecord.STRIPE:
+            _stripe_set_plan(account, account.plan)
+        account_event_note(
+            account=account,
+            type="plan.change_reversed",
+            payload={"reversed_run": ctx.reversal_of.pk, "plan": account.plan},
+            actor=ctx.actor,
+        )
+        return {"plan": account.plan, "mrr_cents": account.mrr_cents}
+
+    def derived_state(self, target) -> dict:
+        return {f"{e.type}:{e.key}": e.value for e in entitlements_for(target)}

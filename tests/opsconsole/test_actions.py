@@ -2,9 +2,14 @@
 
 import pytest
 
+import accounts.actions
+from accounts.services import EventInput, account_events_record
+from opsconsole.actions.registry import Action, register
 from opsconsole.actions.services import run_action
 from opsconsole.errors import ApplicationError, Conflict, PermissionRefused, ValidationFailed
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage
+from opsconsole.tasks import run_action_task
+from routing.models import Escalation
 from tests.helpers.billing import stored_stripe_event
 
 pytestmark = pytest.mark.django_db
@@ -179,9 +184,6 @@ def test_role_without_permission_is_refused_and_recorded(account, fail_import, m
 def test_refused_restart_then_escalation_carries_telemetry(account, fail_import, make_user):
     from datetime import timedelta
 
-    from accounts.services import EventInput, account_events_record
-    from routing.models import Escalation
-
     logins = [
         EventInput(f"login-{n}", "user.login", account.signed_up_at + timedelta(seconds=n)) for n in range(4)
     ]
@@ -256,7 +258,6 @@ def test_replay_webhook_reprocesses_and_reports_whether_state_changed(account, m
 
 
 def test_celery_entry_point_goes_through_run_action_and_is_idempotent(account, fail_import, make_user):
-    from opsconsole.tasks import run_action_task
 
     exception = fail_import(account)
     support = make_user("support")
@@ -277,8 +278,6 @@ def test_celery_entry_point_goes_through_run_action_and_is_idempotent(account, f
 def test_resend_invite_emits_a_command_and_is_refused_once_accepted(account, make_user, system):
     from datetime import timedelta
 
-    from accounts.services import EventInput, account_events_record
-
     support = make_user("support")
     run = run_action(name="resend_invite", target=account, actor=support, idempotency_key="1").run
     message = OutboxMessage.objects.get(action_run=run)
@@ -292,7 +291,6 @@ def test_resend_invite_emits_a_command_and_is_refused_once_accepted(account, mak
 
 
 def test_a_broken_preview_is_a_clear_refusal_not_a_crash(account, fail_import, make_user, monkeypatch):
-    import accounts.actions
 
     def broken(**kwargs):
         raise RuntimeError("timeline unavailable")
@@ -311,7 +309,6 @@ def test_a_broken_preview_is_a_clear_refusal_not_a_crash(account, fail_import, m
 
 
 def test_an_action_without_an_effect_cannot_be_registered():
-    from opsconsole.actions.registry import Action, register
 
     class NoEffect(Action):
         name = "no_effect"

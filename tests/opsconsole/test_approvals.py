@@ -7,6 +7,7 @@ from django.apps import apps
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.services import account_plan_change, exception_open
 from opsconsole.actions.services import (
     action_run_reverse,
     approval_decide,
@@ -86,7 +87,6 @@ def test_committing_a_reviewed_preview_runs_it_once(account, make_user):
 
 
 def test_preview_of_a_changed_account_is_refused(account, make_user, system):
-    from accounts.services import account_plan_change
 
     billing = make_user("billing")
     preview = _plan_change(account, billing, "starter", dry_run=True)
@@ -312,7 +312,6 @@ def test_reversal_restores_the_exact_prior_state(account, make_user):
 
 
 def test_reversal_is_refused_when_the_account_moved_on(account, make_user, system):
-    from accounts.services import account_plan_change
 
     billing = make_user("billing")
     run = _plan_change(account, billing, "starter", idempotency_key="k").run
@@ -323,7 +322,6 @@ def test_reversal_is_refused_when_the_account_moved_on(account, make_user, syste
 
 
 def test_mark_duplicate_needs_lead_approval_closes_exceptions_and_reverses(make_account, make_user, system):
-    from accounts.services import exception_open
 
     original, duplicate = make_account(), make_account()
     exception = exception_open(account=duplicate, reason_code="duplicate_account", actor=system)

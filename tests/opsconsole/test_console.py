@@ -11,6 +11,7 @@ from guardian.shortcuts import assign_perm
 from accounts.billing.services import drift_open
 from opsconsole.actions.forms import action_form_class, split_cleaned
 from opsconsole.actions.registry import get_action
+from opsconsole.actions.services import run_action
 from opsconsole.history import acting_as
 from opsconsole.models import ActionRun, ActionStatus
 
@@ -167,7 +168,6 @@ def test_action_page_of_an_account_the_user_cannot_see_is_not_found(make_account
 
 
 def test_action_runs_are_read_only_even_for_a_superuser(account, fail_import, login, make_user):
-    from opsconsole.actions.services import run_action
 
     run = run_action(
         name="resolve_exception",

@@ -8,6 +8,7 @@ import hmac
 import pytest
 from django.db import IntegrityError, transaction
 
+import accounts.actions
 from accounts.billing.crm import OUTBOX_DESTINATION
 from opsconsole.actions.services import run_action
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage, OutboxStatus
@@ -105,7 +106,6 @@ def test_backoff_doubles(settings):
 
 @transactional
 def test_failed_action_rolls_back_and_alerts(account, fail_import, make_user, alert_receiver, monkeypatch):
-    import accounts.actions
 
     def broken(**kwargs):
         raise RuntimeError("timeline unavailable")

@@ -4,6 +4,9 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from opsconsole import roles
+from opsconsole.actions import registry
+from opsconsole.actions.permissions import action_permissions_create
+from opsconsole.actions.registry import all_actions
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +86,6 @@ def test_sync_is_idempotent_and_repairs_a_role():
 
 def test_a_registered_action_brings_its_permission_to_the_roles_it_names(monkeypatch, make_user):
     """No migration and no edit in opsconsole: the registry is enough."""
-    from opsconsole.actions import registry
-    from opsconsole.actions.permissions import action_permissions_create
 
     support, engineering = roles.SUPPORT, roles.ENGINEERING
 
@@ -109,7 +110,6 @@ def test_a_registered_action_brings_its_permission_to_the_roles_it_names(monkeyp
 
 
 def test_every_registered_action_has_its_permission_and_a_role_that_holds_it():
-    from opsconsole.actions.registry import all_actions
 
     for action in all_actions():
         assert action.roles, f"{action.name} names no role that may run it"

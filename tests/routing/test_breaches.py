@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from routing import selectors, services, tasks
 from routing.choices import SlaTarget, TicketStatus
-from routing.models import SlaBreach
+from routing.models import SlaBreach, Ticket
 from routing.services import alerts as routing_alerts
 from tests.helpers.race import run_together
 
@@ -97,7 +97,6 @@ def test_two_workers_checking_at_once_record_one_breach(intake, sent_alerts):
 
 @pytest.mark.django_db
 def test_a_backlog_is_checked_longest_overdue_first_in_batches(intake):
-    from routing.models import Ticket
 
     first, second, oldest = intake(), intake(), intake()
     now = timezone.now()

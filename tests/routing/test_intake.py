@@ -1,6 +1,7 @@
 import pytest
 
 from accounts.services import EventInput, account_events_record, exception_open
+from opsconsole.errors import ValidationFailed
 from routing import services
 from routing.choices import DecisionKind, EscalationKind, TicketStatus
 from routing.models import Escalation, RoutingDecision, Ticket
@@ -89,7 +90,6 @@ def test_concurrent_duplicate_intake_makes_one_ticket(system, django_db_blocker)
     ],
 )
 def test_bad_intake_input_is_refused_and_writes_nothing(system, field, value, code_field):
-    from opsconsole.errors import ValidationFailed
 
     fields = {"source": "zendesk", "external_id": "9", "requester_email": "a@b.example", "subject": "Hi"}
     fields["body"] = ""

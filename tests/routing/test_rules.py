@@ -3,7 +3,7 @@ import pytest
 from opsconsole.errors import Conflict, ValidationFailed
 from routing import selectors, services
 from routing.choices import RuleSetStatus
-from routing.models import RoutingDecision, RuleSet
+from routing.models import BusinessCalendar, Holiday, RoutingDecision, RuleSet, SlaPolicy
 
 
 def cond(field, op, value):
@@ -140,8 +140,6 @@ def test_rule_changes_are_versioned_in_history(system, triage_queue):
 @pytest.mark.django_db
 def test_routing_setup_is_rebuilt_when_a_queue_policy_or_holiday_changes(triage_queue):
     from datetime import date
-
-    from routing.models import BusinessCalendar, Holiday, SlaPolicy
 
     first = selectors.routing_setup()
     assert selectors.routing_setup() is first  # built once per version

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from opsconsole.errors import Conflict
 from routing import services
 from routing.models import BusinessCalendar, Holiday, SlaPolicy
 from routing.selectors.setup import policy_clock
@@ -159,7 +160,6 @@ def test_met_targets_keep_their_due_time(intake, make_user, around_the_clock):
 
 @pytest.mark.django_db
 def test_waiting_twice_or_resuming_a_running_ticket_is_refused(intake, make_user):
-    from opsconsole.errors import Conflict
 
     lead = make_user("ops_lead")
     ticket = services.ticket_wait(ticket=intake(), actor=lead)
