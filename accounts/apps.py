@@ -12,11 +12,13 @@ class AccountsConfig(AppConfig):
         from accounts.billing import actions, admin, crm, tasks  # noqa: F401
         from accounts.billing import demo as billing_demo
         from accounts.models import Account, OpsException
+        from accounts.pages import ACCOUNT_PAGE
         from accounts.selectors import open_exceptions
         from opsconsole import demo as demo_seeders
-        from opsconsole import outbox_destinations
+        from opsconsole import outbox_destinations, panels
         from opsconsole.actions import targets
 
+        panels.declare_page(ACCOUNT_PAGE)
         targets.register(
             Account,
             public_id="external_id",

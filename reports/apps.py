@@ -5,8 +5,9 @@ class ReportsConfig(AppConfig):
     name = "reports"
 
     def ready(self):
+        from opsconsole import panels
         from reports.panels import engineering_escalations_panel
-        from routing import panels as routing_panels
+        from routing.panels import RULE_REVIEW
 
         # The weekly rule review (routing's page) shows the escalation rate beside the rules.
-        routing_panels.register(routing_panels.RULE_REVIEW, engineering_escalations_panel)
+        panels.register(RULE_REVIEW, engineering_escalations_panel)

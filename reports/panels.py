@@ -11,7 +11,7 @@ from reports.metrics import engineering_escalations_per_100_accounts
 ESCALATION_WINDOW = timedelta(days=28)
 
 
-def engineering_escalations_panel(request) -> str:
+def engineering_escalations_panel(request, **_page) -> str:
     """Engineering escalations per 100 accounts over the last four weeks, per channel."""
     now = timezone.now()
     escalations = engineering_escalations_per_100_accounts(since=now - ESCALATION_WINDOW, until=now)

@@ -8,18 +8,23 @@ class RoutingConfig(AppConfig):
         # Registration with the framework and subscriptions to accounts' news: neither lower
         # layer ever imports routing.
         from accounts.billing import payment_failed
+        from accounts.pages import ACCOUNT_PAGE
         from opsconsole import demo as demo_seeders
+        from opsconsole import panels
         from opsconsole.actions import targets
         from routing import (
             demo,
             receivers,
             tasks,  # noqa: F401  (registers the tasks services queue by name)
         )
+        from routing import panels as routing_panels
         from routing.models import Ticket
 
         # Working a ticket goes through guarded actions (routing/actions.py); a run on a ticket is
         # recorded against its account, when intake matched one.
         targets.register(Ticket, account_of=lambda ticket: ticket.account)
         demo_seeders.register("routing", demo.seed_demo, app_label=self.label)
+        panels.declare_page(routing_panels.RULE_REVIEW)
+        panels.register(ACCOUNT_PAGE, routing_panels.account_tickets_panel)
         # Accounts may not import routing: it says a payment failed, and routing opens the ticket.
         payment_failed.connect(receivers.payment_failure_ticket_open, dispatch_uid="routing.payment_failed")

@@ -1,31 +1,21 @@
-"""Panels that higher layers add to routing's pages.
+"""Routing's panels on lower layers' pages (opsconsole/panels.py), and the pages it owns."""
 
-Routing sits below reports and may not import it, yet the weekly rule review is where a lead
-reads the engineering escalation rate beside the rules. So reports registers a panel here from
-its ``AppConfig.ready()``, and the page renders whatever is registered, in registration order.
-The registry is filled at start-up and read-only afterwards, the same in every process.
-"""
+from django.template.loader import render_to_string
 
-from collections.abc import Callable
+from routing.selectors.tickets import account_escalations, account_tickets
 
-from django.http import HttpRequest
-from django.utils.safestring import SafeString
-
-RULE_REVIEW = "rule_review"
-PAGES = (RULE_REVIEW,)
-
-Panel = Callable[[HttpRequest], SafeString]
-_PANELS: dict[str, list[Panel]] = {page: [] for page in PAGES}
+RULE_REVIEW = "routing.rule_review"
+TICKETS_ON_ACCOUNT_PAGE = 10
 
 
-def register(page: str, panel: Panel) -> Panel:
-    """Add ``panel`` (a request in, rendered HTML out) to ``page``."""
-    if page not in _PANELS:
-        raise LookupError(f"Routing has no page {page!r} for panels; it has {', '.join(PAGES)}.")
-    if panel not in _PANELS[page]:
-        _PANELS[page].append(panel)
-    return panel
-
-
-def render(page: str, request: HttpRequest) -> list[SafeString]:
-    return [panel(request) for panel in _PANELS[page]]
+def account_tickets_panel(request, *, account, **_page) -> str:
+    """The account's tickets in the queues the user works, and its escalations they may see."""
+    user = request.user
+    return render_to_string(
+        "routing/account_tickets_panel.html",
+        {
+            "tickets": list(account_tickets(account=account, user=user)[:TICKETS_ON_ACCOUNT_PAGE]),
+            "escalations": list(account_escalations(account=account, user=user)),
+        },
+        request=request,
+    )

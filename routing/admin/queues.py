@@ -10,9 +10,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from opsconsole import panels
 from opsconsole.adminkit import HistoryAdmin
-from routing import panels
 from routing.models import Queue
+from routing.panels import RULE_REVIEW
 from routing.selectors.figures import HIGH_REASSIGNMENT_SHARE, queue_board, queues_stats, rule_review
 
 
@@ -109,7 +110,7 @@ class QueueAdmin(HistoryAdmin):
             "rows": rule_review(now=timezone.now()),
             "threshold": HIGH_REASSIGNMENT_SHARE,
             # What higher layers add here (reports: engineering escalations per 100 accounts).
-            "panels": panels.render(panels.RULE_REVIEW, request),
+            "panels": panels.render(RULE_REVIEW, request),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/routing/rule_review.html", context)
