@@ -1,5 +1,5 @@
 """Fixtures shared by every test: users in each role, channels and accounts built through
-services, and an API client that authenticates with a real service token."""
+services. Clients (console sessions, service tokens) are in tests/helpers/clients.py."""
 
 import itertools
 import os
@@ -8,14 +8,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import override_settings
-from rest_framework.test import APIClient
 
 from accounts.models import Channel
 from accounts.services import account_create
 from opsconsole import roles
 from opsconsole.celery import app
 from opsconsole.history import system_user
-from opsconsole.services import service_token_issue
 
 pytest_plugins = ["tests.helpers.localstripe", "tests.helpers.hubspot", "tests.helpers.clients"]
 
@@ -86,31 +84,6 @@ def make_account(db, channel, system):
 @pytest.fixture
 def account(make_account):
     return make_account()
-
-
-def https_api_client() -> APIClient:
-    """An APIClient that arrives over TLS through the proxy, as production traffic does;
-    plain HTTP is redirected when DJANGO_DEBUG is unset."""
-    return APIClient(HTTP_X_FORWARDED_PROTO="https")
-
-
-@pytest.fixture
-def api_client_for(db, system):
-    """``api_client_for("product")`` gives an APIClient holding a fresh token in that role."""
-
-    def _make(role: str = roles.PRODUCT):
-        token, key = service_token_issue(name=f"{role}-{next(_counter)}", role=role, actor=system)
-        client = https_api_client()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-        client.token = token
-        return client
-
-    return _make
-
-
-@pytest.fixture
-def product_api(api_client_for):
-    return api_client_for(roles.PRODUCT)
 
 
 @pytest.fixture(scope="session", autouse=True)

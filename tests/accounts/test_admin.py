@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -14,23 +13,7 @@ from accounts.models import Account, Channel, ReasonCode
 from accounts.selectors import provisioning_status
 from accounts.services import EventInput, account_events_record, catalogue, exception_open
 from opsconsole.errors import Conflict
-
-
-def _https_client():
-    # Production settings redirect plain HTTP; the console is only served over HTTPS.
-    return Client(HTTP_X_FORWARDED_PROTO="https")
-
-
-@pytest.fixture
-def console_for(make_user):
-    def _login(role):
-        user = make_user(role)
-        client = _https_client()
-        client.force_login(user)
-        client.user = user
-        return client
-
-    return _login
+from tests.helpers.clients import logged_in
 
 
 def _failed_import(account, actor):
@@ -267,8 +250,7 @@ def test_exception_list_has_a_fixed_number_of_queries(console_for, make_account,
 def test_service_tokens_page_never_shows_key_material(api_client_for, django_user_model):
     client = api_client_for("product")
     admin_user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-for-tests")
-    console = _https_client()
-    console.force_login(admin_user)
+    console = logged_in(admin_user)
     html = console.get(
         reverse("admin:opsconsole_servicetoken_change", args=[client.token.pk])
     ).content.decode()

@@ -4,12 +4,13 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.models import Account, AccountEvent
 from opsconsole.models import IdempotencyRecord
 from opsconsole.services import service_token_issue
 from tests.api_helpers import EVENTS_URL, create_account, signup_body
-from tests.conftest import https_api_client
+from tests.helpers.clients import https_client
 from tests.helpers.race import run_together
 
 THREADS = 8
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _client_with_key(key: str):
-    client = https_api_client()
+    client = https_client(APIClient)
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 

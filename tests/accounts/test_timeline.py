@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 
 from accounts.services import EventInput, account_events_record, account_plan_change
 from accounts.timeline import account_timeline
 from opsconsole.actions.services import run_action
+from tests.helpers.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +40,9 @@ def test_account_timeline_merges_events_actions_exceptions_and_changes(account, 
     assert [e.at for e in timeline] == sorted((e.at for e in timeline), reverse=True)
     change = next(e for e in timeline if e.kind == "change")
     assert "plan: team → starter" in change.detail
-    client = Client()
-    client.force_login(make_user("support"))
-    page = client.get(f"/accounts/account/{account.pk}/change/", secure=True, follow=True)
+    page = logged_in(make_user("support")).get(
+        f"/accounts/account/{account.pk}/change/", secure=True, follow=True
+    )
     assert "Timeline" in page.content.decode() and "restart_import by" in page.content.decode()
 
 

@@ -1,4 +1,4 @@
-"""Fixtures for the guarded actions: failed imports, local HTTP receivers."""
+"""Fixtures for the guarded actions: failed imports, a finished run, local HTTP receivers."""
 
 import itertools
 import json
@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from accounts.services import EventInput, account_events_record
+from opsconsole.actions.services import run_action
 
 _events = itertools.count(1)
 
@@ -41,6 +42,19 @@ def fail_import(system):
         return account.exceptions.get(reason_code__code="import_failed", status="open")
 
     return _fail
+
+
+@pytest.fixture
+def resolved_run(account, fail_import, make_user):
+    """A succeeded run: support resolved a failed import of ``account`` with a note."""
+    return run_action(
+        name="resolve_exception",
+        target=fail_import(account),
+        actor=make_user("support"),
+        params={"note": "done"},
+        evidence={"note": "n"},
+        idempotency_key="k",
+    ).run
 
 
 class Receiver:

@@ -132,19 +132,8 @@ def test_same_key_twice_gives_one_run(account, fail_import, make_user):
     assert ActionRun.objects.count() == 1 and OutboxMessage.objects.count() == 1
 
 
-def _resolved_run(account, fail_import, make_user):
-    return run_action(
-        name="resolve_exception",
-        target=fail_import(account),
-        actor=make_user("support"),
-        params={"note": "done"},
-        evidence={"note": "n"},
-        idempotency_key="k",
-    ).run
-
-
-def test_action_run_cannot_be_edited_or_deleted(account, fail_import, make_user):
-    run = _resolved_run(account, fail_import, make_user)
+def test_action_run_cannot_be_edited_or_deleted(resolved_run):
+    run = resolved_run
     run.params = {"note": "rewritten"}
     with pytest.raises(ValueError):
         run.save()
@@ -152,10 +141,10 @@ def test_action_run_cannot_be_edited_or_deleted(account, fail_import, make_user)
         run.delete()
 
 
-def test_database_refuses_changes_to_a_run(account, fail_import, make_user):
+def test_database_refuses_changes_to_a_run(resolved_run):
     from django.db import DatabaseError, connection, transaction
 
-    run = _resolved_run(account, fail_import, make_user)
+    run = resolved_run
     for sql in (
         "UPDATE opsconsole_actionrun SET params = '{}' WHERE id = %s",
         "DELETE FROM opsconsole_actionrun WHERE id = %s",

@@ -1,5 +1,7 @@
 """POST /api/v1/actions/{name}/: the API entry point, its answers and its refusals."""
 
+import functools
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -9,13 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client_for(make_user):
-    def _make(role):
-        client = APIClient()
-        client.force_login(make_user(role))
-        return client
-
-    return _make
+def client_for(console_for):
+    """``client_for(role)``: the API with a console session in that role, as staff call it."""
+    return functools.partial(console_for, client_class=APIClient)
 
 
 def _post(client, name, body, key=None):

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.urls import get_resolver
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.models import Account, AccountEvent
 from opsconsole import roles
@@ -22,7 +23,7 @@ from tests.api_helpers import (
     provisioning_url,
     signup_body,
 )
-from tests.conftest import https_api_client
+from tests.helpers.clients import https_client
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,7 @@ def expected_status(principal: str, endpoint: str) -> int:
 
 
 @pytest.fixture
-def client_for(make_user, api_client_for, system):
+def client_for(console_for, api_client_for, system):
     def _make(principal: str):
         if principal == roles.PRODUCT:
             return api_client_for(roles.PRODUCT)
@@ -78,12 +79,10 @@ def client_for(make_user, api_client_for, system):
             client = api_client_for(roles.PRODUCT)
             service_token_revoke(token=client.token, actor=system)
             return client
-        client = https_api_client()
         if principal == "anonymous":
-            return client
+            return https_client(APIClient)
         # Staff (and a user with no role) use the console session, as people do.
-        client.force_login(make_user(None if principal == "no_role" else principal))
-        return client
+        return console_for(None if principal == "no_role" else principal, client_class=APIClient)
 
     return _make
 

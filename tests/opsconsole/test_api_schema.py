@@ -3,8 +3,9 @@
 import pytest
 import yaml
 from django.core.management import call_command
+from rest_framework.test import APIClient
 
-from tests.conftest import https_api_client
+from tests.helpers.clients import https_client
 
 
 def test_schema_generates_and_validates_without_warnings(tmp_path):
@@ -29,6 +30,6 @@ def test_schema_generates_and_validates_without_warnings(tmp_path):
 
 @pytest.mark.django_db
 def test_schema_is_served_without_credentials():
-    response = https_api_client().get("/api/schema/")
+    response = https_client(APIClient).get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/v1/events/" in response.content

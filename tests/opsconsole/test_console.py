@@ -5,27 +5,16 @@ import re
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.test import Client
 from guardian.shortcuts import assign_perm
 
 from accounts.billing.services import drift_open
 from opsconsole.actions.forms import action_form_class, split_cleaned
 from opsconsole.actions.registry import get_action
-from opsconsole.actions.services import run_action
 from opsconsole.history import acting_as
 from opsconsole.models import ActionRun, ActionStatus
+from tests.helpers.clients import logged_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.opsconsole.console_urls")]
-
-
-@pytest.fixture
-def login(make_user):
-    def _login(role=None, user=None):
-        client = Client()
-        client.force_login(user or make_user(role))
-        return client
-
-    return _login
 
 
 def _get(client, url):
@@ -45,22 +34,22 @@ def _exception_url(exception):
 
 
 def test_exception_page_shows_runbook_and_only_allowed_actions_per_role(
-    account, fail_import, login, make_account
+    account, fail_import, console_for, make_account
 ):
     exception = fail_import(account, "timeout")
-    page = _get(login("support"), _exception_url(exception))
+    page = _get(console_for("support"), _exception_url(exception))
     assert "Runbook: Import timed out" in page.content.decode()
     assert "support may restart once" in page.content.decode()
     assert _buttons(page) == {"restart_import", "resolve_exception", "escalate_to_engineering"}
-    assert _buttons(_get(login("billing"), _exception_url(exception))) == {
+    assert _buttons(_get(console_for("billing"), _exception_url(exception))) == {
         "resolve_exception",
         "escalate_to_engineering",
     }
     schema = fail_import(make_account(), "schema_error")
-    assert "restart_import" not in _buttons(_get(login("support"), _exception_url(schema)))
+    assert "restart_import" not in _buttons(_get(console_for("support"), _exception_url(schema)))
 
 
-def test_a_drift_exception_offers_the_account_fix_it_names_to_who_may_run_it(account, login, system):
+def test_a_drift_exception_offers_the_account_fix_it_names_to_who_may_run_it(account, console_for, system):
     with acting_as(system):
         drift, _ = drift_open(
             system="stripe",
@@ -72,15 +61,15 @@ def test_a_drift_exception_offers_the_account_fix_it_names_to_who_may_run_it(acc
             theirs={"plan": "business"},
             summary="plan: team here, business in Stripe",
         )
-    page = _get(login("billing"), _exception_url(drift.exception))
+    page = _get(console_for("billing"), _exception_url(drift.exception))
     assert "reassign_plan" in _buttons(page)
     assert f"/opsconsole/actionrun/run/reassign_plan/account/{account.pk}/" in page.content.decode()
-    assert "reassign_plan" not in _buttons(_get(login("support"), _exception_url(drift.exception)))
+    assert "reassign_plan" not in _buttons(_get(console_for("support"), _exception_url(drift.exception)))
 
 
-def test_support_restart_once_then_refusal_offers_escalation(account, fail_import, login):
+def test_support_restart_once_then_refusal_offers_escalation(account, fail_import, console_for):
     exception = fail_import(account, "timeout")
-    client = login("support")
+    client = console_for("support")
     form_url = f"/opsconsole/actionrun/run/restart_import/opsexception/{exception.pk}/"
     form = _get(client, form_url)
     assert "What you checked" in form.content.decode()
@@ -110,9 +99,8 @@ def test_support_restart_once_then_refusal_offers_escalation(account, fail_impor
     assert f"/opsconsole/actionrun/run/escalate_to_engineering/opsexception/{exception.pk}/" in body
 
 
-def test_plan_change_needs_lead_approval_through_the_inbox_then_reverses(account, login, make_user):
-    billing_user = make_user("billing")
-    billing = login(user=billing_user)
+def test_plan_change_needs_lead_approval_through_the_inbox_then_reverses(account, console_for):
+    billing = console_for("billing")
     form_url = f"/opsconsole/actionrun/run/reassign_plan/account/{account.pk}/"
     preview = _post(billing, form_url, {"param_plan": "enterprise", "param_note": "signed order form"})
     body = preview.content.decode()
@@ -125,7 +113,7 @@ def test_plan_change_needs_lead_approval_through_the_inbox_then_reverses(account
 
     requester_view = _get(billing, f"/opsconsole/actionrun/{run.pk}/change/")
     assert "Approve and run" not in requester_view.content.decode()
-    lead = login("ops_lead")
+    lead = console_for("ops_lead")
     inbox = _get(lead, "/opsconsole/actionapproval/")
     assert f"#{run.pk}" in inbox.content.decode() and "Waiting for you (1)" in inbox.content.decode()
     _post(lead, f"/opsconsole/actionrun/approvals/{run.approval.pk}/decide/", {"decision": "approve"})
@@ -141,9 +129,9 @@ def test_plan_change_needs_lead_approval_through_the_inbox_then_reverses(account
     assert account.plan == "team" and run.status == ActionStatus.REVERSED
 
 
-def test_action_pages_refuse_roles_without_the_permission(account, fail_import, login):
+def test_action_pages_refuse_roles_without_the_permission(account, fail_import, console_for):
     exception = fail_import(account)
-    response = login("billing").get(
+    response = console_for("billing").get(
         f"/opsconsole/actionrun/run/restart_import/opsexception/{exception.pk}/", secure=True
     )
     assert response.status_code == 403
@@ -156,8 +144,7 @@ def test_action_page_of_an_account_the_user_cannot_see_is_not_found(make_account
     user.save()
     user.user_permissions.add(Permission.objects.get(codename="run_reassign_plan"))
     assign_perm("accounts.view_account", user, mine)
-    client = Client()
-    client.force_login(user)
+    client = logged_in(user)
 
     def form(account):
         return client.get(f"/opsconsole/actionrun/run/reassign_plan/account/{account.pk}/", secure=True)
@@ -167,20 +154,10 @@ def test_action_page_of_an_account_the_user_cannot_see_is_not_found(make_account
     assert hidden.status_code == 404 and other.name not in hidden.content.decode()
 
 
-def test_action_runs_are_read_only_even_for_a_superuser(account, fail_import, login, make_user):
-
-    run = run_action(
-        name="resolve_exception",
-        target=fail_import(account),
-        actor=make_user("support"),
-        params={"note": "done"},
-        evidence={"note": "n"},
-        idempotency_key="k",
-    ).run
-    from django.contrib.auth import get_user_model
-
-    superuser = get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-tests-only")
-    admin = login(user=superuser)
+def test_action_runs_are_read_only_even_for_a_superuser(resolved_run, django_user_model):
+    run = resolved_run
+    superuser = django_user_model.objects.create_superuser("root", "root@example.com", "pw-for-tests-only")
+    admin = logged_in(superuser)
     page = _get(admin, f"/opsconsole/actionrun/{run.pk}/change/")
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
     # Parameters read as a table of facts, not as a Python dict.

@@ -4,10 +4,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
 
 from opsconsole.models import ServiceToken
 from tests.api_helpers import detail_url
-from tests.conftest import https_api_client
+from tests.helpers.clients import https_client
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def test_the_last_line_is_a_key_that_authenticates_as_the_role(account):
     assert token.key_prefix == key[:8]
     assert key not in token.key_hash  # only the hash is stored
 
-    client = https_api_client()
+    client = https_client(APIClient)
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get(detail_url(account.external_id)).status_code == 200
     assert token.history.earliest("history_date").history_user.username == "system:cli"

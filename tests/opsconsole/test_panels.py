@@ -1,7 +1,7 @@
 """Panels a higher layer adds to a lower layer's page, through the framework's registry."""
 
 import pytest
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 
 from opsconsole import panels
 from routing import services
@@ -23,7 +23,7 @@ def test_panels_render_in_registration_order_with_the_page_context():
 
 
 @pytest.mark.django_db
-def test_the_account_page_shows_routings_tickets_panel(make_account, make_user, system):
+def test_the_account_page_shows_routings_tickets_panel(console_for, make_account, system):
     account = make_account()
     ticket, _ = services.ticket_intake(
         source="zendesk",
@@ -34,8 +34,8 @@ def test_the_account_page_shows_routings_tickets_panel(make_account, make_user, 
         body="",
         actor=system,
     )
-    client = Client()
-    client.force_login(make_user("ops_lead"))
-    html = client.get(f"/accounts/account/{account.pk}/change/", secure=True).content.decode()
+    html = (
+        console_for("ops_lead").get(f"/accounts/account/{account.pk}/change/", secure=True).content.decode()
+    )
     assert 'id="account-tickets"' in html
     assert "Import stuck at 40%" in html

@@ -102,9 +102,8 @@ def clock():
 
 
 @pytest.fixture
-def staff_client(client, make_user, clock):
-    client.force_login(make_user("support"))
-    return client
+def staff_client(console_for, clock):
+    return console_for("support")
 
 
 def signed_in(client) -> bool:

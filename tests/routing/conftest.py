@@ -64,15 +64,3 @@ def intake(system):
         return ticket
 
     return _intake
-
-
-@pytest.fixture
-def routing_api(api_client_for):
-    """An API client in a role that arrives over TLS, as production traffic does behind the proxy."""
-
-    def _make(role: str):
-        client = api_client_for(role)
-        client.defaults["HTTP_X_FORWARDED_PROTO"] = "https"
-        return client
-
-    return _make

@@ -10,6 +10,7 @@ from opsconsole.errors import ApplicationError, PermissionRefused
 from opsconsole.models import ActionRun, ActionStatus
 from routing import services
 from routing.choices import TicketStatus
+from tests.helpers.clients import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -158,8 +159,7 @@ def test_escalating_a_ticket_hands_it_to_engineering(intake, make_account, make_
 def test_the_api_finds_a_ticket_only_for_those_who_work_its_queue(intake, make_user, system):
     ticket = intake()
     agent = make_user("support")
-    client = APIClient()
-    client.force_login(agent)
+    client = logged_in(agent, client_class=APIClient)
 
     def post(key):
         return client.post(

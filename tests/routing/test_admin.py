@@ -4,7 +4,6 @@ backtest shows its diff, and agents only reach their own queues."""
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from routing import services
@@ -22,23 +21,11 @@ def press(client, name, ticket, **params):
     return client.post(button.group(1), {"preview_token": token.group(1)}, secure=True)
 
 
-@pytest.fixture
-def console(make_user):
-    def _login(role):
-        user = make_user(role)
-        client = Client()
-        client.force_login(user)
-        client.user = user
-        return client
-
-    return _login
-
-
 @pytest.mark.django_db
-def test_ticket_page_shows_why_this_owner_and_context(console, intake, make_account):
+def test_ticket_page_shows_why_this_owner_and_context(console_for, intake, make_account):
     account = make_account()
     ticket = intake(subject="Where is my invoice", account_external_id=account.external_id)
-    page = console("ops_lead").get(reverse("admin:routing_ticket_change", args=[ticket.pk]), secure=True)
+    page = console_for("ops_lead").get(reverse("admin:routing_ticket_change", args=[ticket.pk]), secure=True)
     assert page.status_code == 200
     html = page.content.decode()
     assert "Why this owner" in html and "catch-all" in html
@@ -46,9 +33,9 @@ def test_ticket_page_shows_why_this_owner_and_context(console, intake, make_acco
 
 
 @pytest.mark.django_db
-def test_agent_cannot_open_a_ticket_outside_their_queues(console, intake, make_queue, system):
+def test_agent_cannot_open_a_ticket_outside_their_queues(console_for, intake, make_queue, system):
     ticket = intake()
-    agent = console("support")
+    agent = console_for("support")
     url = reverse("admin:routing_ticket_change", args=[ticket.pk])
     assert agent.get(url, secure=True).status_code in (302, 403, 404)
     services.queue_access_grant(queue=ticket.queue, user=agent.user, actor=system)
@@ -56,9 +43,9 @@ def test_agent_cannot_open_a_ticket_outside_their_queues(console, intake, make_q
 
 
 @pytest.mark.django_db
-def test_agent_works_a_ticket_through_the_buttons(console, intake, system):
+def test_agent_works_a_ticket_through_the_buttons(console_for, intake, system):
     ticket = intake()
-    agent = console("support")
+    agent = console_for("support")
     services.queue_access_grant(queue=ticket.queue, user=agent.user, actor=system)
     press(agent, "take_ticket", ticket)
     press(agent, "solve_ticket", ticket, final_category="billing")
@@ -68,9 +55,9 @@ def test_agent_works_a_ticket_through_the_buttons(console, intake, system):
 
 
 @pytest.mark.django_db
-def test_queue_list_and_board_show_age_percentiles(console, intake, triage_queue):
+def test_queue_list_and_board_show_age_percentiles(console_for, intake, triage_queue):
     intake()
-    lead = console("ops_lead")
+    lead = console_for("ops_lead")
     listing = lead.get(reverse("admin:routing_queue_changelist"), secure=True).content.decode()
     assert "Age p50 (h)" in listing and "Age p99 (h)" in listing and "Past target" in listing
     board = lead.get(reverse("admin:routing_queue_board", args=[triage_queue.pk]), secure=True)
@@ -80,12 +67,12 @@ def test_queue_list_and_board_show_age_percentiles(console, intake, triage_queue
 
 
 @pytest.mark.django_db
-def test_queue_list_costs_the_same_queries_however_many_queues(console, intake, make_queue):
+def test_queue_list_costs_the_same_queries_however_many_queues(console_for, intake, make_queue):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     intake()
-    lead = console("ops_lead")
+    lead = console_for("ops_lead")
     url = reverse("admin:routing_queue_changelist")
 
     def queries_for_list():
@@ -101,7 +88,7 @@ def test_queue_list_costs_the_same_queries_however_many_queues(console, intake, 
 
 @pytest.mark.django_db
 def test_backtest_page_shows_the_diff(
-    console, make_queue, intake, system, django_capture_on_commit_callbacks
+    console_for, make_queue, intake, system, django_capture_on_commit_callbacks
 ):
     billing = make_queue("billing")
     intake(subject="refund me")
@@ -118,7 +105,7 @@ def test_backtest_page_shows_the_diff(
         severity="sev3",
         queue=billing,
     )
-    lead = console("ops_lead")
+    lead = console_for("ops_lead")
     with django_capture_on_commit_callbacks(execute=True):
         response = lead.post(
             reverse("admin:routing_ruleset_act", args=[draft.pk]), {"action": "backtest"}, secure=True
@@ -129,20 +116,20 @@ def test_backtest_page_shows_the_diff(
 
 
 @pytest.mark.django_db
-def test_support_cannot_activate_rules_and_review_page_renders(console, system):
+def test_support_cannot_activate_rules_and_review_page_renders(console_for, system):
     draft = services.rule_set_draft_create(actor=system)
-    response = console("support").post(
+    response = console_for("support").post(
         reverse("admin:routing_ruleset_act", args=[draft.pk]), {"action": "activate"}, secure=True
     )
     assert response.status_code == 403
-    review = console("ops_lead").get(reverse("admin:routing_rule_review"), secure=True)
+    review = console_for("ops_lead").get(reverse("admin:routing_rule_review"), secure=True)
     assert review.status_code == 200 and "Weekly rule review" in review.content.decode()
 
 
 @pytest.mark.django_db
-def test_rule_form_reports_a_bad_regex(console, system, triage_queue):
+def test_rule_form_reports_a_bad_regex(console_for, system, triage_queue):
     draft = services.rule_set_draft_create(actor=system)
-    response = console("ops_lead").post(
+    response = console_for("ops_lead").post(
         reverse("admin:routing_routingrule_add"),
         {
             "rule_set": draft.pk,
@@ -164,21 +151,21 @@ def test_rule_form_reports_a_bad_regex(console, system, triage_queue):
 
 
 @pytest.mark.django_db
-def test_account_page_lists_the_tickets_the_user_may_see(console, make_account, intake, system):
+def test_account_page_lists_the_tickets_the_user_may_see(console_for, make_account, intake, system):
     account = make_account()
     ticket = intake(subject="Where is my invoice", account_external_id=account.external_id)
     services.escalation_create(account=account, summary="Export crashes", actor=system)
     url = reverse("admin:accounts_account_change", args=[account.pk])
-    lead_page = console("ops_lead").get(url, secure=True).content.decode()
+    lead_page = console_for("ops_lead").get(url, secure=True).content.decode()
     assert "Where is my invoice" in lead_page and "Export crashes" in lead_page
-    support_page = console("support").get(url, secure=True).content.decode()
+    support_page = console_for("support").get(url, secure=True).content.decode()
     assert "No tickets you can see." in support_page and str(ticket) not in support_page
 
 
 @pytest.mark.django_db
-def test_a_routing_decision_page_and_its_history_open(console, intake):
+def test_a_routing_decision_page_and_its_history_open(console_for, intake):
     decision = intake().decisions.get()
-    lead = console("ops_lead")
+    lead = console_for("ops_lead")
     for name in ("admin:routing_routingdecision_change", "admin:routing_routingdecision_history"):
         page = lead.get(reverse(name, args=[decision.pk]), secure=True)
         assert page.status_code == 200, name

@@ -2,6 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from routing.models import Ticket
+from tests.helpers.clients import https_client
 
 URL = "/api/v1/tickets/"
 
@@ -25,8 +26,8 @@ def payload(**overrides):
     "role,status",
     [("product", 201), ("ops_lead", 201), ("support", 403), ("billing", 403), ("engineering", 403)],
 )
-def test_intake_role_matrix(routing_api, role, status):
-    response = routing_api(role).post(URL, payload(), format="json")
+def test_intake_role_matrix(api_client_for, role, status):
+    response = api_client_for(role).post(URL, payload(), format="json")
     assert response.status_code == status, response.content
     if status == 403:
         assert response.json()["error"]["code"] == "permission_denied"
@@ -35,19 +36,19 @@ def test_intake_role_matrix(routing_api, role, status):
 
 @pytest.mark.django_db
 def test_intake_without_token_is_401():
-    response = APIClient(HTTP_X_FORWARDED_PROTO="https").post(URL, payload(), format="json")
+    response = https_client(APIClient).post(URL, payload(), format="json")
     assert response.status_code == 401 and response.json()["error"]["code"] == "not_authenticated"
 
 
 @pytest.mark.django_db
-def test_get_is_not_declared_so_refused(routing_api):
-    assert routing_api("product").get(URL).status_code == 403
+def test_get_is_not_declared_so_refused(api_client_for):
+    assert api_client_for("product").get(URL).status_code == 403
 
 
 @pytest.mark.django_db
-def test_intake_answer_has_routing_decision_and_repeat_returns_first(routing_api, make_account):
+def test_intake_answer_has_routing_decision_and_repeat_returns_first(api_client_for, make_account):
     account = make_account()
-    client = routing_api("product")
+    client = api_client_for("product")
     first = client.post(URL, payload(account=account.external_id), format="json")
     assert first.status_code == 201
     body = first.json()
@@ -75,8 +76,8 @@ def test_intake_answer_has_routing_decision_and_repeat_returns_first(routing_api
         ({"error_code": "e" * 65}, "error_code"),
     ],
 )
-def test_bad_intake_is_400_in_the_error_shape(routing_api, overrides, field):
-    response = routing_api("product").post(URL, payload(**overrides), format="json")
+def test_bad_intake_is_400_in_the_error_shape(api_client_for, overrides, field):
+    response = api_client_for("product").post(URL, payload(**overrides), format="json")
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid" and field in error["details"]
@@ -84,13 +85,13 @@ def test_bad_intake_is_400_in_the_error_shape(routing_api, overrides, field):
 
 
 @pytest.mark.django_db
-def test_malformed_json_is_400(routing_api):
-    response = routing_api("product").post(URL, "{not json", content_type="application/json")
+def test_malformed_json_is_400(api_client_for):
+    response = api_client_for("product").post(URL, "{not json", content_type="application/json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_request"
 
 
 @pytest.mark.django_db
-def test_missing_fields_are_listed(routing_api):
-    response = routing_api("product").post(URL, {}, format="json")
+def test_missing_fields_are_listed(api_client_for):
+    response = api_client_for("product").post(URL, {}, format="json")
     assert response.status_code == 400
     assert {"source", "external_id", "requester_email", "subject"} <= set(response.json()["error"]["details"])

@@ -3,12 +3,12 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.test import Client
 from django.urls import reverse
 
 from opsconsole.errors import PermissionRefused, ValidationFailed
 from routing import selectors, services
 from routing.models import Escalation, RoutingDecision, SlaBreach, Ticket
+from tests.helpers.clients import logged_in
 
 
 @pytest.fixture
@@ -149,9 +149,7 @@ def test_decision_breach_and_escalation_lists_show_only_the_users_queues(
         services.ticket_escalate(ticket=ticket, summary=subject, actor=lead)
 
     def listed(user):
-        client = Client()
-        client.force_login(user)
-        page = client.get(reverse(f"admin:routing_{model}_changelist"), secure=True)
+        page = logged_in(user).get(reverse(f"admin:routing_{model}_changelist"), secure=True)
         assert page.status_code == 200
         return page.context["cl"].result_count
 
