@@ -16,27 +16,19 @@ from opsconsole import roles
 from opsconsole.actions.registry import all_actions
 from opsconsole.actions.services import run_action
 from opsconsole.errors import ApplicationError, PermissionRefused
-from routing.services import ticket_intake, ticket_wait
+from routing.services import ticket_intake
 from tests.helpers.billing import open_drift, reconcile, reconcile_crm, stored_stripe_event
+from tests.helpers.tickets import TICKET_ACTIONS, ticket_ready_for
 
 pytestmark = pytest.mark.django_db
 
-# The actions that work a ticket: every staff role may run them, and the queue grant decides.
-TICKET_ACTIONS = {
-    "take_ticket": {},
-    "mark_first_response": {},
-    "wait_on_customer": {},
-    "resume_ticket": {},
-    "reassign_ticket": {"queue": "triage", "reason": "belongs in triage"},
-    "solve_ticket": {"final_category": "billing"},
-    "escalate_ticket": {"summary": "look at this"},
-}
 BILLING_FIXES = {
     "adopt_stripe_value",
     "end_product_billing",
     "merge_stripe_customers",
     "link_stripe_customer",
 }
+# Every staff role may work a ticket (TICKET_ACTIONS): the queue grant decides which.
 ALLOWED = {
     "support": {
         "restart_import",
@@ -165,8 +157,7 @@ def _ticket_case(name):
         )
         for role in roles.STAFF_ROLES:
             assign_perm("routing.work_queue", Group.objects.get(name=role), ticket.queue)
-        if name == "resume_ticket":
-            ticket = ticket_wait(ticket=ticket, actor=fixture("make_user")("ops_lead"))
+        ticket = ticket_ready_for(name, ticket, actor=fixture("make_user")("ops_lead"))
         return ticket, TICKET_ACTIONS[name], {}
 
     return _case

@@ -11,18 +11,10 @@ from opsconsole.models import ActionRun, ActionStatus
 from routing import services
 from routing.choices import TicketStatus
 from tests.helpers.clients import logged_in
+from tests.helpers.tickets import TICKET_ACTIONS, ticket_ready_for
 
 pytestmark = pytest.mark.django_db
 
-TICKET_ACTIONS = {
-    "take_ticket": {},
-    "mark_first_response": {},
-    "wait_on_customer": {},
-    "resume_ticket": {},
-    "reassign_ticket": {"queue": "triage", "reason": "belongs in triage"},
-    "solve_ticket": {"final_category": "billing"},
-    "escalate_ticket": {"summary": "look at this"},
-}
 STAFF = ["support", "billing", "engineering", "ops_lead"]
 
 
@@ -36,9 +28,7 @@ def ticket_for(intake, make_account, make_user):
 
     def _make(name):
         ticket = intake(account_external_id=make_account().external_id)
-        if name == "resume_ticket":
-            ticket = services.ticket_wait(ticket=ticket, actor=make_user("ops_lead"))
-        return ticket
+        return ticket_ready_for(name, ticket, actor=make_user("ops_lead"))
 
     return _make
 
