@@ -17,8 +17,9 @@ from django.urls import path, reverse
 from opsconsole.adminkit import HistoryAdmin, ReadOnlyAdminMixin, ServiceCallAdminMixin
 from routing import engine
 from routing.choices import RuleSetStatus
-from routing.models import Backtest, Queue, RoutingRule, RuleSet
+from routing.models import Backtest, RoutingRule, RuleSet
 from routing.selectors.figures import backtest_rows, rule_set_backtests
+from routing.selectors.setup import rule_errors
 from routing.services.backtests import backtest_request
 from routing.services.rule_sets import (
     RULE_FIELDS,
@@ -48,19 +49,16 @@ class RoutingRuleForm(forms.ModelForm):
         if "rule_set" in self.fields:
             self.fields["rule_set"].queryset = RuleSet.objects.filter(status=RuleSetStatus.DRAFT)
 
-    def clean(self):
-        data = super().clean()
-        is_default = bool(self.instance and self.instance.is_default)
-        try:
-            engine.validate_rule(
-                match=data.get("match"), conditions=data.get("conditions"), is_default=is_default
+    def _post_clean(self):
+        super()._post_clean()  # the instance now holds what was submitted
+        if self._errors:
+            return
+        # The service's own checks (rule_errors), so a bad rule is a form error, not a message.
+        for key, message in rule_errors(self.instance).items():
+            field, _, index = key.partition(".")
+            self.add_error(
+                field if field in self.fields else None, f"{index}: {message}" if index else message
             )
-        except engine.RuleInvalid as exc:
-            raise forms.ValidationError({"conditions": [f"{k}: {v}" for k, v in exc.errors.items()]}) from exc
-        owner, queue = data.get("owner"), data.get("queue")
-        if owner is not None and queue is not None and not Queue.objects.allows(owner, queue, "change"):
-            raise forms.ValidationError({"owner": f"{owner} does not work the queue {queue.code!r}."})
-        return data
 
 
 @admin.register(RoutingRule)
@@ -109,18 +107,8 @@ class RoutingRuleAdmin(ServiceCallAdminMixin, HistoryAdmin):
 
 class RuleInline(admin.TabularInline):
     model = RoutingRule
-    fields = (
-        "priority",
-        "name",
-        "enabled",
-        "match",
-        "conditions",
-        "category",
-        "severity",
-        "queue",
-        "owner",
-        "page_oncall",
-    )
+    # A rule's fields, read-only, but the key and SLA policy the rule's own page shows.
+    fields = tuple(name for name in RULE_FIELDS if name not in ("key", "sla_policy"))
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -8,8 +8,8 @@ from django.db.models import Subquery
 
 from opsconsole.errors import ValidationFailed
 from routing import engine
-from routing.choices import RuleSetStatus
-from routing.models import BusinessCalendar, Holiday, Queue, RuleSet, SlaPolicy
+from routing.choices import Category, RuleSetStatus, Severity
+from routing.models import BusinessCalendar, Holiday, Queue, RoutingRule, RuleSet, SlaPolicy
 from routing.rules import choose_policy
 from routing.sla import ALWAYS_OPEN, CalendarSpec
 
@@ -44,6 +44,33 @@ def rule_specs(rule_set: RuleSet) -> list[engine.RuleSpec]:
         )
         for r in rules
     ]
+
+
+def rule_errors(rule: RoutingRule) -> dict[str, str]:
+    """What is wrong with a rule, by field, as the engine will compile it and its queue will take
+    it; empty when nothing is. An error of the n-th condition is keyed ``conditions.n``."""
+    errors = {}
+    if rule.category not in Category.values:
+        errors["category"] = f"Unknown category {rule.category!r}."
+    if rule.severity not in Severity.values:
+        errors["severity"] = f"Unknown severity {rule.severity!r}."
+    if not rule.key or not rule.name:
+        errors["key"] = "A rule needs a key and a name."
+    if rule.queue_id is None:
+        errors["queue"] = "A rule sends tickets to a queue."
+    if rule.is_default and not rule.enabled:
+        errors["enabled"] = "The catch-all rule cannot be disabled."
+    if (
+        rule.owner_id is not None
+        and rule.queue_id is not None
+        and not Queue.objects.allows(rule.owner, rule.queue, "change")
+    ):
+        errors["owner"] = f"{rule.owner.get_username()} does not work the queue {rule.queue.code!r}."
+    try:
+        engine.validate_rule(match=rule.match, conditions=rule.conditions, is_default=rule.is_default)
+    except engine.RuleInvalid as exc:
+        errors.update({f"conditions.{k}" if k.isdigit() else k: v for k, v in exc.errors.items()})
+    return errors
 
 
 def compiled_rules(rule_set: RuleSet) -> engine.CompiledRuleSet:

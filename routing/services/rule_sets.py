@@ -8,9 +8,9 @@ from django.utils import timezone
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.history import service
 from routing import engine
-from routing.choices import Category, RuleSetStatus, Severity
-from routing.models import Queue, RoutingRule, RuleSet
-from routing.selectors.setup import active_rule_set, rule_specs
+from routing.choices import RuleSetStatus
+from routing.models import RoutingRule, RuleSet
+from routing.selectors.setup import active_rule_set, rule_errors, rule_specs
 
 
 def _locked_draft(rule_set: RuleSet) -> RuleSet:
@@ -80,27 +80,7 @@ def rule_save(*, rule_set: RuleSet, rule: RoutingRule | None = None, actor, **va
         rule.revision += 1
     for name, value in values.items():
         setattr(rule, name, value)
-    errors = {}
-    if rule.category not in Category.values:
-        errors["category"] = f"Unknown category {rule.category!r}."
-    if rule.severity not in Severity.values:
-        errors["severity"] = f"Unknown severity {rule.severity!r}."
-    if not rule.key or not rule.name:
-        errors["key"] = "A rule needs a key and a name."
-    if rule.queue_id is None:
-        errors["queue"] = "A rule sends tickets to a queue."
-    if rule.is_default and not rule.enabled:
-        errors["enabled"] = "The catch-all rule cannot be disabled."
-    if (
-        rule.owner_id is not None
-        and rule.queue_id is not None
-        and not Queue.objects.allows(rule.owner, rule.queue, "change")
-    ):
-        errors["owner"] = f"{rule.owner.get_username()} does not work the queue {rule.queue.code!r}."
-    try:
-        engine.validate_rule(match=rule.match, conditions=rule.conditions, is_default=rule.is_default)
-    except engine.RuleInvalid as exc:
-        errors.update({f"conditions.{k}" if k.isdigit() else k: v for k, v in exc.errors.items()})
+    errors = rule_errors(rule)
     if errors:
         raise ValidationFailed("invalid_rule", "The rule is not valid; see details.", errors)
     try:

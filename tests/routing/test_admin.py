@@ -1,6 +1,7 @@
 """The console pages: the ticket says why it has its owner, queues show age percentiles, a
 backtest shows its diff, and agents only reach their own queues."""
 
+import json
 import re
 
 import pytest
@@ -148,6 +149,51 @@ def test_rule_form_reports_a_bad_regex(console_for, system, triage_queue):
     assert response.status_code == 200
     assert "Bad regular expression" in response.content.decode()
     assert draft.rules.count() == 1
+
+
+def _rule_form(rule, **changes):
+    """The rule page's form as a person would submit it, with ``changes``."""
+    form = {
+        "rule_set": rule.rule_set_id,
+        "key": rule.key,
+        "name": rule.name,
+        "priority": rule.priority,
+        "match": rule.match,
+        "conditions": json.dumps(rule.conditions),
+        "category": rule.category,
+        "severity": rule.severity,
+        "queue": rule.queue_id,
+        "owner": rule.owner_id or "",
+        "sla_policy": rule.sla_policy_id or "",
+        **({"enabled": "on"} if rule.enabled else {}),
+        **({"page_oncall": "on"} if rule.page_oncall else {}),
+    }
+    form.update(changes)
+    return {key: value for key, value in form.items() if value is not None}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "changes", "message"),
+    [
+        ("enabled", {"enabled": None}, "The catch-all rule cannot be disabled."),
+        ("owner", {"owner": "{agent}"}, "does not work the queue"),
+    ],
+)
+def test_the_rule_form_shows_what_the_service_would_refuse(
+    console_for, make_user, system, field, changes, message
+):
+    """The form asks the service's own checks, so each refusal is an error on its field."""
+    draft = services.rule_set_draft_create(actor=system)
+    catch_all = draft.rules.get(is_default=True)
+    agent = make_user("support")  # works no queue
+    changes = {k: agent.pk if v == "{agent}" else v for k, v in changes.items()}
+    url = reverse("admin:routing_routingrule_change", args=[catch_all.pk])
+    response = console_for("ops_lead").post(url, _rule_form(catch_all, **changes), secure=True)
+    assert response.status_code == 200
+    assert any(message in error for error in response.context["adminform"].form.errors[field])
+    catch_all.refresh_from_db()
+    assert catch_all.enabled and catch_all.owner_id is None and catch_all.revision == 1
 
 
 @pytest.mark.django_db
