@@ -23,15 +23,6 @@ from datetime import UTC, datetime, timedelta
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
 
 BULK_SOURCE = "bench-bulk"
-CATEGORIES = [
-    "billing",
-    "authentication",
-    "provisioning",
-    "integration_failure",
-    "product_defect",
-    "documentation",
-    "cancellation",
-]
 
 
 def bulk_load(total: int) -> None:
@@ -39,6 +30,7 @@ def bulk_load(total: int) -> None:
     # late import: scenarios run as scripts, and the project needs django.setup() first.
     from django.db import connection
 
+    from routing.choices import Category
     from routing.models import Queue, Ticket
 
     have = Ticket.objects.filter(source=BULK_SOURCE).count()
@@ -74,6 +66,7 @@ def bulk_load(total: int) -> None:
         "intake_result",
     ]
     rng = random.Random(have)
+    categories = Category.values
     now = datetime.now(UTC)
     started = time.perf_counter()
     table = Ticket._meta.db_table
@@ -83,7 +76,7 @@ def bulk_load(total: int) -> None:
             for i in range(have, total):
                 created = now - timedelta(minutes=rng.randint(1, 90 * 24 * 60))
                 solved = rng.random() < 0.9
-                category = rng.choice(CATEGORIES)
+                category = rng.choice(categories)
                 context = {
                     "subject": f"Bulk ticket {i}",
                     "plan": rng.choice(["free", "team", "business"]),

@@ -2,6 +2,7 @@
 
 import random
 
+from routing.choices import Category
 from routing.engine import CONTEXT_FIELDS, RuleSpec
 
 WORDS = [
@@ -128,15 +129,7 @@ def conditions_for(rng: random.Random) -> tuple[str, list[dict]]:
 def rule_values(count: int, seed: int = 7) -> list[dict]:
     """``count - 1`` rules plus room for the catch-all, as keyword arguments for rule_save."""
     rng = random.Random(seed)
-    categories = [
-        "billing",
-        "authentication",
-        "provisioning",
-        "integration_failure",
-        "product_defect",
-        "documentation",
-        "cancellation",
-    ]
+    categories = Category.values
     rules = []
     for i in range(count - 1):
         match, conditions = conditions_for(rng)
