@@ -11,7 +11,7 @@ from accounts.services import EventInput, account_events_record
 from opsconsole.api.idempotency import request_fingerprint
 from opsconsole.models import IdempotencyRecord
 from opsconsole.services import STALE_IN_FLIGHT_AFTER, idempotency_claim
-from tests.api_helpers import (
+from tests.helpers.api import (
     ACCOUNTS_URL,
     create_account,
     detail_url,

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from accounts.models import Account, AccountEvent
 from opsconsole.models import IdempotencyRecord
 from opsconsole.services import service_token_issue
-from tests.api_helpers import EVENTS_URL, create_account, signup_body
+from tests.helpers.api import EVENTS_URL, create_account, signup_body
 from tests.helpers.clients import https_client
 from tests.helpers.race import run_together
 

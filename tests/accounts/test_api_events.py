@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AccountEvent, OpsException, ReasonCode
-from tests.api_helpers import EVENTS_URL, error_code, provisioning_url
+from tests.helpers.api import EVENTS_URL, error_code, provisioning_url
 
 pytestmark = pytest.mark.django_db
 

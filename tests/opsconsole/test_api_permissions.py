@@ -14,15 +14,7 @@ from rest_framework.test import APIClient
 from accounts.models import Account, AccountEvent
 from opsconsole import roles
 from opsconsole.services import service_token_revoke
-from tests.api_helpers import (
-    ACCOUNTS_URL,
-    EVENTS_URL,
-    detail_url,
-    entitlements_url,
-    error_code,
-    provisioning_url,
-    signup_body,
-)
+from tests.helpers import api
 from tests.helpers.clients import https_client
 
 pytestmark = pytest.mark.django_db
@@ -36,20 +28,20 @@ READ = {"product": 200, "staff": 200}
 REFUSED = {"product": 403, "staff": 403}
 
 ENDPOINTS = {
-    "create account": ("post", lambda a: ACCOUNTS_URL, "signup", {"product": 201, "staff": 403}),
-    "account detail": ("get", lambda a: detail_url(a.external_id), None, READ),
-    "provisioning status": ("get", lambda a: provisioning_url(a.external_id), None, READ),
-    "entitlements": ("get", lambda a: entitlements_url(a.external_id), None, READ),
-    "post events": ("post", lambda a: EVENTS_URL, "event", {"product": 200, "staff": 403}),
+    "create account": ("post", lambda a: api.ACCOUNTS_URL, "signup", {"product": 201, "staff": 403}),
+    "account detail": ("get", lambda a: api.detail_url(a.external_id), None, READ),
+    "provisioning status": ("get", lambda a: api.provisioning_url(a.external_id), None, READ),
+    "entitlements": ("get", lambda a: api.entitlements_url(a.external_id), None, READ),
+    "post events": ("post", lambda a: api.EVENTS_URL, "event", {"product": 200, "staff": 403}),
     # Methods no view declares are refused for everyone, the product included (fail closed).
-    "list accounts": ("get", lambda a: ACCOUNTS_URL, None, REFUSED),
-    "replace account": ("put", lambda a: detail_url(a.external_id), "signup", REFUSED),
-    "patch account": ("patch", lambda a: detail_url(a.external_id), "signup", REFUSED),
-    "delete account": ("delete", lambda a: detail_url(a.external_id), None, REFUSED),
-    "post to detail": ("post", lambda a: detail_url(a.external_id), "signup", REFUSED),
-    "write provisioning status": ("post", lambda a: provisioning_url(a.external_id), "event", REFUSED),
-    "delete entitlements": ("delete", lambda a: entitlements_url(a.external_id), None, REFUSED),
-    "list events": ("get", lambda a: EVENTS_URL, None, REFUSED),
+    "list accounts": ("get", lambda a: api.ACCOUNTS_URL, None, REFUSED),
+    "replace account": ("put", lambda a: api.detail_url(a.external_id), "signup", REFUSED),
+    "patch account": ("patch", lambda a: api.detail_url(a.external_id), "signup", REFUSED),
+    "delete account": ("delete", lambda a: api.detail_url(a.external_id), None, REFUSED),
+    "post to detail": ("post", lambda a: api.detail_url(a.external_id), "signup", REFUSED),
+    "write provisioning status": ("post", lambda a: api.provisioning_url(a.external_id), "event", REFUSED),
+    "delete entitlements": ("delete", lambda a: api.entitlements_url(a.external_id), None, REFUSED),
+    "list events": ("get", lambda a: api.EVENTS_URL, None, REFUSED),
 }
 
 CREDENTIAL_REFUSALS = {"no_role": 403, "anonymous": 401, "revoked_token": 401}
@@ -93,7 +85,7 @@ def test_role_endpoint_matrix(principal, endpoint, client_for, make_account, cha
     account = make_account(signed_up_at=timezone.now() - timedelta(days=1))
     method, url, body_kind, _ = ENDPOINTS[endpoint]
     bodies = {
-        "signup": signup_body(channel.code),
+        "signup": api.signup_body(channel.code),
         "event": {
             "event_id": f"perm-{principal}-{endpoint}",
             "account": account.external_id,
@@ -112,7 +104,7 @@ def test_role_endpoint_matrix(principal, endpoint, client_for, make_account, cha
     expected = expected_status(principal, endpoint)
     assert response.status_code == expected, response.content
     if expected >= 400:
-        assert error_code(response) == ERROR_CODES.get(principal, "permission_denied")
+        assert api.error_code(response) == ERROR_CODES.get(principal, "permission_denied")
         assert (Account.objects.count(), AccountEvent.objects.count()) == before
 
 
@@ -127,7 +119,7 @@ def test_a_staff_role_holding_a_service_token_is_still_held_to_its_role(api_clie
     """Roles, not the kind of credential, decide: a support token cannot create accounts."""
     support = api_client_for(roles.SUPPORT)
     response = support.post(
-        ACCOUNTS_URL, signup_body(account.channel.code), format="json", HTTP_IDEMPOTENCY_KEY="s1"
+        api.ACCOUNTS_URL, api.signup_body(account.channel.code), format="json", HTTP_IDEMPOTENCY_KEY="s1"
     )
     assert response.status_code == 403
-    assert support.get(detail_url(account.external_id)).status_code == 200
+    assert support.get(api.detail_url(account.external_id)).status_code == 200

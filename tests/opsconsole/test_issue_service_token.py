@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from opsconsole.models import ServiceToken
-from tests.api_helpers import detail_url
+from tests.helpers.api import detail_url
 from tests.helpers.clients import https_client
 
 pytestmark = pytest.mark.django_db
