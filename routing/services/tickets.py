@@ -24,6 +24,13 @@ def ticket_lock(ticket: Ticket) -> Ticket:
     )
 
 
+def ticket_lock_to_work(ticket: Ticket, actor) -> Ticket:
+    """The ticket locked for ``actor`` to change, refused unless they work its queue."""
+    ticket = ticket_lock(ticket)
+    queue_access_require(actor, ticket.queue)
+    return ticket
+
+
 @service
 def ticket_reassign(
     *,
@@ -42,8 +49,7 @@ def ticket_reassign(
         raise ValidationFailed("unknown_category", f"Unknown category {category!r}.")
     if severity is not None and severity not in Severity.values:
         raise ValidationFailed("unknown_severity", f"Unknown severity {severity!r}.")
-    ticket = ticket_lock(ticket)
-    queue_access_require(actor, ticket.queue)
+    ticket = ticket_lock_to_work(ticket, actor)
     if ticket.status == TicketStatus.SOLVED:
         raise Conflict("ticket_solved", "A solved ticket is not reassigned.")
     if owner is not None and not Queue.objects.allows(owner, queue, "change"):
@@ -88,8 +94,7 @@ def ticket_reassign(
 @service
 def ticket_respond(*, ticket: Ticket, actor) -> Ticket:
     """Record the first response to the customer (later responses change nothing here)."""
-    ticket = ticket_lock(ticket)
-    queue_access_require(actor, ticket.queue)
+    ticket = ticket_lock_to_work(ticket, actor)
     if ticket.first_response_at is None:
         ticket.first_response_at = timezone.now()
         ticket.save()
@@ -99,8 +104,7 @@ def ticket_respond(*, ticket: Ticket, actor) -> Ticket:
 @service
 def ticket_wait(*, ticket: Ticket, actor, now: datetime | None = None) -> Ticket:
     """The ticket waits on the customer: its clocks stop until ``ticket_resume``."""
-    ticket = ticket_lock(ticket)
-    queue_access_require(actor, ticket.queue)
+    ticket = ticket_lock_to_work(ticket, actor)
     if ticket.status in (TicketStatus.WAITING, TicketStatus.SOLVED):
         raise Conflict("ticket_not_running", f"The ticket is {ticket.status}; it cannot start waiting.")
     now = now or timezone.now()
@@ -115,8 +119,7 @@ def ticket_wait(*, ticket: Ticket, actor, now: datetime | None = None) -> Ticket
 @service
 def ticket_resume(*, ticket: Ticket, actor, now: datetime | None = None) -> Ticket:
     """The customer answered: the clocks run again, later by exactly the time waited."""
-    ticket = ticket_lock(ticket)
-    queue_access_require(actor, ticket.queue)
+    ticket = ticket_lock_to_work(ticket, actor)
     if ticket.status != TicketStatus.WAITING:
         raise Conflict("ticket_not_waiting", "The ticket is not waiting on the customer.")
     pause_close(ticket, now or timezone.now())
@@ -129,8 +132,7 @@ def ticket_resume(*, ticket: Ticket, actor, now: datetime | None = None) -> Tick
 @service
 def ticket_policy_set(*, ticket: Ticket, policy: SlaPolicy, actor) -> Ticket:
     """Put a ticket under another SLA policy; the time it already waited still counts as paused."""
-    ticket = ticket_lock(ticket)
-    queue_access_require(actor, ticket.queue)
+    ticket = ticket_lock_to_work(ticket, actor)
     if ticket.status == TicketStatus.SOLVED:
         raise Conflict("ticket_solved", "A solved ticket keeps its policy.")
     due_times_apply(ticket, policy)
@@ -143,8 +145,7 @@ def ticket_solve(*, ticket: Ticket, final_category: str, actor) -> Ticket:
     """Close a ticket with the category it turned out to be, for the weekly rule review."""
     if final_category not in Category.values:
         raise ValidationFailed("unknown_category", f"Unknown category {final_category!r}.")
-    ticket = ticket_lock(ticket)
-    queue_access_require(actor, ticket.queue)
+    ticket = ticket_lock_to_work(ticket, actor)
     if ticket.status == TicketStatus.SOLVED:
         raise Conflict("ticket_solved", "The ticket is already solved.")
     now = timezone.now()
