@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from opsconsole.actions.services import run_action
 from opsconsole.models import ActionRun, ActionStatus
 from tests.opsconsole.conftest import fail_import  # noqa: F401  (fixture)
 
@@ -98,3 +99,26 @@ def test_billing_previews_a_plan_change_the_lead_approves_then_billing_reverses(
     account.refresh_from_db()
     run.refresh_from_db()
     assert account.plan == "team" and run.status == ActionStatus.REVERSED
+
+
+def test_the_lead_approves_from_the_run_page(admin_page, screenshot, account, make_user):
+    """The run page's own "Approve and run" button, not only the inbox's, runs the action: its
+    form is not nested in the (read-only) change form, which would swallow the click."""
+    run = run_action(
+        name="reassign_plan",
+        target=account,
+        actor=make_user("billing"),
+        params={"plan": "enterprise", "note": "signed order form"},
+        idempotency_key="plan-1",
+    ).run
+    assert run.status == ActionStatus.AWAITING_APPROVAL
+    page = admin_page("ops_lead")
+    page.goto(f"/opsconsole/actionrun/{run.pk}/change/")
+    page.fill("#approval input[name=note]", "checked the order form")
+    page.locator("#approval button[value=approve]").click()
+    page.wait_for_load_state()
+    screenshot(page, "actions-9-approved-from-the-run-page")
+    run.refresh_from_db()
+    account.refresh_from_db()
+    assert run.status == ActionStatus.SUCCEEDED and account.plan == "enterprise"
+    assert run.approval.decision_note == "checked the order form"
