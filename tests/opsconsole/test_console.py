@@ -99,6 +99,19 @@ def test_support_restart_once_then_refusal_offers_escalation(account, fail_impor
     assert f"/opsconsole/actionrun/run/escalate_to_engineering/opsexception/{exception.pk}/" in body
 
 
+def test_the_preview_shows_values_as_the_run_page_does(account, fail_import, console_for):
+    """Nothing reads "—" and a payload is a table of facts, not Python's None and dict reprs."""
+    client = console_for("support")
+    exception = fail_import(account, "timeout")
+    resolve = f"/opsconsole/actionrun/run/resolve_exception/opsexception/{exception.pk}/"
+    body = _post(client, resolve, {"param_note": "done", "evidence_note": "n"}).content.decode()
+    assert "<td>resolved_at</td><td>—</td>" in body and ">None<" not in body
+    restart = f"/opsconsole/actionrun/run/restart_import/opsexception/{exception.pk}/"
+    calls = _post(client, restart, {"evidence_note": "timeout"}).content.decode()
+    calls = calls[calls.index('id="preview-calls"') :]
+    assert '<table class="oc-facts"><tr><th>command_id</th>' in calls and "{&#x27;" not in calls
+
+
 def test_plan_change_needs_lead_approval_through_the_inbox_then_reverses(account, console_for):
     billing = console_for("billing")
     form_url = f"/opsconsole/actionrun/run/reassign_plan/account/{account.pk}/"
