@@ -31,7 +31,7 @@ run: install
 	$(PY) manage.py migrate --no-input
 	@# seed_demo is idempotent and prints the demo logins.
 	@if $(PY) manage.py help seed_demo >/dev/null 2>&1; then \
-		$(PY) manage.py seed_demo; \
+		$(PY) manage.py seed_demo --console-url http://127.0.0.1:$(PORT)/; \
 	else \
 		echo "seed_demo is not in this checkout yet: serving without demo data"; \
 	fi

@@ -32,6 +32,10 @@ def test_demo_migrates_and_seeds_on_sqlite_twice(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     assert "Log in at http://127.0.0.1:8000/" in first.stdout
 
-    second = manage("seed_demo", "--accounts", "30", database=database)
+    # make run passes its port, so `PORT=8109 make run` prints the address it serves on.
+    second = manage(
+        "seed_demo", "--accounts", "30", "--console-url", "http://127.0.0.1:8109/", database=database
+    )
     assert second.returncode == 0, second.stderr[-3000:]
     assert "0 created, 30 already there" in second.stdout
+    assert "Log in at http://127.0.0.1:8109/" in second.stdout

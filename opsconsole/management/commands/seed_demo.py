@@ -1,4 +1,5 @@
-"""manage.py seed_demo [--seed N] [options the seeders declare]: deterministic, idempotent demo data.
+"""manage.py seed_demo [--seed N] [--console-url URL] [options the seeders declare]: deterministic,
+idempotent demo data.
 
 Runs every app's registered demo seeder (``opsconsole.demo``) in layer order; the apps
 register them from their ready(), so this command names none of them.
@@ -30,11 +31,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=2026, help="Same seed, same data.")
+        parser.add_argument(
+            "--console-url",
+            default=CONSOLE_URL,
+            help="Where the logins it prints say to log in (make run's port).",
+        )
         for seeder in demo.seeders():
             for flag, argument in seeder.options.items():
                 parser.add_argument(flag, **argument)
 
-    def handle(self, *args, seed, **options):
+    def handle(self, *args, seed, console_url, **options):
         use_write_ahead_log()
         actor = system_user(SYSTEM_SEEDER)
         for seeder in demo.seeders():
@@ -43,5 +49,5 @@ class Command(BaseCommand):
             started = time.perf_counter()
             seeder.seed(rng=rng, actor=actor, stdout=self.stdout, **seeder.option_values(options))
             self.stdout.write(f"  ({seeder.name}: {time.perf_counter() - started:.1f} s)")
-        for line in demo.login_lines(CONSOLE_URL):
+        for line in demo.login_lines(console_url):
             self.stdout.write(line)
