@@ -5,6 +5,7 @@ from django.contrib import admin
 
 from opsconsole.adminkit import ReadOnlyAdminMixin, ReadOnlyHistoryAdmin, RestrictedAdminMixin
 from opsconsole.models import IdempotencyRecord, ServiceToken
+from opsconsole.staffauth import admin as staffauth_admin  # noqa: F401  (the sign-in pages)
 
 
 @admin.register(ServiceToken)

@@ -1,7 +1,41 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import path
+
+from opsconsole.staffauth import security, views
+from opsconsole.staffauth.session import second_factor_satisfied
 
 
 class OpsConsoleAdminSite(admin.AdminSite):
     site_header = "Ops console"
     site_title = "Ops console"
     index_title = "Accounts, exceptions, tickets and gates"
+
+    def has_permission(self, request):
+        """Every console page needs an active staff user whose session passed a second factor."""
+        return super().has_permission(request) and second_factor_satisfied(request.user)
+
+    def login(self, request, extra_context=None):
+        """The password step. A staff session past it but not past its second factor goes on to
+        the second step (``/login/verify/``), keeping where it was going."""
+        user = request.user
+        if user.is_authenticated and user.is_active and user.is_staff and not self.has_permission(request):
+            return redirect(views.with_next("admin:login_verify", request))
+        response = super().login(request, extra_context)
+        if request.method == "POST" and response.status_code == 302 and not self.has_permission(request):
+            return redirect(views.with_next("admin:login_verify", response["Location"]))
+        return response
+
+    def get_urls(self):
+        def step(view):
+            return views.site_view(view, self)
+
+        return [
+            path("login/verify/", step(views.verify_view), name="login_verify"),
+            path("login/enrol/", step(views.enrol_view), name="login_enrol"),
+            path("login/enrol/passkey-added/", step(views.passkey_added_view), name="login_passkey_added"),
+            path("login/recovery-codes/", step(views.recovery_codes_view), name="login_recovery_codes"),
+            path("login/leave/", views.leave_view, name="login_leave"),
+            path("security/", self.admin_view(step(security.security_view)), name="security"),
+            *super().get_urls(),
+        ]

@@ -19,6 +19,7 @@ class OpsConsoleConfig(AppConfig):
             permissions,
             recorder,  # noqa: F401  (connects the change recorder)
         )
+        from opsconsole.staffauth import signals as staffauth_signals
 
         # The permission rows of the registered actions, made after this app's own (and
         # before the roles below are synced), so an action needs no migration here.
@@ -34,6 +35,8 @@ class OpsConsoleConfig(AppConfig):
             outbox_destinations.PRODUCT, label="Product (PRODUCT_WEBHOOK_URL)", sender=outbox.product_sender
         )
         demo.register("opsconsole", demo.seed_demo, app_label=self.label)
+        # The login audit listens to Django's and django-axes' sign-in signals.
+        staffauth_signals.connect()
 
         # Each app declares its guarded actions in <app>/actions.py.
         autodiscover_modules("actions")

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.utils import timezone
 
+from opsconsole.staffauth.signals import LOGOUT_REASON_ATTR
+
 SESSION_STARTED_KEY = "opsconsole_session_started_at"
 
 
@@ -27,5 +29,6 @@ class AdminSessionTimeoutMiddleware:
             if started is None:
                 request.session[SESSION_STARTED_KEY] = now.isoformat()
             elif now - datetime.fromisoformat(started) > settings.ADMIN_SESSION_MAX_AGE:
+                setattr(request, LOGOUT_REASON_ATTR, "session_max_age")
                 logout(request)
         return self.get_response(request)

@@ -341,3 +341,8 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.command} {self.id} ({self.status})"
+
+
+# The sign-in audit and the console's views of staff and lockouts live with their package;
+# imported here so they load with the app.
+from opsconsole.staffauth.models import Lockout, LoginEvent, LoginEventKind, StaffMember  # noqa: E402, F401

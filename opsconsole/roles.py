@@ -65,6 +65,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "routing.*",
         "gates.*",
         "opsconsole.view_*",
+        # Staff sign-in: reset someone's second factors, lift a lockout (both audited).
+        "opsconsole.reset_devices",
+        "opsconsole.lift_lockout",
     ],
     PRODUCT: [
         "accounts.add_account",

@@ -20,6 +20,8 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[PublicEndpoint]),
         name="api-docs",
     ),
+    # Passkey ceremonies (JSON) for the sign-in steps and the security page.
+    path("login/passkey/", include("opsconsole.staffauth.urls")),
     # Last: the admin, mounted at the root, ends in a catch-all that would swallow the API.
     path("", admin.site.urls),
 ]

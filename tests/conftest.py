@@ -15,7 +15,12 @@ from opsconsole import roles
 from opsconsole.celery import app
 from opsconsole.history import system_user
 
-pytest_plugins = ["tests.helpers.localstripe", "tests.helpers.hubspot", "tests.helpers.clients"]
+pytest_plugins = [
+    "tests.helpers.localstripe",
+    "tests.helpers.hubspot",
+    "tests.helpers.clients",
+    "tests.helpers.second_factor",
+]
 
 _counter = itertools.count(1)
 

@@ -33,6 +33,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Staff sign-in: a second factor (TOTP, recovery codes, passkeys) and lockout.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "guardian",
@@ -57,10 +63,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a second factor.
+    "django_otp.middleware.OTPMiddleware",
     "opsconsole.middleware.AdminSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a refused (locked-out) login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "opsconsole.urls"
@@ -76,6 +86,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "opsconsole.staffauth.context.staff_auth",
             ],
         },
     },
@@ -97,6 +108,8 @@ DATABASE_ROUTERS = ["opsconsole.db_router.ReportsReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -118,6 +131,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 
 # --- Security. Production-safe unless DJANGO_DEBUG is set. ---
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -144,7 +158,8 @@ ADMIN_SESSION_MAX_AGE = timedelta(hours=12)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "opsconsole.api.authentication.ServiceTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # A console session counts only once it passed its second factor.
+        "opsconsole.staffauth.session.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["opsconsole.api.permissions.DeclaredPermissions"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -234,3 +249,49 @@ CELERY_BEAT_SCHEDULE.update(
         "outbox-sweep": {"task": "opsconsole.outbox_sweep", "schedule": 60.0},
     }
 )
+
+# --- Staff sign-in: second factor, lockout, login audit (opsconsole/staffauth/) ---
+# Every console page needs a session verified by a second factor (TOTP, a recovery code or a
+# passkey). Off only for `make run`'s demo (DJANGO_DEBUG=1), and the console says so in a banner.
+TWO_FACTOR_REQUIRED = env_bool("OPSCONSOLE_2FA_REQUIRED", default=True)
+if not TWO_FACTOR_REQUIRED and not DEBUG:
+    raise ImproperlyConfigured(
+        "OPSCONSOLE_2FA_REQUIRED=0 is for the local demo only (DJANGO_DEBUG=1); production always asks "
+        "staff for a second factor."
+    )
+OTP_TOTP_ISSUER = "Ops console"
+# Passkeys (django-otp-webauthn) are a second factor here, never a way around the password.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "Ops console"
+OTP_WEBAUTHN_HELPER_CLASS = "opsconsole.staffauth.passkeys.ConsoleWebAuthnHelper"
+_WEB_HOSTS = [h.lstrip(".") for h in ALLOWED_HOSTS if h != "*" and not h.replace(".", "").isdigit()]
+# The passkeys' relying party: the console's domain. Passkeys registered under one ID work only
+# under it (and its subdomains), so set it once, before staff register any.
+OTP_WEBAUTHN_RP_ID = env_str("OPSCONSOLE_WEBAUTHN_RP_ID", default=(_WEB_HOSTS or ["localhost"])[0])
+# The origins a passkey ceremony may come from (https://host[:port]).
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "OPSCONSOLE_WEBAUTHN_ORIGINS",
+    default=[f"https://{host}" for host in _WEB_HOSTS] or ["http://localhost"],
+)
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "opsconsole.staffauth.passkeys"
+
+# Lockout (django-axes, its database handler): 5 failures within 15 minutes lock the username
+# and, separately, the client address, for 15 minutes after the last failure or until an ops
+# lead lifts the lock. The handler reserves each attempt before the password is checked, so
+# parallel attempts cannot slip past the count (opsconsole/staffauth/lockout.py).
+AXES_HANDLER = "opsconsole.staffauth.lockout.ReservingDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt during a lock does not extend it (else anyone could keep a colleague out).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "opsconsole.staffauth.requests.client_ip"
+AXES_LOCKOUT_TEMPLATE = "opsconsole/staffauth/locked_out.html"
+# The console's own pages show lockouts and the login audit; axes' admin pages stay off.
+AXES_ENABLE_ADMIN = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Reverse proxies in front of the console that append the client to X-Forwarded-For: the
+# client address is the one the nearest of them saw. 0: REMOTE_ADDR is the client.
+TRUSTED_PROXY_COUNT = int(env_str("OPSCONSOLE_TRUSTED_PROXIES", default="0"))

@@ -15,6 +15,8 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
+from tests.helpers.second_factor import second_factor_device, totp_code
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -61,17 +63,27 @@ def page(browser, live_server):
     context.close()
 
 
+def log_in_with_password(tab, user, password: str = TEST_PASSWORD) -> None:
+    """The first step of a sign-in: the login form."""
+    tab.goto("/login/")
+    tab.fill("input[name=username]", user.username)
+    tab.fill("input[name=password]", password)
+    tab.click("input[type=submit]")
+
+
 @pytest.fixture
 def admin_page(page, make_user):
     """``admin_page("support")`` logs a new user in that role into the admin through the login
-    form and returns the tab, on the admin index. The user is ``admin_page.user``."""
+    form and the second factor (a code from the user's authenticator app) and returns the tab,
+    on the admin index. The user is ``admin_page.user``."""
 
     def _login(role: str, **user_fields):
         user = make_user(role, **user_fields)
-        page.goto("/login/")
-        page.fill("input[name=username]", user.username)
-        page.fill("input[name=password]", TEST_PASSWORD)
-        page.click("input[type=submit]")
+        device = second_factor_device(user)
+        log_in_with_password(page, user)
+        page.wait_for_url("**/login/verify/**")
+        page.fill("input[name=token]", totp_code(device))
+        page.click("#verify-form input[type=submit]")
         page.wait_for_url(lambda url: "/login/" not in url)
         _login.user = user
         return page
