@@ -3,10 +3,12 @@ services. Clients (console sessions, service tokens) are in tests/helpers/client
 
 import itertools
 import os
+from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.servers.basehttp import WSGIServer
 from django.test import override_settings
 
 from accounts.models import Channel
@@ -97,6 +99,15 @@ def plain_http_in_tests():
     every test-client and live-server request into a 301. Tests speak plain HTTP; the production
     HTTPS settings are checked by tests/opsconsole/test_settings.py."""
     with override_settings(SECURE_SSL_REDIRECT=False):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def live_server_takes_a_burst():
+    """Django's development server listens with a backlog of 10 connections; a burst of 50
+    parallel requests (the lockout test) would see resets a production server (gunicorn's
+    backlog is 2048) never gives. Set before the session's live server starts listening."""
+    with mock.patch.object(WSGIServer, "request_queue_size", 128):
         yield
 
 

@@ -228,7 +228,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", default="INFO")},
     # The stripe SDK logs every request at INFO; that buries reconcile progress and alerts.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},
+        # django-axes logs every attempt at INFO; its warnings (lockouts) stay.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Guarded actions (opsconsole.actions) ---
