@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
@@ -94,7 +95,11 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
 
 
 def login_lines(url: str) -> list[str]:
-    lines = [f"Log in at {url} with password {DEMO_PASSWORD!r} as:"]
+    if settings.TWO_FACTOR_REQUIRED:
+        second_factor = "Each user sets up a second factor (authenticator app or passkey) at first login."
+    else:
+        second_factor = "No second factor in this demo (OPSCONSOLE_2FA_REQUIRED=0); a banner says so."
+    lines = [second_factor, f"Log in at {url} with password {DEMO_PASSWORD!r} as:"]
     for username, role in DEMO_STAFF.items():
         lines.append(f"  {username:<12} ({role} role)")
     lines.append(f"  {DEMO_SUPERUSER:<12} (superuser)")

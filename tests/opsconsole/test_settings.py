@@ -84,6 +84,20 @@ def test_production_mode_refuses_to_start_without_a_secret_key():
     assert "Traceback" not in result.stderr  # the reason, not a stack a reader has to dig through
 
 
+def test_production_refuses_to_turn_the_second_factor_off():
+    result = manage("check", **production_env(OPSCONSOLE_2FA_REQUIRED="0"))
+
+    assert result.returncode != 0
+    assert "OPSCONSOLE_2FA_REQUIRED=0 is for the local demo only" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_demo_may_turn_it_off():
+    result = manage("check", **production_env(OPSCONSOLE_2FA_REQUIRED="0", DJANGO_DEBUG="1"))
+
+    assert result.returncode == 0, result.stderr
+
+
 class FrozenClock:
     """``timezone.now`` under the test's control, for every module that asks it."""
 
