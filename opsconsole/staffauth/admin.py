@@ -1,6 +1,7 @@
 """Console pages for ops leads: the login audit (and its CSV export), the lockouts they can lift,
 and the staff list where they reset someone's second factors. Writes go through the services."""
 
+from axes.helpers import get_cool_off
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum, Value
@@ -14,7 +15,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
-from opsconsole.adminkit import ReadOnlyAdminMixin, RestrictedAdminMixin, badge, facts_table
+from opsconsole.adminkit import ReadOnlyAdminMixin, RestrictedAdminMixin, badge, fact_value, facts_table
 from opsconsole.errors import ApplicationError
 from opsconsole.staffauth.models import Lockout, LoginEvent, LoginEventKind, StaffMember
 from opsconsole.staffauth.selectors import (
@@ -45,18 +46,22 @@ KIND_TONES = {
 
 @admin.register(LoginEvent)
 class LoginEventAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("at", "event", "username", "actor", "ip_address", "user_agent_short", "details")
+    list_display = ("when", "event", "username", "actor", "ip_address", "details", "user_agent_short")
     list_filter = ("kind", "at")
     search_fields = ("^username", "=ip_address")
     search_help_text = "Username (starts with) or exact IP address."
     list_select_related = ("actor",)
     show_full_result_count = False
     change_list_template = "opsconsole/staffauth/loginevent_change_list.html"
-    fields = ("at", "kind", "user", "username", "actor", "ip_address", "user_agent", "details")
+    fields = ("at", "kind", "user", "username", "actor", "ip_address", "user_agent", "details_table")
     readonly_fields = fields
 
     class Media:
         css = CONSOLE_CSS
+
+    @admin.display(description="Time", ordering="at")
+    def when(self, obj):
+        return timezone.localtime(obj.at).strftime("%Y-%m-%d %H:%M:%S")
 
     @admin.display(description="Event", ordering="kind")
     def event(self, obj):
@@ -69,6 +74,13 @@ class LoginEventAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 
     @admin.display(description="Details")
     def details(self, obj):
+        return format_html(
+            '<span class="oc-detail">{}</span>',
+            "; ".join(f"{key}: {fact_value(value)}" for key, value in obj.detail.items()) or "—",
+        )
+
+    @admin.display(description="Details")
+    def details_table(self, obj):
         return facts_table(obj.detail)
 
     def get_urls(self):
@@ -144,11 +156,11 @@ class LockoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return badge(f"locked ({failures})", "bad")
         return badge(f"{failures} failed", "warn")
 
-    @admin.display(description="Username", ordering="username_failures")
+    @admin.display(description="Username lock", ordering="username_failures")
     def username_status(self, obj):
         return self._status(obj.username_failures)
 
-    @admin.display(description="Address", ordering="address_failures")
+    @admin.display(description="Address lock", ordering="address_failures")
     def address_status(self, obj):
         return self._status(obj.address_failures)
 
