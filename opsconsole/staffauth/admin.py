@@ -168,9 +168,7 @@ class LockoutAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def lock_ends(self, obj):
         if not (is_locked(obj.username_failures) or is_locked(obj.address_failures)):
             return "—"
-        return timezone.localtime(obj.attempt_time + (timezone.now() - lock_window_start())).strftime(
-            "%H:%M:%S"
-        )
+        return timezone.localtime(obj.attempt_time + get_cool_off()).strftime("%H:%M:%S")
 
     @admin.display(description="User agent")
     def user_agent_short(self, obj):
