@@ -13,3 +13,11 @@ def test_a_seeder_declares_its_own_command_line_options():
     (accounts,) = [seeder for seeder in demo.seeders() if seeder.name == "accounts"]
     assert "--accounts" in accounts.options
     assert accounts.option_values({"accounts": 20, "seed": 1}) == {"accounts": 20}
+
+
+def test_the_login_lines_say_whether_a_second_factor_is_asked(settings):
+    settings.TWO_FACTOR_REQUIRED = False
+    assert "No second factor in this demo (OPSCONSOLE_2FA_REQUIRED=0)" in demo.login_lines("http://x/")[0]
+
+    settings.TWO_FACTOR_REQUIRED = True
+    assert "sets up a second factor" in demo.login_lines("http://x/")[0]

@@ -17,6 +17,7 @@ from tests.helpers.second_factor import second_factor_device
 
 pytestmark = pytest.mark.django_db
 
+LISTS = ["/opsconsole/loginevent/", "/opsconsole/lockout/", "/opsconsole/staffmember/"]
 PAGES = [
     "/opsconsole/loginevent/",
     "/opsconsole/loginevent/export.csv",
@@ -174,3 +175,25 @@ def test_the_security_page_lists_the_users_factors_and_activity(console):
     new_codes = client.post("/security/", {"do": "new_recovery_codes"})
     assert new_codes["Location"] == "/login/recovery-codes/?next=%2Fsecurity%2F"
     assert client.get(new_codes["Location"]).content.decode().count("<li><code>") == 10
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("term", ["alice", "10.0.0.1", "not an address", "%"])
+def test_searching_the_lists_never_fails(console, path, term):
+    assert console("ops_lead").get(path, {"q": term}).status_code == 200
+
+
+def test_the_detail_pages_open_read_only(console, make_user):
+    member = make_user("support")
+    event = login_event_record(kind=LoginEventKind.LOGIN_FAILED, actor=None, username="x", detail={"a": "b"})
+    attempt = _attempts("x", "10.0.0.1", 2)
+    lead = console("ops_lead")
+
+    for path in (
+        f"/opsconsole/staffmember/{member.pk}/change/",
+        f"/opsconsole/loginevent/{event.pk}/change/",
+        f"/opsconsole/lockout/{attempt.pk}/change/",
+    ):
+        page = lead.get(path)
+        assert page.status_code == 200, path
+        assert 'name="_save"' not in page.content.decode()
