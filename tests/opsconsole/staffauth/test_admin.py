@@ -18,12 +18,7 @@ from tests.helpers.second_factor import second_factor_device
 pytestmark = pytest.mark.django_db
 
 LISTS = ["/opsconsole/loginevent/", "/opsconsole/lockout/", "/opsconsole/staffmember/"]
-PAGES = [
-    "/opsconsole/loginevent/",
-    "/opsconsole/loginevent/export.csv",
-    "/opsconsole/lockout/",
-    "/opsconsole/staffmember/",
-]
+PAGES = [*LISTS, "/opsconsole/loginevent/export.csv"]
 
 
 @pytest.fixture
