@@ -10,6 +10,8 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from opsconsole.middleware import SESSION_STARTED_KEY
@@ -170,3 +172,11 @@ def test_benchmarks_are_installed_only_when_they_run():
     assert "generate_data" not in listed.stdout.split()
     usage = manage("generate_data", "--help", **production_env())
     assert usage.returncode == 0 and "--accounts" in usage.stdout, usage.stderr
+
+
+@pytest.mark.django_db
+def test_password_validators_stay_on(make_user):
+    with pytest.raises(ValidationError) as refused:
+        validate_password("password1", make_user("support"))
+    assert {error.code for error in refused.value.error_list} >= {"password_too_common"}
+    validate_password("a long and unusual sentence 42", make_user("support"))
