@@ -292,7 +292,7 @@ AXES_RESET_ON_SUCCESS = True
 # A refused attempt during a lock does not extend it (else anyone could keep a colleague out).
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "opsconsole.staffauth.requests.client_ip"
-AXES_LOCKOUT_TEMPLATE = "opsconsole/staffauth/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "opsconsole.staffauth.views.locked_out_response"
 # The console's own pages show lockouts and the login audit; axes' admin pages stay off.
 AXES_ENABLE_ADMIN = False
 AXES_DISABLE_ACCESS_LOG = True

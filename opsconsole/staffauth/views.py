@@ -9,7 +9,9 @@ from base64 import b32encode
 from functools import wraps
 
 import segno
-from django.contrib import messages
+from axes.helpers import get_cool_off
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseRedirect
@@ -209,6 +211,17 @@ def leave_view(request):
     """Log out from any step of the sign-in (the admin's logout needs a finished one)."""
     logout(request)
     return redirect("admin:login")
+
+
+def locked_out_response(request, original_response=None, credentials=None):
+    """django-axes' answer to a refused login (``AXES_LOCKOUT_CALLABLE``): the console's page, 429."""
+    context = {
+        **admin.site.each_context(request),
+        "title": "Too many failed logins",
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "cooloff_minutes": int(get_cool_off().total_seconds() // 60),
+    }
+    return render(request, "opsconsole/staffauth/locked_out.html", context, status=429)
 
 
 def site_view(view, site):
