@@ -30,6 +30,10 @@ from opsconsole.history import audited_history
 from opsconsole.restrict import RestrictedQuerySet
 
 SHAPE_CHOICES = [(s.code, s.name) for s in SHAPES.values()]
+
+# The built-in channel of a signup whose attribution was lost (a data migration creates it):
+# a signup is never refused for want of a channel, and the data-quality panel counts these.
+UNATTRIBUTED_CHANNEL = "unattributed"
 PLAN_CHOICES = [(p.code, p.name) for p in PLANS.values()]
 
 
@@ -152,6 +156,12 @@ class Account(models.Model):
         ordering = ["-signed_up_at"]
         indexes = [
             models.Index(fields=["channel", "signed_up_at"], name="account_channel_signup_idx"),
+            # The cohort reports (reports.metrics): a signup-date range, grouped by channel,
+            # filtered by shape and plan, joined to the facts by id, read from the index alone.
+            models.Index(
+                fields=["signed_up_at", "channel", "shape", "plan", "activated_at", "duplicate_of", "id"],
+                name="account_cohort_idx",
+            ),
             models.Index(fields=["admin_email"], name="account_admin_email_idx"),
         ]
         constraints = [
@@ -260,6 +270,11 @@ class OpsException(models.Model):
     opened_at = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Who resolved it: a person, or the service or system user whose work resolved it (a
+    # success event, reconciliation). Staff time is counted for people only (METRICS.md).
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     resolution_note = models.TextField(blank=True)
     summary = models.CharField(max_length=300, blank=True)
     evidence = models.JSONField(default=dict, blank=True)
