@@ -156,12 +156,6 @@ class Account(models.Model):
         ordering = ["-signed_up_at"]
         indexes = [
             models.Index(fields=["channel", "signed_up_at"], name="account_channel_signup_idx"),
-            # The cohort reports (reports.metrics): a signup-date range, grouped by channel,
-            # filtered by shape and plan, joined to the facts by id, read from the index alone.
-            models.Index(
-                fields=["signed_up_at", "channel", "shape", "plan", "activated_at", "duplicate_of", "id"],
-                name="account_cohort_idx",
-            ),
             models.Index(fields=["admin_email"], name="account_admin_email_idx"),
         ]
         constraints = [

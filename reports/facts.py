@@ -2,10 +2,11 @@
 
 Kept current: the lower layers announce each write by a signal sent inside the writing
 transaction (accounts: a signup, new timeline rows, a resolved exception; routing: a ticket,
-an escalation; the framework: a finished action run), and the receivers here move the account's
-fact row with one ``UPDATE ... WHERE account_id = <pk>`` computed in SQL (``x = x + n``, the
-earlier of two times), so concurrent writers never lose each other's change and nothing is read
-first. A late event, ticket or resolution moves the facts of an old cohort like any other.
+an escalation; the framework: a finished action run, a bulk update of rows; Django: a saved
+account), and the receivers here move the account's fact row with one ``UPDATE ... WHERE
+account_id = <pk>`` computed in SQL (``x = x + n``, the earlier of two times), so concurrent
+writers never lose each other's change and nothing is read first. A late event, ticket or
+resolution moves the facts of an old cohort like any other.
 
 Rebuilt: ``facts_rebuild()`` (``manage.py rebuild_account_facts``) recomputes every row from
 the raw tables in one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``. The SELECT is built by
@@ -17,9 +18,13 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
+    DateTimeField,
+    DurationField,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -38,13 +43,16 @@ from opsconsole.history import SYSTEM_USER_PREFIX
 from opsconsole.models import ActionRun, ActionStatus, ServiceToken
 from opsconsole.services import SERVICE_USER_PREFIX
 from reports.metrics.definitions import (
+    ACTIVATION_24H,
     ESCALATIONS_WINDOW,
     FAILURE_EVENT_TYPES,
+    FAILURE_WINDOW,
     MANUAL_MINUTES_WINDOW,
     RETENTION_EVENT_TYPES,
     RETENTION_FROM,
     RETENTION_TO,
     TICKETS_WINDOW,
+    shape_windows,
 )
 from reports.models import AccountFacts
 from routing.choices import EscalationKind
@@ -93,9 +101,66 @@ def _add_minutes(account_id: int, minutes: int, *, at: datetime) -> None:
         )
 
 
+# The account's fields the facts copy, and how each copy is made: from an account in memory
+# (a save) and as SQL over the accounts table (a rebuild, a bulk update). Keep the two alike.
+COPIED_FIELDS = frozenset({"shape", "plan", "activated_at", "duplicate_of", "duplicate_of_id"})
+
+
+def copies_of(account) -> dict:
+    activated_at = account.activated_at
+    return {
+        "shape": account.shape,
+        "plan": account.plan,
+        "is_duplicate": account.duplicate_of_id is not None,
+        "time_to_value": activated_at - account.signed_up_at if activated_at is not None else None,
+        "activation_due_at": account.signed_up_at + shape_windows()[account.shape],
+        "activated_24h": activated_at is not None and activated_at <= account.signed_up_at + ACTIVATION_24H,
+    }
+
+
+def _flag(condition: Q) -> Case:
+    return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+
+def copies_sql() -> dict:
+    """``copies_of`` as expressions over an account row."""
+    due = [When(shape=code, then=F("signed_up_at") + window) for code, window in shape_windows().items()]
+    return {
+        "shape": F("shape"),
+        "plan": F("plan"),
+        "is_duplicate": _flag(Q(duplicate_of__isnull=False)),
+        "time_to_value": ExpressionWrapper(
+            F("activated_at") - F("signed_up_at"), output_field=DurationField()
+        ),
+        "activation_due_at": Case(*due, output_field=DateTimeField()),
+        "activated_24h": _flag(Q(activated_at__lte=F("signed_up_at") + ACTIVATION_24H)),
+    }
+
+
 def account_created(sender, *, account, **kwargs) -> None:
     AccountFacts.objects.create(
-        account_id=account.pk, channel_id=account.channel_id, signed_up_at=account.signed_up_at
+        account_id=account.pk,
+        channel_id=account.channel_id,
+        signed_up_at=account.signed_up_at,
+        **copies_of(account),
+    )
+
+
+def account_saved(sender, *, instance, created: bool, update_fields=None, **kwargs) -> None:
+    """Django's ``post_save`` of an account: a save of a copied field moves the copies (a new
+    account's row comes with ``account_created``). One UPDATE by primary key, nothing read."""
+    if created or (update_fields is not None and not COPIED_FIELDS.intersection(update_fields)):
+        return
+    _facts(instance.pk).update(**copies_of(instance))
+
+
+def rows_updated(sender, *, pks, fields, **kwargs) -> None:
+    """Accounts written in bulk (``update_rows_with_history``): copy what they now hold."""
+    if sender is not Account or not COPIED_FIELDS.intersection(fields):
+        return
+    of_account = Account.objects.filter(pk=OuterRef("account_id"))
+    AccountFacts.objects.filter(pk__in=list(pks)).update(
+        **{name: Subquery(of_account.annotate(v=expr).values("v")[:1]) for name, expr in copies_sql().items()}
     )
 
 
@@ -108,6 +173,8 @@ def account_events_recorded(sender, *, account, events, **kwargs) -> None:
         changes["first_failure_at"] = Case(
             When(first_failure_at__lte=first, then=F("first_failure_at")), default=Value(first)
         )
+        if first <= account.signed_up_at + FAILURE_WINDOW:
+            changes["failed_72h"] = Value(True)
     since, until = account.signed_up_at + RETENTION_FROM, account.signed_up_at + RETENTION_TO
     if any(e.type in RETENTION_EVENT_TYPES and since <= e.occurred_at <= until for e in events):
         changes["retained_30d"] = Value(True)
@@ -163,7 +230,7 @@ def _per_account(qs: QuerySet, aggregate) -> Coalesce:
 
 def facts_select(account_ids=None) -> QuerySet:
     """Every account's facts computed from the raw tables, as ``values()`` rows named as the
-    columns of ``AccountFacts`` (``id`` is the account)."""
+    columns of ``AccountFacts`` (``id`` is the account; the copies are ``copy_<column>``)."""
     signup = OuterRef("signed_up_at")
     first_failure = (
         AccountEvent.objects.filter(account=OuterRef("pk"), type__in=FAILURE_EVENT_TYPES)
@@ -194,6 +261,9 @@ def facts_select(account_ids=None) -> QuerySet:
         resolved_by__isnull=False,
         resolved_at__lte=signup + MANUAL_MINUTES_WINDOW,
     )
+    failed = AccountEvent.objects.filter(
+        account=OuterRef("pk"), type__in=FAILURE_EVENT_TYPES, occurred_at__lte=signup + FAILURE_WINDOW
+    )
     accounts = Account.objects.using("default")
     if account_ids is not None:
         accounts = accounts.filter(pk__in=list(account_ids))
@@ -201,7 +271,9 @@ def facts_select(account_ids=None) -> QuerySet:
         "id",
         "channel_id",
         "signed_up_at",
+        **{f"copy_{name}": expr for name, expr in copies_sql().items()},
         first_failure_at=Subquery(first_failure),
+        failed_72h=Exists(failed),
         tickets_7d=_per_account(tickets, Count("pk")),
         escalations_30d=_per_account(escalations, Count("pk")),
         retained_30d=Exists(returned),
@@ -213,7 +285,14 @@ def facts_select(account_ids=None) -> QuerySet:
 _COLUMNS = (
     "channel_id",
     "signed_up_at",
+    "shape",
+    "plan",
+    "is_duplicate",
+    "time_to_value",
+    "activation_due_at",
+    "activated_24h",
     "first_failure_at",
+    "failed_72h",
     "tickets_7d",
     "escalations_30d",
     "retained_30d",
@@ -233,7 +312,8 @@ def facts_rebuild(*, account_ids=None) -> int:
     select = facts_select(account_ids)
     sql, params = select.query.get_compiler(using="default").as_sql()
     names = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
-    picked = ", ".join(f"s.{connection.ops.quote_name(c)}" for c in _COLUMNS)
+    copied = copies_sql()
+    picked = ", ".join(f"s.{connection.ops.quote_name(f'copy_{c}' if c in copied else c)}" for c in _COLUMNS)
     updates = ", ".join(
         f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}" for c in _COLUMNS
     )

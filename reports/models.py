@@ -6,14 +6,17 @@ from opsconsole.history import audited_history
 
 
 class AccountFacts(models.Model):
-    """Per-account facts the cohort metrics read instead of the raw tables (REPORTS.md).
+    """Per-account facts: everything the cohort metrics read, in one narrow row, so a cohort is
+    one GROUP BY over this table alone (no join, no per-row date arithmetic).
 
-    Every column is derived from raw rows and kept current in the same transaction as the row
+    Every column is derived from raw rows and kept current in the same transaction as the write
     that changes it, by the receivers in ``reports.facts``; ``manage.py rebuild_account_facts``
-    recomputes them all from the raw tables. ``channel_id`` and ``signed_up_at`` are copies
-    (they never change after signup); what changes (``activated_at``, shape, plan,
-    ``duplicate_of``) is read from the account itself. Derived data, not a record of anyone's
-    doing: it carries no history, and it is written with UPDATEs by primary key.
+    recomputes them all from the raw tables. ``channel`` and ``signed_up_at`` never change; the
+    copies of the account's ``shape``, ``plan``, activation and duplicate mark follow
+    every save of the account (and every bulk update of accounts). The windows a metric bakes
+    in (``failed_72h``, ``tickets_7d``, ...) are its definition's: changing one is a new version
+    and a rebuild. Derived data, not a record of anyone's doing: it carries no history, and it
+    is written with UPDATEs by primary key.
     """
 
     account = models.OneToOneField(
@@ -21,8 +24,18 @@ class AccountFacts(models.Model):
     )
     channel = models.ForeignKey("accounts.Channel", on_delete=models.PROTECT, related_name="+")
     signed_up_at = models.DateTimeField()
-    # min occurred_at of its failure events (any time; the metric compares it with signup + 72 h).
+    # Copies of the account's, kept by the account's saves.
+    shape = models.CharField(max_length=40)
+    plan = models.CharField(max_length=40)
+    is_duplicate = models.BooleanField(default=False)
+    # activated_at - signed_up_at (null while not activated): time to first value, exact.
+    time_to_value = models.DurationField(null=True, blank=True)
+    # signed_up_at + the shape's activation window: when ``activation`` counts the account.
+    activation_due_at = models.DateTimeField()
+    activated_24h = models.BooleanField(default=False)
+    # min occurred_at of its failure events (any time), and whether it is within 72 h of signup.
     first_failure_at = models.DateTimeField(null=True, blank=True)
+    failed_72h = models.BooleanField(default=False)
     # Tickets matched to the account created by signup + 7 days.
     tickets_7d = models.PositiveIntegerField(default=0)
     # Engineering escalations of the account created by signup + 30 days.
@@ -34,6 +47,9 @@ class AccountFacts(models.Model):
 
     class Meta:
         verbose_name_plural = "account facts"
+        # Only signed_up_at is indexed, and it never changes: every update of a row can stay
+        # on its page (HOT, the table is filled to 80%) without touching an index.
+        indexes = [models.Index(fields=["signed_up_at"], name="facts_signup_idx")]
 
     def __str__(self):
         return f"facts of account {self.account_id}"

@@ -28,7 +28,7 @@ def backfill_resolved_by(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0006_cohort_index_resolved_by_unattributed")]
+    dependencies = [("accounts", "0006_resolved_by_unattributed_kind")]
 
     operations = [
         migrations.RunPython(create_channel, migrations.RunPython.noop),

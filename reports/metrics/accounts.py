@@ -1,19 +1,18 @@
-"""Account-cohort metrics: every one of them for a cohort in one GROUP BY over the accounts
-joined to their facts (``FILTER (WHERE ...)`` aggregates, one per maturity window and one per
-numerator), grouped by channel, or by channel and signup period.
+"""Account-cohort metrics: every one of them for a cohort in one GROUP BY over the accounts'
+facts (``reports.AccountFacts``, no join): ``FILTER (WHERE ...)`` aggregates, one per maturity
+window and one per numerator, each a plain comparison of a column with a constant, grouped by
+channel, or by channel and signup period.
 
 The cohort: accounts whose ``signed_up_at`` is in [since, until) (dates read as midnight UTC)
 and that are not duplicates, optionally of one shape and one plan. An account is mature for a
-metric when ``signed_up_at + window <= now``; only mature accounts enter its numerator and
-denominator. The query reads the ``account_cohort_idx`` index (signed_up_at, channel, shape,
-plan, activated_at, duplicate_of, id) and the facts by primary key.
+metric when ``signed_up_at + window <= now`` (``activation_due_at <= now`` for ``activation``);
+only mature accounts enter its numerator and denominator.
 """
 
-import operator
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from functools import reduce
 
+from django.db import connections
 from django.db.models import (
     BooleanField,
     Case,
@@ -32,10 +31,8 @@ from django.db.models import (
 from django.db.models.functions import Trunc
 
 from accounts.models import Account
-from reports.metrics.definitions import ACCOUNTS, SHAPE_WINDOW, Metric, shape_windows
+from reports.metrics.definitions import ACCOUNTS, SHAPE_WINDOW, Metric, numerator_q
 from reports.metrics.sql import (
-    Hours,
-    PercentileCont,
     day_start,
     percentile,
     percentiles_in_sql,
@@ -49,6 +46,7 @@ from reports.metrics.values import (
     ratio_value,
     rounded,
 )
+from reports.models import AccountFacts
 
 DAY = "day"
 WEEK = "week"
@@ -57,13 +55,10 @@ PERIODS = (WEEK, DAY)
 Group = tuple  # (channel_id,) or (channel_id, period_start)
 
 
-def cohort_accounts_queryset(
-    *, since: date, until: date, shape=None, plan=None, base: QuerySet | None = None
-) -> QuerySet[Account]:
-    """The cohort's accounts (on the reports database unless ``base`` says otherwise)."""
-    qs = base if base is not None else Account.objects.using(reports_db())
-    qs = qs.filter(
-        signed_up_at__gte=day_start(since), signed_up_at__lt=day_start(until), duplicate_of__isnull=True
+def cohort_facts(*, since: date, until: date, shape=None, plan=None) -> QuerySet[AccountFacts]:
+    """The facts of the cohort's accounts, on the reports database."""
+    qs = AccountFacts.objects.using(reports_db()).filter(
+        signed_up_at__gte=day_start(since), signed_up_at__lt=day_start(until), is_duplicate=False
     )
     if shape:
         qs = qs.filter(shape=shape)
@@ -72,20 +67,11 @@ def cohort_accounts_queryset(
     return qs
 
 
-def period_start(moment: datetime, period: str) -> date:
-    """The UTC day, or the Monday of the ISO week, that ``moment`` falls in."""
-    day = moment.astimezone(UTC).date()
-    return day - timedelta(days=day.weekday()) if period == WEEK else day
-
-
-def mature_q(metric: Metric, now: datetime) -> Q:
-    """The cohort accounts mature for ``metric`` at ``now``: ``signed_up_at + W <= now``."""
+def mature_q(metric: Metric, now: datetime, prefix: str = "") -> Q:
+    """The cohort accounts mature for ``metric`` at ``now`` (facts at ``prefix``)."""
     if metric.window == SHAPE_WINDOW:
-        return reduce(
-            operator.or_,
-            (Q(shape=shape, signed_up_at__lte=now - window) for shape, window in shape_windows().items()),
-        )
-    return Q(signed_up_at__lte=now - metric.window)
+        return Q(**{f"{prefix}activation_due_at__lte": now})
+    return Q(**{f"{prefix}signed_up_at__lte": now - metric.window})
 
 
 def _window_alias(metric: Metric) -> str:
@@ -94,29 +80,25 @@ def _window_alias(metric: Metric) -> str:
     return f"mature_{int(metric.window.total_seconds())}"
 
 
-def _aggregates(metrics: list[Metric], now: datetime, *, percentiles: bool) -> dict:
-    """One aggregate per maturity window, per numerator and per percentile."""
+def _aggregates(metrics: list[Metric], now: datetime) -> dict:
+    """One aggregate per maturity window and per numerator: no ordered-set aggregate, so the
+    database may hash the groups (in parallel) instead of sorting every row."""
     aggregates = {"n": Count("pk")}
     for metric in metrics:
         if metric.kind == DISTRIBUTION:
-            aggregates[f"n_{metric.code}"] = Count("activated_at")
-            if percentiles:
-                for fraction in (50, 90):
-                    aggregates[f"p{fraction}_{metric.code}"] = PercentileCont(
-                        _hours_to_value(), fraction / 100, filter=Q(activated_at__isnull=False)
-                    )
+            aggregates[f"n_{metric.code}"] = Count("time_to_value")
             continue
         mature = mature_q(metric, now)
         aggregates[_window_alias(metric)] = Count("pk", filter=mature)
         if metric.counts is not None:
-            aggregates[f"num_{metric.code}"] = Count("pk", filter=mature & metric.counts)
+            aggregates[f"num_{metric.code}"] = Count("pk", filter=mature & numerator_q(metric))
         elif metric.sums is not None:
             aggregates[f"num_{metric.code}"] = Sum(metric.sums, filter=mature)
     return aggregates
 
 
-def _hours_to_value():
-    return Hours(ExpressionWrapper(F("activated_at") - F("signed_up_at"), output_field=DurationField()))
+def _hours(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds() / 3600
 
 
 def metric_value(metric: Metric, row: dict) -> MetricValue | Distribution:
@@ -155,14 +137,14 @@ def account_metrics(
         return {}, {}
     using = reports_db()
     in_sql = percentiles_in_sql(using)
-    qs = cohort_accounts_queryset(since=since, until=until, shape=shape, plan=plan)
+    qs = cohort_facts(since=since, until=until, shape=shape, plan=plan)
     keys = ["channel_id"]
     if period:
         qs = qs.annotate(period_start=Trunc("signed_up_at", period, output_field=DateField(), tzinfo=UTC))
         keys.append("period_start")
     rows = {
         tuple(row[k] for k in keys): row
-        for row in qs.values(*keys).annotate(**_aggregates(metrics, now, percentiles=in_sql)).order_by()
+        for row in qs.values(*keys).annotate(**_aggregates(metrics, now)).order_by()
     }
     total = defaultdict(int)
     for row in rows.values():
@@ -171,45 +153,69 @@ def account_metrics(
                 total[name] += value or 0
     distributions = [m for m in metrics if m.kind == DISTRIBUTION]
     if distributions:
-        _percentiles(distributions, qs, rows, total, in_sql=in_sql, period=period)
+        found, found_total = _percentiles(qs, keys, in_sql=in_sql)
+        for metric in distributions:
+            for group, (p50, p90) in [*found.items(), (None, found_total)]:
+                row = total if group is None else rows[group]
+                row[f"p50_{metric.code}"], row[f"p90_{metric.code}"] = _hours(p50), _hours(p90)
     per_group = {group: {m.code: metric_value(m, row) for m in metrics} for group, row in rows.items()}
     return per_group, {m.code: metric_value(m, total) for m in metrics}
 
 
-def _percentiles(metrics, qs, rows: dict, total: dict, *, in_sql: bool, period: str | None) -> None:
-    """The total's percentiles (a second, narrow pass: the index alone), and every group's
-    when the database has no ``percentile_cont``."""
-    activated = qs.filter(activated_at__isnull=False)
-    if in_sql:
-        aggregates = {}
-        for metric in metrics:
-            for fraction in (50, 90):
-                aggregates[f"p{fraction}_{metric.code}"] = PercentileCont(_hours_to_value(), fraction / 100)
-        total.update(activated.order_by().aggregate(**aggregates))
-        return
-    hours = defaultdict(list)
-    for channel_id, signed_up_at, activated_at in activated.values_list(
-        "channel_id", "signed_up_at", "activated_at"
-    ).iterator():
-        group = (channel_id, period_start(signed_up_at, period)) if period else (channel_id,)
-        hours[group].append((activated_at - signed_up_at).total_seconds() / 3600)
-    everything = sorted(h for values in hours.values() for h in values)
-    for metric in metrics:
-        for fraction in (50, 90):
-            name = f"p{fraction}_{metric.code}"
-            total[name] = percentile(everything, fraction / 100)
-            for group, values in hours.items():
-                rows[group][name] = percentile(sorted(values), fraction / 100)
+def _percentiles(qs: QuerySet, keys: list[str], *, in_sql: bool) -> tuple[dict, tuple]:
+    """p50 and p90 of time to value (timedeltas) per group and over them all. On PostgreSQL,
+    one statement: ``percentile_cont`` of the activated rows grouped by GROUPING SETS (each
+    group, and the whole); elsewhere the values are read and interpolated the same way."""
+    activated = qs.filter(time_to_value__isnull=False).values(*keys, "time_to_value").order_by()
+    if not in_sql:
+        values = defaultdict(list)
+        for row in activated.iterator():
+            values[tuple(row[k] for k in keys)].append(row["time_to_value"])
+        everything = sorted(v for group in values.values() for v in group)
+        found = {group: _interpolated(sorted(v)) for group, v in values.items()}
+        return found, _interpolated(everything)
+    connection = connections[activated.db]
+    sql, params = activated.query.get_compiler(using=activated.db).as_sql()
+    columns = ", ".join(f"s.{connection.ops.quote_name(k)}" for k in keys)
+    fractions = ", ".join(f"percentile_cont({f}) WITHIN GROUP (ORDER BY s.time_to_value)" for f in (0.5, 0.9))
+    statement = (
+        f"SELECT {columns}, GROUPING({columns}), {fractions} FROM ({sql}) AS s "
+        f"GROUP BY GROUPING SETS (({columns}), ())"
+    )
+    found, whole = {}, (None, None)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        for *group, is_whole, p50, p90 in cursor.fetchall():
+            if is_whole:
+                whole = (p50, p90)
+            else:  # a period's start comes back as the timestamp the ORM reads as a date
+                found[tuple(v.date() if isinstance(v, datetime) else v for v in group)] = (p50, p90)
+    return found, whole
+
+
+def _interpolated(values: list[timedelta]) -> tuple:
+    """p50 and p90 by linear interpolation between closest ranks (percentile_cont)."""
+    seconds = [v.total_seconds() for v in values]
+    return tuple(
+        None if not seconds else timedelta(seconds=percentile(seconds, fraction)) for fraction in (0.5, 0.9)
+    )
 
 
 def cell_accounts(
     metric: Metric, *, channel_id: int, since: date, until: date, now: datetime, base: QuerySet, shape, plan
 ) -> QuerySet[Account]:
     """The accounts of one cohort cell, each annotated with ``mature`` (in the denominator) and
-    ``contribution`` (what it adds to the numerator; for a distribution, its hours)."""
-    qs = cohort_accounts_queryset(since=since, until=until, shape=shape, plan=plan, base=base).filter(
-        channel_id=channel_id
+    ``contribution`` (what it adds to the numerator; for a distribution, its time to value)."""
+    qs = base.filter(
+        channel_id=channel_id,
+        signed_up_at__gte=day_start(since),
+        signed_up_at__lt=day_start(until),
+        duplicate_of__isnull=True,
     )
+    if shape:
+        qs = qs.filter(shape=shape)
+    if plan:
+        qs = qs.filter(plan=plan)
     if metric.kind == DISTRIBUTION:
         return qs.annotate(
             mature=Value(True, output_field=BooleanField()),
@@ -217,11 +223,14 @@ def cell_accounts(
                 F("activated_at") - F("signed_up_at"), output_field=DurationField()
             ),
         )
-    mature = mature_q(metric, now)
+    mature = mature_q(metric, now, prefix="facts__")
     if metric.counts is not None:
-        contribution = Case(When(mature & metric.counts, then=1), default=0, output_field=IntegerField())
+        counted = mature & numerator_q(metric, prefix="facts__")
+        contribution = Case(When(counted, then=1), default=0, output_field=IntegerField())
     elif metric.sums is not None:
-        contribution = Case(When(mature, then=F(metric.sums)), default=0, output_field=IntegerField())
+        contribution = Case(
+            When(mature, then=F(f"facts__{metric.sums}")), default=0, output_field=IntegerField()
+        )
     else:
         contribution = Case(When(mature, then=1), default=0, output_field=IntegerField())
     return qs.annotate(

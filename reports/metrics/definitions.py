@@ -3,15 +3,17 @@ its version, and what it counts. Pages, the API, CSV, snapshots and gates ask th
 and never compute a rate themselves. Change a definition: bump its ``version``.
 
 An account-cohort metric says what a *mature* cohort account adds to its numerator: ``counts``
-(a condition: each account meeting it counts 1) or ``sums`` (a per-account fact, summed). Its
-denominator is the mature accounts (none for ``signups``). The conditions are ORM expressions
-over an account and its facts (``reports.AccountFacts``), so one GROUP BY computes them all.
+(lookups on the account's facts: each account meeting them counts 1) or ``sums`` (a fact,
+summed). Its denominator is the mature accounts (none for ``signups``). Both read
+``reports.AccountFacts`` alone, which holds each fact with the metric's window already applied
+(``failed_72h``, ``tickets_7d``, ...), so one GROUP BY over it computes every metric with plain
+comparisons.
 """
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import F, Q
+from django.db.models import Q
 
 from accounts.shapes import SHAPES
 from reports.metrics.values import (
@@ -39,6 +41,7 @@ RETENTION_EVENT_TYPES = ("user.login", "report.viewed", "first_value.reached")
 RETENTION_FROM = timedelta(days=23)
 RETENTION_TO = timedelta(days=30)
 
+ACTIVATION_24H = timedelta(hours=24)
 FAILURE_WINDOW = timedelta(hours=72)
 TICKETS_WINDOW = timedelta(days=7)
 ESCALATIONS_WINDOW = timedelta(days=30)
@@ -58,7 +61,7 @@ class Metric:
     kind: str
     cohort: str
     unit: str = ""
-    counts: Q | None = None
+    counts: dict | None = None
     sums: str | None = None
 
     @property
@@ -87,11 +90,6 @@ class Metric:
         )
 
 
-def _within(field: str, window: timedelta) -> Q:
-    """``field`` set and at most ``window`` after the account's signup (no lower bound)."""
-    return Q(**{f"{field}__lte": F("signed_up_at") + window})
-
-
 _METRICS = (
     Metric(
         code="signups",
@@ -113,7 +111,7 @@ _METRICS = (
         version=1,
         kind=RATE,
         cohort=ACCOUNTS,
-        counts=_within("activated_at", timedelta(hours=24)),
+        counts={"activated_24h": True},
     ),
     Metric(
         code="activation",
@@ -125,7 +123,7 @@ _METRICS = (
         version=1,
         kind=RATE,
         cohort=ACCOUNTS,
-        counts=Q(activated_at__isnull=False),
+        counts={"time_to_value__isnull": False},
     ),
     Metric(
         code="provisioning_failure_rate",
@@ -137,7 +135,7 @@ _METRICS = (
         version=1,
         kind=RATE,
         cohort=ACCOUNTS,
-        counts=_within("facts__first_failure_at", FAILURE_WINDOW),
+        counts={"failed_72h": True},
     ),
     Metric(
         code="tickets_per_100",
@@ -149,7 +147,7 @@ _METRICS = (
         kind=PER_100,
         cohort=ACCOUNTS,
         unit="per 100 accounts",
-        sums="facts__tickets_7d",
+        sums="tickets_7d",
     ),
     Metric(
         code="escalations_per_100",
@@ -161,7 +159,7 @@ _METRICS = (
         kind=PER_100,
         cohort=ACCOUNTS,
         unit="per 100 accounts",
-        sums="facts__escalations_30d",
+        sums="escalations_30d",
     ),
     Metric(
         code="retention_30d",
@@ -173,7 +171,7 @@ _METRICS = (
         version=1,
         kind=RATE,
         cohort=ACCOUNTS,
-        counts=Q(facts__retained_30d=True),
+        counts={"retained_30d": True},
     ),
     Metric(
         code="manual_minutes_per_account",
@@ -187,7 +185,7 @@ _METRICS = (
         kind=PER_ACCOUNT,
         cohort=ACCOUNTS,
         unit="minutes per account",
-        sums="facts__manual_minutes_30d",
+        sums="manual_minutes_30d",
     ),
     Metric(
         code="time_to_first_value_h",
@@ -229,6 +227,11 @@ ACCOUNT_METRICS = [m.code for m in _METRICS if m.cohort == ACCOUNTS]
 TICKET_METRICS = [m.code for m in _METRICS if m.cohort in (TICKETS, OPEN_NOW)]
 # What a cohort table (signup period x channel) can show: everything but queue_age_h.
 COHORT_METRICS = [m.code for m in _METRICS if m.cohort in (ACCOUNTS, TICKETS)]
+
+
+def numerator_q(metric: Metric, prefix: str = "") -> Q:
+    """``metric.counts`` as a condition on the facts (at ``prefix``, e.g. ``facts__``)."""
+    return Q(**{f"{prefix}{lookup}": value for lookup, value in (metric.counts or {}).items()})
 
 
 def metric(code: str) -> Metric:

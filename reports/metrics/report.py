@@ -229,7 +229,7 @@ def cohort_accounts(
     found = Channel.objects.using(reports_db()).filter(code=channel).first()
     if found is None:
         raise NotFound("unknown_channel", f"Unknown channel {channel!r}.")
-    base = Account.objects.restrict(user, "view") if user is not None else None
+    base = Account.objects.restrict(user, "view") if user is not None else Account.objects.using(reports_db())
     return cell_accounts(
         chosen,
         channel_id=found.pk,

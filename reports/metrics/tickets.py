@@ -94,19 +94,17 @@ def _auto_owner(metric: Metric, *, since, until, shape, plan, period):
 
 def _queue_age(metric: Metric, *, now: datetime, shape, plan):
     open_now = _tickets(shape=shape, plan=plan).filter(status__in=OPEN_TICKET_STATUSES)
-    using = reports_db()
+    in_sql = percentiles_in_sql(reports_db())
+    age = Hours(ExpressionWrapper(Value(now) - F("created_at"), output_field=DurationField()))
+    percentiles = {f"p{f}": PercentileCont(age, f / 100) for f in QUEUE_FRACTIONS} if in_sql else {}
     rows = {
         row["account__channel_id"]: row
         for row in open_now.values("account__channel_id")
-        .annotate(n=Count("pk"), past=Count("pk", filter=past_target_q(now)))
+        .annotate(n=Count("pk"), past=Count("pk", filter=past_target_q(now)), **percentiles)
         .order_by()
     }
-    age = Hours(ExpressionWrapper(Value(now) - F("created_at"), output_field=DurationField()))
-    if percentiles_in_sql(using):
-        aggregates = {f"p{f}": PercentileCont(age, f / 100) for f in QUEUE_FRACTIONS}
-        for row in open_now.values("account__channel_id").annotate(**aggregates).order_by():
-            rows[row["account__channel_id"]].update(row)
-        total = open_now.order_by().aggregate(**aggregates)
+    if in_sql:
+        total = open_now.order_by().aggregate(**percentiles)
     else:
         ages = defaultdict(list)
         for channel_id, created_at in open_now.values_list("account__channel_id", "created_at").iterator():

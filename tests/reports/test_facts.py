@@ -8,10 +8,18 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.services import EventInput, account_events_record, exception_resolve
+from accounts.models import Account
+from accounts.services import (
+    EventInput,
+    account_events_record,
+    account_mark_duplicate,
+    account_plan_change,
+    exception_resolve,
+)
 from opsconsole.actions.services import run_action
+from opsconsole.bulk import update_rows_with_history
 from opsconsole.errors import ApplicationError
-from opsconsole.history import system_user
+from opsconsole.history import acting_as, system_user
 from opsconsole.models import ActionRun, ActionStatus
 from opsconsole.services import service_token_issue
 from reports.facts import facts_rebuild, is_person
@@ -183,3 +191,30 @@ def test_people_are_not_system_or_service_users(make_user, system):
     assert not is_person(system)
     assert not is_person(token.user)
     assert not is_person(None)
+
+
+def test_the_copies_follow_every_save_of_the_account(make_account, make_user, system):
+    account, canonical = make_account(shape="free_trial"), make_account()
+    assert (_facts_of(account).plan, _facts_of(account).is_duplicate) == ("free", False)
+    assert _facts_of(account).activation_due_at == account.signed_up_at + 72 * H
+
+    account_plan_change(account=account, plan="team", mrr_cents=19900, actor=system)
+    account_mark_duplicate(account=account, canonical=canonical, actor=make_user("support"))
+    _events(account, system, ("w", "workspace.provisioned", H), ("r", "report.viewed", 2 * H))
+
+    facts = _facts_of(account)
+    assert (facts.plan, facts.is_duplicate) == ("team", True)
+    assert (facts.time_to_value, facts.activated_24h) == (2 * H, True)
+    before = _facts()
+    facts_rebuild()
+    assert _facts() == before
+
+
+def test_a_bulk_update_of_accounts_moves_the_copies(make_account, system):
+    accounts = [make_account(), make_account()]
+    rows = list(Account.objects.filter(pk__in=[a.pk for a in accounts]))
+    for row in rows:
+        row.plan = "enterprise"
+    with acting_as(system):
+        update_rows_with_history(rows, ["plan"])
+    assert {_facts_of(a).plan for a in accounts} == {"enterprise"}

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from accounts.services import EventInput, account_events_record
+from accounts.services import EventInput, account_events_record, account_mark_duplicate
 from accounts.shapes import PLANS, SHAPES
 from opsconsole.errors import NotFound, ValidationFailed
 from reports.metrics import (
@@ -217,8 +217,6 @@ def test_events_before_signup_count_for_the_window(make_account, make_channel, s
 
 
 def test_duplicates_are_left_out(make_account, make_channel, make_user):
-    from accounts.services import account_mark_duplicate
-
     web = make_channel("web")
     day = days_ago(3)
     keep, duplicate = (make_account(channel=web, signed_up_at=midnight(day) + H) for _ in range(2))
