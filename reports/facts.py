@@ -328,7 +328,8 @@ def facts_rebuild(*, account_ids=None) -> int:
                     cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
             else:
                 list(
-                    AccountFacts.objects.select_for_update()
+                    AccountFacts.objects.using("default")
+                    .select_for_update()
                     .filter(pk__in=list(account_ids))
                     .values_list("pk")
                 )

@@ -22,6 +22,9 @@ from reports.models import MetricSnapshot
 # move it after that too. Each run rewrites this many days back, yesterday included.
 SNAPSHOT_LOOKBACK_DAYS = 35
 SNAPSHOT_FIELDS = ("value", "numerator", "denominator", "complete", "pending")
+# Reads of the reports app go to the replica when there is one (opsconsole/db_router.py); rows
+# a write locks are read on the primary.
+PRIMARY = "default"
 
 
 def snapshot_rows(code: str, value) -> list[tuple[str, dict]]:
@@ -41,7 +44,7 @@ def snapshot_rows(code: str, value) -> list[tuple[str, dict]]:
 
 def _snapshot_write(*, key: dict, fields: dict, now) -> bool:
     """One row, for a run that lost a race to a concurrent one: update theirs."""
-    snapshot = MetricSnapshot.objects.select_for_update().filter(**key).first()
+    snapshot = MetricSnapshot.objects.using(PRIMARY).select_for_update().filter(**key).first()
     if snapshot is None:
         MetricSnapshot.objects.create(**key, **fields, computed_at=now)
         return True
@@ -78,9 +81,9 @@ def metric_snapshots_write(
                 wanted[(metric, by_code[code].pk, day, value.version)] = fields
     existing = {
         (s.metric, s.channel_id, s.period, s.version): s
-        for s in MetricSnapshot.objects.select_for_update().filter(
-            period__gte=since, period__lt=until, channel_id__in={key[1] for key in wanted}
-        )
+        for s in MetricSnapshot.objects.using(PRIMARY)
+        .select_for_update()
+        .filter(period__gte=since, period__lt=until, channel_id__in={key[1] for key in wanted})
     }
     new = [
         MetricSnapshot(metric=m, channel_id=c, period=p, version=v, computed_at=now, **fields)
