@@ -24,7 +24,7 @@ from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.models import ActionRun, ActionStatus
 from opsconsole.outbox import outbox_enqueue
-from opsconsole.roles import ENGINEERING, STAFF_ROLES, SUPPORT
+from opsconsole.roles import ENGINEERING, OPERATOR_ROLES, SUPPORT
 
 ESCALATE = "escalate_to_engineering"
 # Import failures a restart can fix. Anything else (a schema error) needs engineering.
@@ -55,7 +55,9 @@ class ResolveInput(serializers.Serializer):
 @register
 class ResolveException(ExceptionAction):
     name = "resolve_exception"
-    roles = STAFF_ROLES
+    # The resolution counts its reason code's estimated handling minutes; nothing on top.
+    handling_minutes = 0
+    roles = OPERATOR_ROLES
     label = "Resolve exception"
     description = "Close the exception with a resolution note."
     Input = ResolveInput
@@ -80,6 +82,8 @@ def import_restarts_done(exception) -> int:
 @register
 class RestartImport(ExceptionAction):
     name = "restart_import"
+    # Read the failure, ask for the restart, watch the retry.
+    handling_minutes = 10
     roles = (SUPPORT, ENGINEERING)
     extra_permissions = {
         "restart_import_again": ("Can restart an import support already restarted", (ENGINEERING,)),
@@ -145,6 +149,7 @@ class RestartImport(ExceptionAction):
 @register
 class ResendInvite(Action):
     name = "resend_invite"
+    handling_minutes = 5
     roles = (SUPPORT,)
     label = "Resend invite"
     description = "Ask the product to send the admin invitation again."
@@ -191,6 +196,8 @@ class DuplicateInput(serializers.Serializer):
 @register
 class MarkDuplicate(Action):
     name = "mark_duplicate"
+    # Compare the two accounts before linking them.
+    handling_minutes = 10
     roles = (SUPPORT,)
     label = "Mark as duplicate"
     description = "Link this account to the one to keep and close this one's exceptions."

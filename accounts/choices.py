@@ -10,6 +10,8 @@ class ChannelKind(models.TextChoices):
     REFERRAL = "referral", "Referral"
     PAID_SOCIAL = "paid_social", "Paid social"
     EVENTS = "events", "Events"
+    # The built-in channel of signups whose attribution was lost (models.UNATTRIBUTED_CHANNEL).
+    UNATTRIBUTED = "unattributed", "Unattributed"
 
 
 class LifecycleStage(models.TextChoices):

@@ -30,6 +30,10 @@ from opsconsole.history import audited_history
 from opsconsole.restrict import RestrictedQuerySet
 
 SHAPE_CHOICES = [(s.code, s.name) for s in SHAPES.values()]
+
+# The built-in channel of a signup whose attribution was lost (a data migration creates it):
+# a signup is never refused for want of a channel, and the data-quality panel counts these.
+UNATTRIBUTED_CHANNEL = "unattributed"
 PLAN_CHOICES = [(p.code, p.name) for p in PLANS.values()]
 
 
@@ -260,6 +264,11 @@ class OpsException(models.Model):
     opened_at = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Who resolved it: a person, or the service or system user whose work resolved it (a
+    # success event, reconciliation). Staff time is counted for people only (METRICS.md).
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     resolution_note = models.TextField(blank=True)
     summary = models.CharField(max_length=300, blank=True)
     evidence = models.JSONField(default=dict, blank=True)

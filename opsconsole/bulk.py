@@ -13,6 +13,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from opsconsole.history import current_actor
+from opsconsole.signals import rows_updated
 
 
 def insert_rows(objs: list, *, ignore_conflicts: bool = False) -> None:
@@ -57,6 +58,7 @@ def update_rows_with_history(objs: list, fields: list[str]) -> None:
     now = timezone.now()
     if connection.vendor != "postgresql":
         bulk_update_with_history(objs, model, fields, default_user=actor, default_date=now)
+        rows_updated.send(sender=model, pks=[obj.pk for obj in objs], fields=list(fields))
         return
     meta = model._meta
     quote = connection.ops.quote_name
@@ -88,6 +90,7 @@ def update_rows_with_history(objs: list, fields: list[str]) -> None:
             f"WHERE t.{pk} = ANY(%s) ORDER BY t.{pk}",
             [now, getattr(actor, "pk", None), arrays[0]],
         )
+        rows_updated.send(sender=model, pks=arrays[0], fields=list(fields))
 
 
 def _cast_type(field) -> str:

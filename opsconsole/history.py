@@ -16,6 +16,9 @@ from simple_history.models import HistoricalRecords
 
 _current_actor: contextvars.ContextVar = contextvars.ContextVar("opsconsole_actor", default=None)
 
+# Every system user's name starts with this (and the user is inactive): work done by the
+# system, not by a person.
+SYSTEM_USER_PREFIX = "system:"
 SYSTEM_RECONCILER = "system:reconciler"
 SYSTEM_SEEDER = "system:seeder"
 SYSTEM_SCHEDULER = "system:scheduler"

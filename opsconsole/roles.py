@@ -14,11 +14,20 @@ SUPPORT = "support"
 BILLING = "billing"
 ENGINEERING = "engineering"
 OPS_LEAD = "ops_lead"
+# The executive owner: reads reports and gates, and signs the gate decisions it owns.
+LEADERSHIP = "leadership"
 PRODUCT = "product"
+# A reporting service: reads the reports API, nothing else.
+ANALYTICS = "analytics"
 
-STAFF_ROLES = (SUPPORT, BILLING, ENGINEERING, OPS_LEAD)
-SERVICE_ROLES = (PRODUCT,)
+# The staff who work accounts, exceptions and tickets (guarded actions name these).
+OPERATOR_ROLES = (SUPPORT, BILLING, ENGINEERING, OPS_LEAD)
+STAFF_ROLES = OPERATOR_ROLES + (LEADERSHIP,)
+SERVICE_ROLES = (PRODUCT, ANALYTICS)
 ALL_ROLES = STAFF_ROLES + SERVICE_ROLES
+
+# The channel dashboard, cohorts, their CSV and the reports API (METRICS.md).
+VIEW_DASHBOARD = "reports.view_dashboard"
 
 _READ_EVERYTHING = ["accounts.view_*", "routing.view_*", "gates.view_*", "reports.view_*"]
 # Every staff role sees the action runs, approvals, runbooks and product commands.
@@ -68,7 +77,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Staff sign-in: reset someone's second factors, lift a lockout (both audited).
         "opsconsole.reset_devices",
         "opsconsole.lift_lockout",
+        VIEW_DASHBOARD,
     ],
+    # Reads what every staff role reads (a cohort's accounts, the gates), and the dashboard;
+    # changes nothing and runs no action (gate decisions come with the gates).
+    LEADERSHIP: _READ_EVERYTHING + [VIEW_DASHBOARD],
     PRODUCT: [
         "accounts.add_account",
         "accounts.view_account",
@@ -78,13 +91,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "routing.add_ticket",
         "gates.view_ramp",
     ],
+    ANALYTICS: [VIEW_DASHBOARD, "gates.view_ramp"],
 }
 
 # Audit and history rows are written by services only: no role may change or delete them.
 _NEVER_GRANTED = ("*.change_historical*", "*.delete_historical*", "*.add_historical*")
 # Sensitive permissions a wildcard such as "accounts.view_*" must not hand out by accident:
 # a role holds them only when it names them.
-GRANTED_BY_NAME_ONLY = frozenset({"accounts.view_billing", "accounts.approve_account"})
+GRANTED_BY_NAME_ONLY = frozenset({"accounts.view_billing", "accounts.approve_account", VIEW_DASHBOARD})
 
 
 def _action_roles() -> dict[str, tuple[str, ...]]:
@@ -130,3 +144,15 @@ def sync_roles_after_migrate(sender, using="default", **kwargs):
 
     if router.allow_migrate_model(using, Group):
         sync_roles()
+
+
+def sync_roles_in_migration(apps) -> None:
+    """For a migration that brings roles or permissions for them: permissions are normally
+    created after all migrations, so create them now, then give the roles theirs."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    sync_roles(apps)

@@ -15,6 +15,8 @@ from opsconsole.history import service
 from opsconsole.models import IdempotencyRecord, ServiceToken
 
 TOKEN_BYTES = 32
+# A service token's user is named this plus the token's name: a system calling the API, not a person.
+SERVICE_USER_PREFIX = "service:"
 # A claim older than this belongs to a request that died; a retry may take it over.
 STALE_IN_FLIGHT_AFTER = timedelta(minutes=2)
 
@@ -37,7 +39,7 @@ def service_token_issue(*, name: str, role: str, actor) -> tuple[ServiceToken, s
         raise Conflict("token_exists", f"A service token named {name!r} already exists.")
     User = get_user_model()
     user, _ = User.objects.get_or_create(
-        username=f"service:{name}", defaults={"is_staff": False, "is_active": True}
+        username=f"{SERVICE_USER_PREFIX}{name}", defaults={"is_staff": False, "is_active": True}
     )
     user.set_unusable_password()
     user.save()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("opsconsole.api.urls")),
     path("api/v1/", include("routing.api.urls")),
+    path("api/v1/", include("reports.api.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[PublicEndpoint]),

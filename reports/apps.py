@@ -5,9 +5,35 @@ class ReportsConfig(AppConfig):
     name = "reports"
 
     def ready(self):
+        # Reports sits above accounts, routing and the framework: they announce their writes by
+        # signal and never import reports. The facts follow in the writers' transactions.
+        from django.db.models.signals import post_save
+
+        from accounts import signals as accounts_signals
+        from accounts.models import Account
         from opsconsole import panels
+        from opsconsole import signals as opsconsole_signals
+        from reports import facts, tasks  # noqa: F401  (tasks: registers them by name)
         from reports.panels import engineering_escalations_panel
+        from routing import signals as routing_signals
         from routing.panels import RULE_REVIEW
+
+        subscriptions = [
+            (accounts_signals.account_created, facts.account_created),
+            (post_save, facts.account_saved, Account),
+            (opsconsole_signals.rows_updated, facts.rows_updated),
+            (accounts_signals.account_events_recorded, facts.account_events_recorded),
+            (accounts_signals.exception_resolved, facts.exception_resolved),
+            (routing_signals.ticket_created, facts.ticket_created),
+            (routing_signals.escalation_created, facts.escalation_created),
+            (opsconsole_signals.action_run_finished, facts.action_run_finished),
+        ]
+        for signal, receiver, *sender in subscriptions:
+            signal.connect(
+                receiver,
+                sender=sender[0] if sender else None,
+                dispatch_uid=f"reports.facts.{receiver.__name__}",
+            )
 
         # The weekly rule review (routing's page) shows the escalation rate beside the rules.
         panels.register(RULE_REVIEW, engineering_escalations_panel)

@@ -20,7 +20,7 @@ from accounts.choices import ExceptionStatus
 from accounts.services import exception_set_status
 from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict
-from opsconsole.roles import STAFF_ROLES
+from opsconsole.roles import OPERATOR_ROLES
 from routing.choices import OPEN_TICKET_STATUSES, Category, Severity, TicketStatus
 from routing.models import Queue
 from routing.services.escalations import escalation_create, ticket_escalate
@@ -52,7 +52,7 @@ class TicketAction(Action):
     target_model = "routing.Ticket"
     # Working a ticket is granted per queue (routing.work_queue), and any staff role may be
     # granted a queue, so every staff role may run these and the queue grant decides.
-    roles = STAFF_ROLES
+    roles = OPERATOR_ROLES
     applies_in: ClassVar[frozenset[str]] = frozenset(OPEN_TICKET_STATUSES)
 
     def applies_to(self, target) -> bool:
@@ -75,6 +75,7 @@ class TicketAction(Action):
 @register
 class TakeTicket(TicketAction):
     name = "take_ticket"
+    handling_minutes = 1
     label = "Take it"
     description = "Become the ticket's owner, in its queue."
 
@@ -99,6 +100,8 @@ class PlainTicketAction(TicketAction):
 @register
 class MarkFirstResponse(PlainTicketAction):
     name = "mark_first_response"
+    # The answer itself is written in the help desk; this records it.
+    handling_minutes = 2
     label = "Mark first response"
     description = "Record that the customer got a first answer (later responses change nothing)."
     service = staticmethod(ticket_respond)
@@ -107,6 +110,7 @@ class MarkFirstResponse(PlainTicketAction):
 @register
 class WaitOnCustomer(PlainTicketAction):
     name = "wait_on_customer"
+    handling_minutes = 1
     label = "Waiting on customer (pause clocks)"
     description = "The ticket waits on the customer: its SLA clocks stop until they answer."
     applies_in = frozenset(OPEN_TICKET_STATUSES) - {TicketStatus.WAITING}
@@ -116,6 +120,7 @@ class WaitOnCustomer(PlainTicketAction):
 @register
 class ResumeTicket(PlainTicketAction):
     name = "resume_ticket"
+    handling_minutes = 1
     label = "Customer answered (resume clocks)"
     description = "The customer answered: the SLA clocks run again."
     applies_in = frozenset({TicketStatus.WAITING})
@@ -146,6 +151,7 @@ class ReassignInput(serializers.Serializer):
 @register
 class ReassignTicket(TicketAction):
     name = "reassign_ticket"
+    handling_minutes = 3
     label = "Reassign"
     description = "Send the ticket to another queue or owner, and say why."
     Input = ReassignInput
@@ -176,6 +182,7 @@ class SolveInput(serializers.Serializer):
 @register
 class SolveTicket(TicketAction):
     name = "solve_ticket"
+    handling_minutes = 5
     label = "Solve"
     description = "Close the ticket with the category it turned out to be."
     Input = SolveInput
@@ -192,6 +199,8 @@ class EscalateInput(serializers.Serializer):
 @register
 class EscalateTicket(TicketAction):
     name = "escalate_ticket"
+    # Write up what the next team should look at.
+    handling_minutes = 10
     label = "Escalate"
     description = (
         "Hand the ticket on: to ops when it is about an open exception with a runbook, "
@@ -214,7 +223,9 @@ class EscalateExceptionInput(serializers.Serializer):
 @register
 class EscalateToEngineering(ExceptionAction):
     name = ESCALATE
-    roles = STAFF_ROLES
+    # Gather the telemetry and write up the defect for engineering.
+    handling_minutes = 15
+    roles = OPERATOR_ROLES
     label = "Escalate to engineering"
     description = "Open an escalation carrying the account's telemetry and last five events."
     Input = EscalateExceptionInput

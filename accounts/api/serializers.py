@@ -49,8 +49,11 @@ class AccountCreateSerializer(serializers.Serializer):
     channel = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Channel.objects.all(),
+        required=False,
+        allow_null=True,
         error_messages={"does_not_exist": 'Unknown channel "{value}".'},
-        help_text="The acquisition channel's code.",
+        help_text="The acquisition channel's code. Optional: a signup whose attribution was lost "
+        "(missing or null) goes to the built-in `unattributed` channel and is never refused for it.",
     )
     plan = serializers.ChoiceField(
         choices=PLAN_CHOICES,

@@ -86,6 +86,8 @@ class _DriftFix(ExceptionAction):
 @register
 class AdoptStripeValue(_DriftFix):
     name = "adopt_stripe_value"
+    # Resolves the drift's exception, whose reason code's estimate counts the work.
+    handling_minutes = 0
     roles = (BILLING,)
     label = "Take Stripe's value"
     description = "Set the product's billing status or trial end to what Stripe says now."
@@ -128,6 +130,8 @@ class AdoptStripeValue(_DriftFix):
 @register
 class EndProductBilling(_DriftFix):
     name = "end_product_billing"
+    # Resolves the drift's exception, whose reason code's estimate counts the work.
+    handling_minutes = 0
     roles = (BILLING,)
     label = "End billing here"
     description = "Stripe has no subscription: mark the account's billing canceled and its MRR zero."
@@ -167,6 +171,8 @@ class MergeInput(NoteInput):
 @register
 class MergeStripeCustomers(_DriftFix):
     name = "merge_stripe_customers"
+    # Resolves the drift's exception, whose reason code's estimate counts the work.
+    handling_minutes = 0
     roles = (BILLING,)
     label = "Keep one Stripe customer"
     description = "Link the account to one of its Stripe customers and delete the others in Stripe."
@@ -227,6 +233,8 @@ class LinkInput(NoteInput):
 @register
 class LinkStripeCustomer(Action):
     name = "link_stripe_customer"
+    # Find which account an unclaimed Stripe customer belongs to.
+    handling_minutes = 10
     roles = (BILLING,)
     label = "Link a Stripe customer"
     description = "Link a Stripe customer no account claimed to this account, and name it in Stripe."
@@ -286,6 +294,7 @@ class ReplayInput(serializers.Serializer):
 class ReplayWebhook(Action):
     roles = (BILLING, ENGINEERING)
     name = "replay_webhook"
+    handling_minutes = 5
     label = "Replay Stripe event"
     description = "Process a stored Stripe event again through the normal processor."
     target_model = "accounts.Account"
@@ -346,6 +355,8 @@ class PushToCrmInput(serializers.Serializer):
 class PushToCrm(ExceptionAction):
     roles = (BILLING, OPS_LEAD)
     name = "push_to_crm"
+    # The next CRM run (a system user) resolves the drift, so this counts the whole fix.
+    handling_minutes = 10
     label = "Push our value to the CRM"
     description = (
         "Write the account's owner, plan or lifecycle stage to its CRM company (through the "
@@ -402,6 +413,8 @@ def _stripe_set_plan(account, plan: str):
 @register
 class ReassignPlan(Action):
     name = "reassign_plan"
+    # Agree the plan with the customer and check the MRR.
+    handling_minutes = 10
     roles = (BILLING,)
     label = "Change plan"
     description = "Move the account to another plan; updates Stripe when Stripe owns the plan."

@@ -8,11 +8,19 @@ from simple_history.utils import bulk_create_with_history
 
 from accounts.choices import (
     UNRESOLVED_EXCEPTION_STATUSES,
+    ChannelKind,
     EventSource,
     ProvisioningStepName,
     StepStatus,
 )
-from accounts.models import Account, Channel, OpsException, ProvisioningStep, ReasonCode
+from accounts.models import (
+    UNATTRIBUTED_CHANNEL,
+    Account,
+    Channel,
+    OpsException,
+    ProvisioningStep,
+    ReasonCode,
+)
 from accounts.rules import (
     applicable_steps,
     choose_onboarding_path,
@@ -28,6 +36,7 @@ from accounts.services.events import (
 from accounts.services.exceptions import exception_open_locked, exception_resolve_locked
 from accounts.services.provisioning import account_events_apply
 from accounts.shapes import PLANS, SHAPES, shape_for
+from accounts.signals import account_created
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.history import service
 
@@ -39,7 +48,7 @@ def account_create(
     name: str,
     admin_email: str,
     shape: str,
-    channel: Channel,
+    channel: Channel | None = None,
     plan: str | None = None,
     signed_up_at: datetime | None = None,
     utm_source: str = "",
@@ -50,9 +59,13 @@ def account_create(
     owner=None,
     actor,
 ) -> Account:
-    """Create an account from a signup, with its provisioning steps and its first event."""
+    """Create an account from a signup, with its provisioning steps and its first event.
+
+    A signup without a ``channel`` (its attribution was lost) goes to the built-in
+    ``unattributed`` channel: it is never refused for that."""
     if shape not in SHAPES:
         raise ValidationFailed("unknown_shape", f"Unknown shape {shape!r}.", {"shape": shape})
+    channel = channel or _unattributed_channel()
     flags = list(flags or [])
     path, path_reason = choose_onboarding_path(shape_code=shape, channel=channel, flags=flags)
     signed_up_at = signed_up_at or timezone.now()
@@ -81,6 +94,7 @@ def account_create(
             f"An account with external_id {external_id!r} already exists.",
             {"external_id": external_id},
         ) from exc
+    account_created.send(sender=Account, account=account)
     # bulk_create writes no history; the steps' first history rows must say who created them.
     steps = bulk_create_with_history(
         [ProvisioningStep(account=account, step=step) for step in applicable_steps(account)],
@@ -96,6 +110,21 @@ def account_create(
     )
     insert_timeline_rows(events=[(account, created)], actor=actor)
     return account
+
+
+def _unattributed_channel() -> Channel:
+    """The built-in channel for signups without one. A data migration creates it; should it be
+    missing all the same (a test database emptied by a flush), it is created here once."""
+    channel = Channel.objects.filter(code=UNATTRIBUTED_CHANNEL).first()
+    if channel is not None:
+        return channel
+    try:
+        with transaction.atomic():
+            return Channel.objects.create(
+                code=UNATTRIBUTED_CHANNEL, name="Unattributed", kind=ChannelKind.UNATTRIBUTED
+            )
+    except IntegrityError:
+        return Channel.objects.get(code=UNATTRIBUTED_CHANNEL)
 
 
 def _open_review_exception(*, account: Account, steps: list[ProvisioningStep]) -> None:

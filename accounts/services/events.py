@@ -11,6 +11,7 @@ from accounts.choices import EventSource
 from accounts.models import Account, AccountEvent, ReasonCode
 from accounts.services.provisioning import account_events_apply
 from accounts.shapes import EVENT_STEP_TRANSITIONS, is_failure_event
+from accounts.signals import account_events_recorded
 from opsconsole.actions.recorder import current_recorder, record_created
 from opsconsole.bulk import insert_rows
 from opsconsole.history import service
@@ -75,7 +76,8 @@ def insert_timeline_rows(
     ]
     # The unique event_id is what makes a redelivered event count once (invariant 3).
     insert_rows(rows, ignore_conflicts=True)
-    if not return_rows and current_recorder() is None:
+    announce = account_events_recorded.has_listeners()
+    if not return_rows and current_recorder() is None and not announce:
         return []
     new_rows = list(
         AccountEvent.objects.filter(intake_id=intake_id)
@@ -84,7 +86,18 @@ def insert_timeline_rows(
     )
     # bulk_create sends no signals; a guarded action's preview must still list the events.
     record_created(new_rows)
+    if announce:
+        _announce(new_rows, accounts={account.pk: account for account, _ in first_by_id.values()})
     return new_rows
+
+
+def _announce(rows: list[AccountEvent], *, accounts: dict[int, Account]) -> None:
+    """Tell the layers above which rows each account's timeline gained (reports' facts)."""
+    by_account: dict[int, list[AccountEvent]] = defaultdict(list)
+    for row in rows:
+        by_account[row.account_id].append(row)
+    for account_id, account_rows in by_account.items():
+        account_events_recorded.send(sender=Account, account=accounts[account_id], events=account_rows)
 
 
 def _reason_codes_for(events: list[EventInput]) -> dict[str, ReasonCode]:

@@ -8,8 +8,9 @@ from django.utils import timezone
 from accounts.choices import UNRESOLVED_EXCEPTION_STATUSES, ExceptionStatus
 from accounts.models import Account, AccountEvent, OpsException, ReasonCode
 from accounts.rules import response_target_minutes
+from accounts.signals import exception_resolved
 from opsconsole.errors import Conflict, ValidationFailed
-from opsconsole.history import service
+from opsconsole.history import current_actor, service
 
 
 def exception_open_locked(
@@ -59,13 +60,16 @@ def exception_resolve_locked(
     exception: OpsException, *, note: str, resolved_at: datetime | None = None
 ) -> OpsException:
     """``resolved_at`` is when the fix happened (a success event's time), so time-to-resolve
-    stays true when the event reaches us late; never before the exception opened."""
+    stays true when the event reaches us late; never before the exception opened. The
+    resolver is the actor of the service this runs in."""
     if exception.status == ExceptionStatus.RESOLVED:
         return exception
     exception.status = ExceptionStatus.RESOLVED
     exception.resolved_at = max(resolved_at or timezone.now(), exception.opened_at)
+    exception.resolved_by = current_actor()
     exception.resolution_note = note
     exception.save()
+    exception_resolved.send(sender=OpsException, exception=exception, actor=exception.resolved_by)
     return exception
 
 

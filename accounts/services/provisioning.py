@@ -92,14 +92,23 @@ def _set_lifecycle(account: Account, stage: str) -> None:
 
 
 def _refresh_activation(account: Account, new_events: list[AccountEvent]) -> None:
-    """Set ``activated_at`` once the shape's defining events have all arrived, in any order."""
-    if account.activated_at is not None:
-        return
+    """Keep ``activated_at`` exact: the latest of the first occurrences of the shape's required
+    event types, counting only events up to the shape's window (METRICS.md).
+
+    Events arrive in any order. A late event dated before ``activated_at`` can move it
+    earlier (it may be a new first occurrence), so it is read again from the timeline; an
+    event dated after it cannot change any first occurrence, and is skipped without a query.
+    """
     definition = shape_for(account.shape).activation
     required = definition.required_event_types
-    if not any(e.type in required for e in new_events):
-        return  # nothing that defines activation arrived, so nothing can have changed
     deadline = account.signed_up_at + definition.window
+    if not any(
+        e.type in required
+        and e.occurred_at <= deadline
+        and (account.activated_at is None or e.occurred_at < account.activated_at)
+        for e in new_events
+    ):
+        return  # nothing arrived that could set or move activation
     firsts = dict(
         AccountEvent.objects.filter(account=account, type__in=required, occurred_at__lte=deadline)
         .order_by()
@@ -109,7 +118,10 @@ def _refresh_activation(account: Account, new_events: list[AccountEvent]) -> Non
     )
     if len(firsts) < len(required):
         return
-    account.activated_at = max(firsts.values())
+    activated_at = max(firsts.values())
+    if activated_at == account.activated_at:
+        return
+    account.activated_at = activated_at
     fields = ["activated_at", "updated_at"]
     if account.lifecycle_stage in (LifecycleStage.SIGNED_UP, LifecycleStage.ONBOARDING):
         account.lifecycle_stage = LifecycleStage.ACTIVATED

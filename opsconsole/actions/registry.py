@@ -15,6 +15,9 @@ from opsconsole.errors import NotFound, ValidationFailed
 
 _REGISTRY: dict[str, "Action"] = {}
 
+# Staff minutes one run of an action costs when the action does not say (Action.handling_minutes).
+DEFAULT_HANDLING_MINUTES = 5
+
 
 @dataclass
 class ActionContext:
@@ -47,7 +50,12 @@ class Action(ABC):
     - ``reversible`` and ``reverse_external(ctx)``: a reversal restores the fields the run
       changed and undoes what else it did outside this database;
     - ``state(target)``: what must not change between a preview and its commit;
-    - ``derived_state(target)``: computed values worth diffing in a preview (entitlements).
+    - ``derived_state(target)``: computed values worth diffing in a preview (entitlements);
+    - ``handling_minutes``: the staff time one run by a person costs, for the
+      ``manual_minutes_per_account`` metric (METRICS.md). An action whose effect resolves an
+      exception declares only the time beyond that exception's reason code's
+      ``estimated_handling_minutes``, which the resolution counts already. After changing a
+      figure, run ``manage.py rebuild_account_facts`` so past runs are counted with it.
 
     The idempotency key is the caller's submission key (a reviewed preview, an
     ``Idempotency-Key`` header, a Celery caller's key), stored under a unique constraint.
@@ -62,6 +70,7 @@ class Action(ABC):
     extra_permissions: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {}
     reversible: ClassVar[bool] = False
     Input: ClassVar[type[serializers.Serializer]] = serializers.Serializer
+    handling_minutes: ClassVar[int] = DEFAULT_HANDLING_MINUTES
 
     @property
     def permission(self) -> str:
@@ -151,6 +160,13 @@ def get_action(name: str) -> Action:
             "unknown_action", f"There is no action named {name!r}.", {"actions": sorted(_REGISTRY)}
         )
     return action
+
+
+def handling_minutes_of(name: str) -> int:
+    """The declared handling minutes of the action ``name``; the default for a name no longer
+    registered (a run recorded before its action was removed)."""
+    action = _REGISTRY.get(name)
+    return action.handling_minutes if action is not None else DEFAULT_HANDLING_MINUTES
 
 
 def all_actions() -> list[Action]:

@@ -1,19 +1,12 @@
 """Create the roles (opsconsole.roles) with their model permissions."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from opsconsole.roles import sync_roles
+from opsconsole.roles import sync_roles_in_migration
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; create them now so the roles
-    # can be given them in this migration.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    sync_roles(apps)
+    sync_roles_in_migration(apps)
 
 
 def drop_roles(apps, schema_editor):

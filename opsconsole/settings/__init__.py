@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from opsconsole.settings.env import env_bool, env_list, env_str
@@ -252,6 +253,13 @@ CELERY_BEAT_SCHEDULE.update(
     {
         "approvals-sla": {"task": "opsconsole.approvals_check_sla", "schedule": 300.0},
         "outbox-sweep": {"task": "opsconsole.outbox_sweep", "schedule": 60.0},
+        # Daily, after midnight UTC: the metric snapshots of the recent signup days (reports).
+        "reports-metrics-snapshot": {
+            "task": "reports.metrics_snapshot",
+            "schedule": crontab(minute=20, hour=0),
+        },
+        # Hourly: the snapshots of ramping channels; a no-op until gates registers its ramps.
+        "reports-metrics-snapshot-ramping": {"task": "reports.metrics_snapshot_ramping", "schedule": 60 * 60},
     }
 )
 

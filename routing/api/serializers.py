@@ -1,6 +1,7 @@
+from django.utils import timezone
 from rest_framework import serializers
 
-from routing.services.intake import INTAKE_LIMITS, MAX_BODY_CHARS
+from routing.services.intake import INTAKE_LIMITS, MAX_BODY_CHARS, MAX_CLOCK_SKEW
 
 
 class TicketIntakeSerializer(serializers.Serializer):
@@ -19,6 +20,16 @@ class TicketIntakeSerializer(serializers.Serializer):
     feature_area = serializers.CharField(
         max_length=INTAKE_LIMITS["feature_area"], required=False, allow_blank=True, default=""
     )
+    created_at = serializers.DateTimeField(
+        required=False,
+        help_text="The help desk's own time of the ticket, for backfills and replays; defaults to now. "
+        f"The SLA clocks start from it. More than {MAX_CLOCK_SKEW} ahead of our clock is refused.",
+    )
+
+    def validate_created_at(self, value):
+        if value > timezone.now() + MAX_CLOCK_SKEW:
+            raise serializers.ValidationError("created_at is in the future.")
+        return value
 
 
 class _TicketRefSerializer(serializers.Serializer):

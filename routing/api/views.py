@@ -30,15 +30,20 @@ class TicketIntakeView(APIView):
         request=TicketIntakeSerializer,
         responses={201: TicketIntakeResultSerializer, 200: TicketIntakeResultSerializer},
         description="Routes the ticket and answers with category, severity, queue, owner, rule, "
-        "reason and SLA due times. A repeat of (source, external_id) answers 200 with the first "
-        "result and the header Idempotent-Replayed: true.",
+        "reason and SLA due times. `created_at` (optional) is the help desk's own time of the "
+        "ticket, for backfills and replays: the SLA clocks start from it; it defaults to now and "
+        "may not be in the future beyond a small clock skew. A repeat of (source, external_id) "
+        "answers 200 with the first result and the header Idempotent-Replayed: true.",
     )
     def post(self, request):
         serializer = TicketIntakeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         ticket, created = ticket_intake(
-            account_external_id=data.pop("account", None) or None, actor=request.user, **data
+            account_external_id=data.pop("account", None) or None,
+            received_at=data.pop("created_at", None),
+            actor=request.user,
+            **data,
         )
         if created:
             return Response(intake_answer(ticket), status=status.HTTP_201_CREATED)

@@ -12,6 +12,7 @@ from routing.selectors.context import escalation_telemetry
 from routing.services.alerts import escalation_alert
 from routing.services.queues import queue_access_require
 from routing.services.tickets import ticket_lock
+from routing.signals import escalation_created
 
 
 @service
@@ -75,6 +76,7 @@ def escalation_create(
         if existing is None:
             raise
         return existing
+    escalation_created.send(sender=Escalation, escalation=escalation)
     if ticket is not None:
         locked = ticket_lock(ticket)
         if locked.status != TicketStatus.SOLVED:

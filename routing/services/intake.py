@@ -2,7 +2,7 @@
 start the SLA clocks, record the decision, and page on-call when the ticket calls for it."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -21,6 +21,7 @@ from routing.selectors.setup import RoutingSetup, routing_setup
 from routing.selectors.tickets import least_loaded_member
 from routing.services.alerts import oncall_page
 from routing.services.sla import due_times_apply, sla_answer
+from routing.signals import ticket_created
 
 INTAKE_LIMITS = {
     "source": 40,
@@ -31,6 +32,9 @@ INTAKE_LIMITS = {
     "feature_area": 64,
 }
 MAX_BODY_CHARS = 100_000
+# The help desk's clock may run a little ahead of ours; a ticket dated further ahead would start
+# its SLA clocks in the future, so it is refused.
+MAX_CLOCK_SKEW = timedelta(minutes=15)
 
 
 def _validate_intake(fields: dict) -> None:
@@ -49,6 +53,15 @@ def _validate_intake(fields: dict) -> None:
         errors["requester_email"] = "Enter a valid email address."
     if errors:
         raise ValidationFailed("invalid_ticket", "The ticket has invalid fields; see details.", errors)
+
+
+def _validate_received_at(received_at: datetime | None) -> None:
+    if received_at is not None and received_at > timezone.now() + MAX_CLOCK_SKEW:
+        raise ValidationFailed(
+            "invalid_ticket",
+            "The ticket has invalid fields; see details.",
+            {"created_at": f"In the future (more than {MAX_CLOCK_SKEW} ahead of our clock)."},
+        )
 
 
 @dataclass(frozen=True)
@@ -130,7 +143,9 @@ def ticket_intake(
 
     Idempotent on (source, external_id): the unique constraint decides between concurrent
     twins, and a repeat gets the first ticket back untouched. ``received_at`` (default now) is
-    when the help desk received it, for imports of tickets that arrived earlier.
+    when the help desk received it (the API's ``created_at``), for backfills and replays of
+    tickets that arrived earlier: it becomes the ticket's ``created_at``, and the SLA clocks
+    start from it. More than ``MAX_CLOCK_SKEW`` in the future is refused.
     """
     fields = {
         "source": source,
@@ -143,6 +158,7 @@ def ticket_intake(
         "feature_area": feature_area,
     }
     _validate_intake(fields)
+    _validate_received_at(received_at)
     existing = Ticket.objects.filter(source=source, external_id=external_id).first()
     if existing is not None:
         return existing, False
@@ -196,6 +212,7 @@ def ticket_intake(
         decided_at=now,
         decided_by=actor,
     )
+    ticket_created.send(sender=Ticket, ticket=ticket)
     if route.paged:
         oncall_page(ticket=ticket, reason=route.reason)
     return ticket, True

@@ -90,7 +90,7 @@ def test_a_defining_event_outside_the_window_does_not_activate(account_of, syste
     assert account.lifecycle_stage != LifecycleStage.ACTIVATED
 
 
-def test_activation_is_set_once(account_of, system):
+def test_a_later_occurrence_does_not_move_activation(account_of, system):
     account = account_of("free_trial")
     first = _events(account, ("workspace.provisioned", "report.viewed"), spacing=timedelta(hours=1))
     account_events_record(account=account, events=first, actor=system)
@@ -99,12 +99,30 @@ def test_activation_is_set_once(account_of, system):
 
     account_events_record(
         account=account,
-        events=[EventInput("again", "report.viewed", account.signed_up_at + timedelta(minutes=1))],
+        events=[EventInput("again", "report.viewed", account.signed_up_at + timedelta(hours=5))],
         actor=system,
     )
 
     account.refresh_from_db()
     assert account.activated_at == activated_at
+
+
+def test_a_late_event_dated_earlier_moves_activation_to_the_exact_time(account_of, system):
+    """activated_at is the latest of the first occurrences (METRICS.md): an earlier first
+    report view that reaches us late makes the workspace the latest first occurrence."""
+    account = account_of("free_trial")
+    first = _events(account, ("workspace.provisioned", "report.viewed"), spacing=timedelta(hours=1))
+    account_events_record(account=account, events=first, actor=system)
+
+    account_events_record(
+        account=account,
+        events=[EventInput("earlier", "report.viewed", account.signed_up_at + timedelta(minutes=1))],
+        actor=system,
+    )
+
+    account.refresh_from_db()
+    assert account.activated_at == account.signed_up_at + timedelta(hours=1)
+    assert account.lifecycle_stage == LifecycleStage.ACTIVATED
 
 
 def test_other_events_do_not_count(account_of, system):

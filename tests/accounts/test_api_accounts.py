@@ -138,7 +138,7 @@ def test_invalid_signup_fields_get_field_errors_and_change_nothing(product_api, 
 def test_missing_required_fields_are_each_named(product_api):
     response = create_account(product_api, {})
     assert response.status_code == 400
-    required = {"external_id", "name", "admin_email", "shape", "channel"}
+    required = {"external_id", "name", "admin_email", "shape"}  # channel is optional
     assert set(response.json()["error"]["details"]) == required
 
 
@@ -316,3 +316,16 @@ def test_unknown_account_is_404_in_the_error_shape(product_api, url):
     response = product_api.get(url("no-such-account"))
     assert response.status_code == 404
     assert error_code(response) == "account_not_found"
+
+
+@pytest.mark.parametrize("channel", [None, "missing"])
+def test_a_signup_without_a_channel_goes_to_unattributed_and_is_never_refused(product_api, channel):
+    body = signup_body("unused")
+    if channel == "missing":
+        del body["channel"]
+    else:
+        body["channel"] = None
+    response = create_account(product_api, body)
+    assert response.status_code == 201, response.content
+    assert response.json()["channel"] == "unattributed"
+    assert Account.objects.get(external_id=body["external_id"]).channel.kind == "unattributed"

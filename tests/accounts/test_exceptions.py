@@ -117,6 +117,7 @@ def test_resolving_records_note_time_and_who(account, make_user, system):
     assert exception.status == ExceptionStatus.RESOLVED
     assert exception.resolution_note == "Walked them through setup."
     assert exception.resolved_at is not None and exception.first_response_at is not None
+    assert exception.resolved_by == support
     history = list(exception.history.order_by("history_date"))
     assert [h.history_user for h in history] == [system, support]
     with pytest.raises(Conflict):

@@ -3,6 +3,8 @@
 import pytest
 
 from accounts.choices import OnboardingPath
+from accounts.models import Channel
+from accounts.services import account_create
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +69,15 @@ def test_the_shape_rule_comes_before_the_channel_and_flags(make_account, make_ch
         shape="enterprise", channel=make_channel("partner-x", managed_onboarding=True), flags=["white_glove"]
     )
     assert account.onboarding_path_reason.startswith("Shape enterprise")
+
+
+def test_a_signup_without_a_channel_is_unattributed_even_when_the_channel_was_removed(system):
+    Channel.objects.filter(code="unattributed").delete()  # a flushed database: made again
+    account = account_create(
+        external_id="lost-1", name="Lost", admin_email="a@lost.example", shape="free_trial", actor=system
+    )
+    again = account_create(
+        external_id="lost-2", name="Lost", admin_email="b@lost.example", shape="free_trial", actor=system
+    )
+    assert account.channel.code == again.channel.code == "unattributed"
+    assert account.channel.kind == "unattributed"

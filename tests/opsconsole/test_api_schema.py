@@ -21,11 +21,20 @@ def test_schema_generates_and_validates_without_warnings(tmp_path):
         "/api/v1/accounts/{external_id}/provisioning-status/",
         "/api/v1/accounts/{external_id}/entitlements/",
         "/api/v1/events/",
+        "/api/v1/reports/channels/",
+        "/api/v1/reports/cohorts/",
     }
     create = paths["/api/v1/accounts/"]["post"]
     assert {"201", "400", "409", "422"} <= set(create["responses"])
     header = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")
     assert header["in"] == "header" and header["required"] is True
+    channels = paths["/api/v1/reports/channels/"]["get"]
+    assert {"200", "400", "401", "403"} <= set(channels["responses"])
+    assert {p["name"] for p in channels["parameters"]} == {"since", "until", "shape", "plan"}
+    cohorts = paths["/api/v1/reports/cohorts/"]["get"]
+    assert {"metric", "period", "since", "until"} <= {p["name"] for p in cohorts["parameters"]}
+    intake = schema["components"]["schemas"]["TicketIntake"]["properties"]
+    assert "created_at" in intake
 
 
 @pytest.mark.django_db

@@ -50,3 +50,11 @@ def test_an_existing_name_is_refused():
 def test_the_role_is_required():
     with pytest.raises(CommandError, match="--role"):
         _issue("no-role")
+
+
+def test_an_analytics_token_reads_the_reports_api_and_nothing_else(account):
+    key = _issue("warehouse", "--role", "analytics")[-1]
+    client = https_client(APIClient)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/reports/channels/?since=2026-11-01&until=2026-12-01").status_code == 200
+    assert client.get(detail_url(account.external_id)).status_code == 403

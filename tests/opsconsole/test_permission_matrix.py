@@ -55,7 +55,10 @@ ALLOWED = {
         *TICKET_ACTIONS,
     },
     "ops_lead": {"push_to_crm", "resolve_exception", "escalate_to_engineering", *TICKET_ACTIONS},
+    # Reads reports and gates; even granted a queue, it works no ticket.
+    "leadership": set(),
     "product": set(),
+    "analytics": set(),
     None: set(),
 }
 ACTIONS = [action.name for action in all_actions()]

@@ -52,6 +52,21 @@ MATRIX = [
     ("product", "accounts.add_accountevent", True),
     ("product", "accounts.view_opsexception", False),
     ("product", "accounts.change_account", False),
+    ("product", "reports.view_dashboard", False),
+    # The channel dashboard and the reports API: ops leads, leadership and analytics only.
+    ("ops_lead", "reports.view_dashboard", True),
+    ("leadership", "reports.view_dashboard", True),
+    ("leadership", "accounts.view_account", True),
+    ("leadership", "accounts.view_billing", False),
+    ("leadership", "accounts.change_opsexception", False),
+    ("leadership", "opsconsole.run_resolve_exception", False),
+    ("leadership", "opsconsole.run_take_ticket", False),
+    ("analytics", "reports.view_dashboard", True),
+    ("analytics", "accounts.view_account", False),
+    ("analytics", "accounts.add_account", False),
+    ("support", "reports.view_dashboard", False),
+    ("billing", "reports.view_dashboard", False),
+    ("engineering", "reports.view_dashboard", False),
 ]
 
 

@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from routing.models import Ticket
@@ -74,6 +77,8 @@ def test_intake_answer_has_routing_decision_and_repeat_returns_first(api_client_
         ({"source": None}, "source"),
         ({"external_id": "x" * 101}, "external_id"),
         ({"error_code": "e" * 65}, "error_code"),
+        ({"created_at": "yesterday"}, "created_at"),
+        ({"created_at": "2999-01-01T00:00:00Z"}, "created_at"),
     ],
 )
 def test_bad_intake_is_400_in_the_error_shape(api_client_for, overrides, field):
@@ -95,3 +100,24 @@ def test_missing_fields_are_listed(api_client_for):
     response = api_client_for("product").post(URL, {}, format="json")
     assert response.status_code == 400
     assert {"source", "external_id", "requester_email", "subject"} <= set(response.json()["error"]["details"])
+
+
+@pytest.mark.django_db
+def test_created_at_is_the_help_desks_time_and_the_sla_clocks_start_from_it(api_client_for):
+    created_at = timezone.now() - timedelta(days=20)
+    response = api_client_for("product").post(URL, payload(created_at=created_at.isoformat()), format="json")
+    assert response.status_code == 201, response.content
+    ticket = Ticket.objects.get()
+    assert ticket.created_at == created_at
+    # Every target of the default policies falls within days of the ticket, not of today.
+    assert ticket.first_response_due_at < created_at + timedelta(days=7) < timezone.now()
+
+
+@pytest.mark.django_db
+def test_created_at_defaults_to_now_and_a_little_clock_skew_is_accepted(api_client_for):
+    ahead = timezone.now() + timedelta(minutes=5)
+    client = api_client_for("product")
+    assert client.post(URL, payload(created_at=ahead.isoformat()), format="json").status_code == 201
+    before = timezone.now()
+    assert client.post(URL, payload(external_id="zd-2"), format="json").status_code == 201
+    assert Ticket.objects.get(external_id="zd-2").created_at >= before

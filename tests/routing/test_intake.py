@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from accounts.services import EventInput, account_events_record, exception_open
 from opsconsole.errors import ValidationFailed
@@ -201,3 +204,19 @@ def test_ticket_escalation_marks_ticket_escalated(make_account, make_user, intak
     )
     ticket.refresh_from_db()
     assert escalation.ticket == ticket and ticket.status == TicketStatus.ESCALATED
+
+
+@pytest.mark.django_db
+def test_a_ticket_dated_beyond_clock_skew_is_refused(system):
+    with pytest.raises(ValidationFailed) as info:
+        services.ticket_intake(
+            source="desk",
+            external_id="future",
+            requester_email="a@b.example",
+            subject="s",
+            body="",
+            received_at=timezone.now() + timedelta(hours=1),
+            actor=system,
+        )
+    assert "created_at" in info.value.extra
+    assert not Ticket.objects.exists()

@@ -15,6 +15,7 @@ from opsconsole.errors import ApplicationError
 from opsconsole.links import action_run_url
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage
 from opsconsole.outbox_destinations import destination_names
+from opsconsole.signals import action_run_finished
 
 logger = logging.getLogger("opsconsole.actions")
 
@@ -58,6 +59,7 @@ def run_finish(run: ActionRun, status: str, *, error: Exception | None = None) -
     elif error is not None:
         run.error_code, run.error_message = "unexpected_error", f"{type(error).__name__}: {error}"
     run.save()
+    action_run_finished.send(sender=ActionRun, run=run)
 
 
 def action_execute(ctx: ActionContext) -> None:

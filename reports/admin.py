@@ -1,0 +1,29 @@
+"""Reports in the console: the metric snapshots (read-only, with their history) and the CSV
+exports the dashboard links to (``admin:reports_export_channels``, ``..._cohorts``,
+``..._cohort_accounts``)."""
+
+from django.contrib import admin
+from django.urls import path
+
+from opsconsole.adminkit import ReadOnlyHistoryAdmin
+from reports import views
+from reports.models import MetricSnapshot
+
+
+@admin.register(MetricSnapshot)
+class MetricSnapshotAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("period", "channel", "metric", "value", "numerator", "denominator", "complete", "pending")
+    list_filter = ("metric", "channel", "complete", "version")
+    list_select_related = ("channel",)
+    date_hierarchy = "period"
+    list_per_page = 100
+
+    def get_urls(self):
+        exports = [
+            ("export/channels.csv", views.channel_report_export, "reports_export_channels"),
+            ("export/cohorts.csv", views.cohorts_export, "reports_export_cohorts"),
+            ("export/cohort-accounts.csv", views.cohort_accounts_export, "reports_export_cohort_accounts"),
+        ]
+        return [
+            path(route, self.admin_site.admin_view(view), name=name) for route, view, name in exports
+        ] + super().get_urls()

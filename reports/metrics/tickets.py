@@ -1,0 +1,137 @@
+"""Ticket metrics: the ticket cohort (tickets whose ``created_at`` is in [since, until)) and the
+tickets open now, grouped by the channel of their account (None: no matched account, shown as
+``unmatched``). A shape or plan filter keeps the tickets of accounts of that shape or plan."""
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+
+from django.db.models import Count, DateField, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Value
+from django.db.models.functions import Trunc
+
+from reports.metrics.definitions import OPEN_NOW, TICKETS, Metric
+from reports.metrics.sql import Hours, PercentileCont, day_start, percentile, percentiles_in_sql, reports_db
+from reports.metrics.values import RATE, QueueAge, ratio_value, rounded
+from routing.choices import OPEN_TICKET_STATUSES, DecisionKind
+from routing.models import RoutingDecision, Ticket
+from routing.rules import SLA_FIELDS
+
+QUEUE_FRACTIONS = (50, 90, 99)
+
+
+def _tickets(*, shape, plan):
+    qs = Ticket.objects.using(reports_db())
+    if shape:
+        qs = qs.filter(account__shape=shape)
+    if plan:
+        qs = qs.filter(account__plan=plan)
+    return qs
+
+
+def auto_owner_q() -> Q:
+    """The ticket's first owner came from a routing rule at intake: a rule decision that named
+    an owner, with no manual decision before it."""
+    manual_before = RoutingDecision.objects.filter(
+        ticket=OuterRef("ticket"), kind=DecisionKind.MANUAL, id__lt=OuterRef("id")
+    )
+    by_rule = RoutingDecision.objects.filter(
+        ticket=OuterRef("pk"), kind=DecisionKind.RULE, owner__isnull=False
+    ).filter(~Exists(manual_before))
+    return Q(Exists(by_rule))
+
+
+def past_target_q(now: datetime) -> Q:
+    """An unmet SLA target already due (routing.rules.past_target, as a condition)."""
+    past = Q()
+    for due_field, met_field in SLA_FIELDS.values():
+        past |= Q(**{f"{due_field}__lte": now, f"{met_field}__isnull": True})
+    return past
+
+
+def ticket_metrics(
+    metrics: list[Metric],
+    *,
+    since: date,
+    until: date,
+    now: datetime,
+    shape=None,
+    plan=None,
+    period: str | None = None,
+) -> tuple[dict[tuple, dict], dict]:
+    """The ticket metrics of ``metrics`` per group ((channel_id or None,) or, with ``period``,
+    (channel_id or None, period_start)) and in total."""
+    per_group: dict[tuple, dict] = defaultdict(dict)
+    total: dict = {}
+    for metric in metrics:
+        if metric.cohort == TICKETS:
+            groups, total[metric.code] = _auto_owner(
+                metric, since=since, until=until, shape=shape, plan=plan, period=period
+            )
+        elif metric.cohort == OPEN_NOW and period is None:
+            groups, total[metric.code] = _queue_age(metric, now=now, shape=shape, plan=plan)
+        else:
+            continue
+        for group, value in groups.items():
+            per_group[group][metric.code] = value
+    return dict(per_group), total
+
+
+def _auto_owner(metric: Metric, *, since, until, shape, plan, period):
+    qs = _tickets(shape=shape, plan=plan).filter(
+        created_at__gte=day_start(since), created_at__lt=day_start(until)
+    )
+    keys = ["account__channel_id"]
+    if period:
+        qs = qs.annotate(period_start=Trunc("created_at", period, output_field=DateField(), tzinfo=UTC))
+        keys.append("period_start")
+    rows = qs.values(*keys).annotate(n=Count("pk"), auto=Count("pk", filter=auto_owner_q())).order_by()
+    groups, n_total, auto_total = {}, 0, 0
+    for row in rows:
+        groups[tuple(row[k] for k in keys)] = ratio_value(RATE, row["auto"], row["n"], 0, metric.version)
+        n_total += row["n"]
+        auto_total += row["auto"]
+    return groups, ratio_value(RATE, auto_total, n_total, 0, metric.version)
+
+
+def _queue_age(metric: Metric, *, now: datetime, shape, plan):
+    open_now = _tickets(shape=shape, plan=plan).filter(status__in=OPEN_TICKET_STATUSES)
+    in_sql = percentiles_in_sql(reports_db())
+    age = Hours(ExpressionWrapper(Value(now) - F("created_at"), output_field=DurationField()))
+    percentiles = {f"p{f}": PercentileCont(age, f / 100) for f in QUEUE_FRACTIONS} if in_sql else {}
+    rows = {
+        row["account__channel_id"]: row
+        for row in open_now.values("account__channel_id")
+        .annotate(n=Count("pk"), past=Count("pk", filter=past_target_q(now)), **percentiles)
+        .order_by()
+    }
+    if in_sql:
+        total = open_now.order_by().aggregate(**percentiles)
+    else:
+        ages = defaultdict(list)
+        for channel_id, created_at in open_now.values_list("account__channel_id", "created_at").iterator():
+            ages[channel_id].append((now - created_at).total_seconds() / 3600)
+        everything = sorted(a for values in ages.values() for a in values)
+        total = {f"p{f}": percentile(everything, f / 100) for f in QUEUE_FRACTIONS}
+        for channel_id, values in ages.items():
+            rows[channel_id].update({f"p{f}": percentile(sorted(values), f / 100) for f in QUEUE_FRACTIONS})
+    total["n"] = sum(row["n"] for row in rows.values())
+    total["past"] = sum(row["past"] for row in rows.values())
+    groups = {(channel_id,): _queue_value(metric, row) for channel_id, row in rows.items()}
+    return groups, _queue_value(metric, total)
+
+
+def _queue_value(metric: Metric, row: dict) -> QueueAge:
+    return QueueAge(
+        rounded(row.get("p50")),
+        rounded(row.get("p90")),
+        rounded(row.get("p99")),
+        row.get("n") or 0,
+        row.get("past") or 0,
+        metric.version,
+    )
+
+
+def empty_ticket_value(metric: Metric):
+    """A group with no tickets: no value, never 0."""
+    if metric.cohort == OPEN_NOW:
+        return QueueAge(None, None, None, 0, 0, metric.version)
+    return ratio_value(RATE, 0, 0, 0, metric.version)

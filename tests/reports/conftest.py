@@ -1,0 +1,3 @@
+"""Fixtures the reports tests share with the guarded-action tests."""
+
+from tests.opsconsole.conftest import fail_import  # noqa: F401  (a fixture: an import.failed event)

@@ -1,0 +1,220 @@
+"""Per-account facts: kept current by the lower layers' signals, in their transactions, and equal
+to a rebuild from the raw tables."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import Account
+from accounts.services import (
+    EventInput,
+    account_events_record,
+    account_mark_duplicate,
+    account_plan_change,
+    exception_resolve,
+)
+from opsconsole.actions.services import run_action
+from opsconsole.bulk import update_rows_with_history
+from opsconsole.errors import ApplicationError
+from opsconsole.history import acting_as, system_user
+from opsconsole.models import ActionRun, ActionStatus
+from opsconsole.services import service_token_issue
+from reports.facts import facts_rebuild, is_person
+from reports.models import AccountFacts
+from routing.services import escalation_create, ticket_intake
+from tests.helpers.reports import build_company
+
+pytestmark = pytest.mark.django_db
+
+H, D = timedelta(hours=1), timedelta(days=1)
+
+
+def _facts():
+    return {row["account_id"]: row for row in AccountFacts.objects.values()}
+
+
+def _facts_of(account):
+    return AccountFacts.objects.get(pk=account.pk)
+
+
+def _events(account, system, *items):
+    events = [EventInput(event_id, kind, account.signed_up_at + offset) for event_id, kind, offset in items]
+    account_events_record(account=account, events=events, actor=system)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_facts_equal_a_rebuild_from_raw_data(seed, make_user, system):
+    build_company(seed, make_user=make_user, system=system)
+    incremental = _facts()
+    assert incremental  # one row per account, written as each account was created
+
+    written = facts_rebuild()
+
+    assert written == len(incremental)
+    assert _facts() == incremental
+
+
+def test_a_rebuild_creates_missing_rows_and_repairs_drifted_ones(make_account, system):
+    account, other = make_account(), make_account()
+    _events(account, system, ("f1", "import.failed", 2 * H))
+    AccountFacts.objects.filter(pk=account.pk).update(first_failure_at=None, tickets_7d=9)
+    AccountFacts.objects.filter(pk=other.pk).delete()
+
+    assert facts_rebuild(account_ids=[account.pk, other.pk]) == 2
+
+    assert _facts_of(account).first_failure_at == account.signed_up_at + 2 * H
+    assert _facts_of(account).tickets_7d == 0
+    assert _facts_of(other).signed_up_at == other.signed_up_at
+
+
+def test_a_late_failure_dated_earlier_moves_first_failure_back(make_account, system):
+    account = make_account()
+    _events(account, system, ("late-1", "integration.failed", 80 * H))
+    assert _facts_of(account).first_failure_at == account.signed_up_at + 80 * H
+
+    _events(account, system, ("late-2", "workspace.failed", 3 * H), ("late-3", "invite.expired", 90 * H))
+
+    assert _facts_of(account).first_failure_at == account.signed_up_at + 3 * H
+
+
+@pytest.mark.parametrize(
+    ("offset", "retained"),
+    [
+        (23 * D - timedelta(microseconds=1), False),
+        (23 * D, True),
+        (30 * D, True),
+        (30 * D + timedelta(microseconds=1), False),
+    ],
+)
+def test_retention_counts_a_return_between_day_23_and_day_30_inclusive(
+    make_account, system, offset, retained
+):
+    account = make_account()
+    _events(account, system, ("login", "user.login", offset))
+    assert _facts_of(account).retained_30d is retained
+
+
+def test_tickets_count_up_to_seven_days_after_signup_with_no_lower_bound(make_account, system):
+    account = make_account(signed_up_at=timezone.now() - 20 * D)
+    for n, offset in enumerate([-H, 7 * D, 7 * D + timedelta(microseconds=1)]):
+        ticket_intake(
+            source="desk",
+            external_id=f"t{n}",
+            requester_email=account.admin_email,
+            subject="help",
+            body="",
+            account_external_id=account.external_id,
+            received_at=account.signed_up_at + offset,
+            actor=system,
+        )
+    assert _facts_of(account).tickets_7d == 2
+
+
+def test_engineering_escalations_count_within_thirty_days_ops_ones_do_not(make_account, fail_import, system):
+    recent = make_account()
+    old = make_account(signed_up_at=recent.signed_up_at - 31 * D)
+    escalation_create(account=recent, summary="crash", actor=system)
+    escalation_create(account=old, summary="crash", actor=system)
+    exception = fail_import(recent)  # import_failed has a runbook: its escalation goes to ops
+    escalation_create(account=recent, summary="import", source_exception=exception, actor=system)
+
+    assert _facts_of(recent).escalations_30d == 1
+    assert _facts_of(old).escalations_30d == 0
+
+
+def test_staff_minutes_count_people_only(make_account, fail_import, make_user, system):
+    account = make_account()
+    support = make_user("support")
+    bot, _ = service_token_issue(name="desk-bot", role="support", actor=system)
+    machine = system_user("system:autofix")
+    machine.is_superuser = machine.is_active = True  # a system user allowed to act (an autofix bot)
+    machine.save()
+    for n, actor in enumerate([support, bot.user, machine]):
+        run_action(name="resend_invite", target=account, actor=actor, idempotency_key=f"r{n}")
+    assert _facts_of(account).manual_minutes_30d == 5  # resend_invite declares 5; one person ran it
+
+    exception_resolve(exception=fail_import(account), note="fixed", actor=support)  # import_failed: 20
+    exception_resolve(exception=fail_import(account), note="fixed", actor=bot.user)
+    assert _facts_of(account).manual_minutes_30d == 25
+
+
+def test_refused_runs_count_nothing_failed_runs_count(make_account, make_user, system, monkeypatch):
+    account = make_account()
+    support = make_user("support")
+    _events(account, system, ("accepted", "invite.accepted", H))
+    with pytest.raises(ApplicationError):  # the invite was accepted: refused
+        run_action(name="resend_invite", target=account, actor=support, idempotency_key="refused")
+    assert ActionRun.objects.get().status == ActionStatus.REFUSED
+    assert _facts_of(account).manual_minutes_30d == 0
+
+    def broken(self, ctx):
+        raise RuntimeError("product unreachable")
+
+    monkeypatch.setattr("accounts.actions.MarkDuplicate.perform", broken)
+    monkeypatch.setattr("accounts.actions.MarkDuplicate.approval_reason", lambda self, ctx: None)
+    canonical = make_account()
+    run = run_action(
+        name="mark_duplicate",
+        target=account,
+        actor=support,
+        params={"canonical": canonical.external_id},
+        idempotency_key="broken",
+    ).run
+    assert run.status == ActionStatus.FAILED
+    assert _facts_of(account).manual_minutes_30d == 10  # the person did the work; it broke
+
+
+def test_work_after_the_window_counts_nothing(make_account, make_user):
+    account = make_account(signed_up_at=timezone.now() - 31 * D)
+    run_action(name="resend_invite", target=account, actor=make_user("support"), idempotency_key="late")
+    assert _facts_of(account).manual_minutes_30d == 0
+
+
+def test_a_write_moves_the_facts_with_one_update_by_primary_key(make_account, system):
+    account = make_account()
+    table = AccountFacts._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        _events(
+            account, system, ("a", "import.failed", H), ("b", "user.login", 25 * D), ("c", "report.viewed", H)
+        )
+    writes = [q["sql"] for q in queries if table in q["sql"]]
+    assert len(writes) == 1 and writes[0].startswith("UPDATE")
+    assert f'"{table}"."account_id" = ' in writes[0]
+
+
+def test_people_are_not_system_or_service_users(make_user, system):
+    token, _ = service_token_issue(name="svc", role="analytics", actor=system)
+    assert is_person(make_user("support"))
+    assert not is_person(system)
+    assert not is_person(token.user)
+    assert not is_person(None)
+
+
+def test_the_copies_follow_every_save_of_the_account(make_account, make_user, system):
+    account, canonical = make_account(shape="free_trial"), make_account()
+    assert (_facts_of(account).plan, _facts_of(account).is_duplicate) == ("free", False)
+    assert _facts_of(account).activation_due_at == account.signed_up_at + 72 * H
+
+    account_plan_change(account=account, plan="team", mrr_cents=19900, actor=system)
+    account_mark_duplicate(account=account, canonical=canonical, actor=make_user("support"))
+    _events(account, system, ("w", "workspace.provisioned", H), ("r", "report.viewed", 2 * H))
+
+    facts = _facts_of(account)
+    assert (facts.plan, facts.is_duplicate) == ("team", True)
+    assert (facts.time_to_value, facts.activated_24h) == (2 * H, True)
+    before = _facts()
+    facts_rebuild()
+    assert _facts() == before
+
+
+def test_a_bulk_update_of_accounts_moves_the_copies(make_account, system):
+    accounts = [make_account(), make_account()]
+    rows = list(Account.objects.filter(pk__in=[a.pk for a in accounts]))
+    for row in rows:
+        row.plan = "enterprise"
+    with acting_as(system):
+        update_rows_with_history(rows, ["plan"])
+    assert {_facts_of(a).plan for a in accounts} == {"enterprise"}
