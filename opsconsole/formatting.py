@@ -1,0 +1,41 @@
+"""How the console writes times and money: one format everywhere, so a person never has to
+translate an ISO timestamp or a count of cents in their head."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
+
+
+def relative_age(moment: datetime, now: datetime | None = None) -> str:
+    """'21 h ago', 'in 3 min', 'just now': the one unit a person would say."""
+    now = now or timezone.now()
+    seconds = (now - moment).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        return "just now"
+    unit, size = next((u, s) for u, s in (("d", 86400), ("h", 3600), ("min", 60)) if seconds >= s)
+    amount = int(seconds // size)
+    return f"in {amount} {unit}" if future else f"{amount} {unit} ago"
+
+
+def human_time(moment: datetime | None, now: datetime | None = None) -> str:
+    """'2026-11-30 16:48 · 21 h ago' in the current time zone; '—' for no time."""
+    if moment is None:
+        return "—"
+    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    return f"{local:%Y-%m-%d %H:%M} · {relative_age(moment, now)}"
+
+
+def money(cents: int | None, currency: str = "usd") -> str:
+    """'$2,388.00' from 238800 cents; other currencies keep their code ('1,000.00 SEK')."""
+    if cents is None:
+        return "—"
+    amount = Decimal(cents) / 100
+    symbol = CURRENCY_SYMBOLS.get((currency or "usd").lower())
+    text = f"{abs(amount):,.2f}"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency.upper()}"
