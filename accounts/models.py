@@ -27,6 +27,7 @@ from accounts.choices import (
 )
 from accounts.shapes import PLANS, SHAPES
 from opsconsole.history import audited_history
+from opsconsole.request_id import request_id_field
 from opsconsole.restrict import RestrictedQuerySet
 
 SHAPE_CHOICES = [(s.code, s.name) for s in SHAPES.values()]
@@ -202,6 +203,7 @@ class AccountEvent(models.Model):
     )
     # Which intake wrote the row; lets a batch learn which of its events were new.
     intake_id = models.UUIDField(db_index=True)
+    ingress_request_id = request_id_field()
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

@@ -5,6 +5,7 @@ from django.db import models
 
 from opsconsole.history import audited_history
 from opsconsole.outbox_destinations import PRODUCT, destination_choices
+from opsconsole.request_id import request_id_field
 from opsconsole.restrict import RestrictedQuerySet
 
 
@@ -324,6 +325,7 @@ class OutboxMessage(models.Model):
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    ingress_request_id = request_id_field()
     history = audited_history()
 
     objects = AccountRecordQuerySet.as_manager()

@@ -11,6 +11,7 @@ from opsconsole.actions.services import action_run_reverse, run_action
 from opsconsole.api.idempotency import HEADER, REPLAYED_HEADER
 from opsconsole.errors import NotFound
 from opsconsole.models import ActionRun, ActionStatus
+from opsconsole.request_id import current_request_id
 
 RUN_PERMISSION = "opsconsole.view_actionrun"
 
@@ -113,7 +114,7 @@ class ActionRunView(APIView):
                 target=action_target_get(action=action, public_id=data["target"], user=request.user),
                 params=data["params"],
                 evidence=data["evidence"],
-                request_id=request.headers.get("X-Request-ID", ""),
+                request_id=current_request_id(),
                 entry_point="api",
                 **common,
             )
