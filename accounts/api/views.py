@@ -38,6 +38,7 @@ NOT_FOUND = {404: error_response("No account with this external_id is visible to
 
 class AccountCreateView(APIView):
     required_permissions = {"POST": ["accounts.add_account"]}
+    token_scopes = {"POST": "accounts:write"}
 
     @extend_schema(
         operation_id="accounts_create",
@@ -69,6 +70,7 @@ class AccountCreateView(APIView):
 
 class AccountDetailView(APIView):
     required_permissions = {"GET": ["accounts.view_account"]}
+    token_scopes = {"GET": "accounts:read"}
 
     @extend_schema(
         operation_id="accounts_retrieve",
@@ -82,6 +84,7 @@ class AccountDetailView(APIView):
 
 class ProvisioningStatusView(APIView):
     required_permissions = {"GET": ["accounts.view_account", "accounts.view_provisioningstep"]}
+    token_scopes = {"GET": "accounts:read"}
 
     @extend_schema(
         operation_id="accounts_provisioning_status",
@@ -95,6 +98,7 @@ class ProvisioningStatusView(APIView):
 
 class EntitlementsView(APIView):
     required_permissions = {"GET": ["accounts.view_account", "accounts.view_entitlementoverride"]}
+    token_scopes = {"GET": "accounts:read"}
 
     @extend_schema(
         operation_id="accounts_entitlements",
@@ -109,6 +113,7 @@ class EntitlementsView(APIView):
 
 class EventIntakeView(APIView):
     required_permissions = {"POST": ["accounts.add_accountevent"]}
+    token_scopes = {"POST": "events:write"}
 
     @extend_schema(
         operation_id="events_create",

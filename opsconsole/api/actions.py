@@ -78,6 +78,7 @@ class ActionRunView(APIView):
     commits a preview."""
 
     required_permissions = {"POST": [RUN_PERMISSION]}
+    token_scopes = {"POST": "actions:run"}
 
     @extend_schema(
         request=ActionRequestSerializer,
@@ -132,6 +133,7 @@ class ActionRunView(APIView):
 
 class ActionRunDetailView(APIView):
     required_permissions = {"GET": [RUN_PERMISSION]}
+    token_scopes = {"GET": "actions:read"}
 
     @extend_schema(responses=ActionRunSerializer)
     def get(self, request, pk: int):

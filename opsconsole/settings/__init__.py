@@ -14,7 +14,7 @@ from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from opsconsole.settings.env import env_bool, env_list, env_str
+from opsconsole.settings.env import cache_from_env, env_bool, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -191,7 +191,13 @@ REST_FRAMEWORK = {
         # A console session counts only once it passed its second factor.
         "opsconsole.staffauth.session.VerifiedSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["opsconsole.api.permissions.DeclaredPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "opsconsole.api.permissions.DeclaredPermissions",
+        # A service token also needs the endpoint's declared scope (opsconsole/api/scopes.py).
+        "opsconsole.api.scopes.TokenScopes",
+    ],
+    # Per token, on the shared cache: 429 with Retry-After past API_TOKEN_RATE.
+    "DEFAULT_THROTTLE_CLASSES": ["opsconsole.api.throttling.ServiceTokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["opsconsole.api.parsers.GuardedJSONParser"],
     "EXCEPTION_HANDLER": "opsconsole.api.errors.api_exception_handler",
@@ -200,6 +206,15 @@ REST_FRAMEWORK = {
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+# Requests per token ("N/s", "N/min", "N/hour"); each token counts on its own.
+API_TOKEN_RATE = env_str("OPSCONSOLE_API_TOKEN_RATE", default="1200/min")
+
+# The cache (API throttles; anything shared between processes): Redis when CACHE_URL names it
+# or the Celery broker is Redis, so every gunicorn process counts together; else local memory.
+CACHES = {
+    "default": cache_from_env(env_str("CACHE_URL", default=""), env_str("CELERY_BROKER_URL", default=""))
+}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "opsconsole API",
