@@ -1,6 +1,6 @@
 """REST API v1 for the product: signups, account reads, provisioning status and events."""
 
-from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,7 +10,7 @@ from accounts.api.serializers import (
     AccountSerializer,
     EntitlementSerializer,
     EntitlementsSerializer,
-    EventBatchSerializer,
+    EventIntakeBodySerializer,
     EventIntakeResultSerializer,
     EventSerializer,
     ProvisioningStatusSerializer,
@@ -126,11 +126,7 @@ class EventIntakeView(APIView):
             "as a duplicate and is stored once. A malformed body or a batch over 500 is a 400 "
             "and stores nothing."
         ),
-        request=PolymorphicProxySerializer(
-            component_name="EventIntake",
-            serializers=[EventSerializer, EventBatchSerializer],
-            resource_type_field_name=None,
-        ),
+        request=EventIntakeBodySerializer,
         responses={
             200: EventIntakeResultSerializer,
             400: error_response("`malformed_request`, `invalid_batch` or `batch_too_large`."),

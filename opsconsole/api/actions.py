@@ -1,5 +1,6 @@
 """``POST /api/v1/actions/{name}/``: the API entry point to ``run_action`` (and its dry run)."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -135,7 +136,15 @@ class ActionRunDetailView(APIView):
     required_permissions = {"GET": [RUN_PERMISSION]}
     token_scopes = {"GET": "actions:read"}
 
-    @extend_schema(responses=ActionRunSerializer)
-    def get(self, request, pk: int):
-        run = action_run_get(pk, user=request.user)
+    @extend_schema(
+        responses=ActionRunSerializer,
+        parameters=[
+            OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The run's id.")
+        ],
+    )
+    def get(self, request, pk: str):
+        # Any text reaches the view (a JSON 404 rather than the console's HTML one for "abc").
+        if not pk.isascii() or not pk.isdigit():
+            raise NotFound("action_run_not_found", f"No action run {pk!r}.")
+        run = action_run_get(int(pk), user=request.user)
         return Response(ActionRunSerializer(run).data)

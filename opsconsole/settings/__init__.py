@@ -201,7 +201,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["opsconsole.api.parsers.GuardedJSONParser"],
     "EXCEPTION_HANDLER": "opsconsole.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "opsconsole.api.schema.ConsoleAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
@@ -221,6 +221,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Provisioning status, events and ticket intake for the product.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Input serializers get their own components, so required texts carry minLength 1.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Several components have a "status" field with different choices; name each set once.
     "ENUM_NAME_OVERRIDES": {
         "ProvisioningStatusEnum": "accounts.choices.ProvisioningStatus",
