@@ -93,7 +93,7 @@ class TicketAdmin(GuardedActionsAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
         first = min(pending)
         if first <= timezone.now():
             return format_html(
-                '<strong style="color:#ba2121">{} (past)</strong>', first.strftime("%Y-%m-%d %H:%M")
+                '<strong class="oc-alert-text">{} (past)</strong>', first.strftime("%Y-%m-%d %H:%M")
             )
         return first.strftime("%Y-%m-%d %H:%M")
 
