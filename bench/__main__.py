@@ -21,6 +21,7 @@ SCENARIOS = {
     "routing_engine": ("bench.routing_engine", [], ["--tickets", "10000", "--intake", "100"]),
     "intake_api": ("bench.intake_api", [], ["--tickets", "100000", "--requests", "300"]),
     "reconcile_stripe": ("bench.reconcile_stripe", [], ["--subscriptions", "1000"]),
+    "ingress": ("bench.ingress", [], ["--events", "300", "--keys", "50"]),
 }
 
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -29,6 +30,8 @@ urlpatterns = [
     ),
     # Passkey ceremonies (JSON) for the sign-in steps and the security page.
     path("login/passkey/", include("opsconsole.staffauth.urls")),
+    # Benchmarks' bare baselines (bench/urls.py), only where the bench app is installed.
+    *([path("bench/", include("bench.urls"))] if settings.BENCHMARKS else []),
     # Last: the admin, mounted at the root, ends in a catch-all that would swallow the API.
     path("", admin.site.urls),
 ]

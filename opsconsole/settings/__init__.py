@@ -310,7 +310,11 @@ LOGGING = {
             "foreign_pre_chain": [*_LOG_PROCESSORS, structlog.stdlib.ExtraAdder(allow=["status_code"])],
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "structured"},
+        # Without a handler Python's last-resort handler would print their warnings anyway.
+        "discard": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's defaults give "django" its own console handler in debug mode, on top of the
@@ -318,9 +322,9 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         # The 403/404 lines with a traceback each (exc_info), and runserver's access lines: both
         # repeat django_structlog's request_finished.
-        "django.request": {"handlers": [], "propagate": False},
-        "django.server": {"handlers": [], "propagate": False},
-        "django.security.DisallowedHost": {"handlers": [], "propagate": False},
+        "django.request": {"handlers": ["discard"], "propagate": False},
+        "django.server": {"handlers": ["discard"], "propagate": False},
+        "django.security.DisallowedHost": {"handlers": ["discard"], "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         # The stripe SDK logs every request at INFO; that buries reconcile progress and alerts.
         "stripe": {"level": "WARNING"},
