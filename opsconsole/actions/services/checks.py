@@ -49,6 +49,12 @@ def action_check(ctx: ActionContext) -> None:
 
 def _check_reversible(ctx: ActionContext) -> None:
     original = ctx.reversal_of = ActionRun.objects.select_for_update().get(pk=ctx.reversal_of.pk)
+    if original.reversal_of_id is not None:
+        raise Conflict(
+            "reversal_not_reversible",
+            f"Run #{original.pk} is itself a reversal; a reversal cannot be reversed.",
+            {"action_run": original.pk},
+        )
     if not ctx.action.reversible:
         raise Conflict("not_reversible", f"{ctx.action.name} cannot be reversed.")
     if original.status != ActionStatus.SUCCEEDED:

@@ -219,6 +219,14 @@ def _run_live(
                     "This action run was already reversed.",
                     {"action_run": reversal_of.pk},
                 ) from None
+            _same_request_require(
+                existing,
+                action=action,
+                target=target,
+                params=params,
+                evidence=evidence,
+                reversal_of=reversal_of,
+            )
             return ActionOutcome(run=existing, duplicate=True)
 
         locked = action.lock(target)
@@ -249,6 +257,39 @@ def _run_live(
     return ActionOutcome(run=run)
 
 
+def _same_request_require(existing: ActionRun, *, action, target, params, evidence, reversal_of) -> None:
+    """A key replays only the request it was first used with, as every ledger here does: the
+    same key with another action, target, parameters or evidence answers 422."""
+    same = (
+        existing.action == action.name
+        and existing.target_type_id == ContentType.objects.get_for_model(target).pk
+        and existing.target_id == str(target.pk)
+        and existing.params == to_json(params)
+        and existing.evidence == to_json(evidence)
+        and existing.reversal_of_id == (reversal_of.pk if reversal_of else None)
+    )
+    if not same:
+        raise Unprocessable(
+            "idempotency_key_reused",
+            f"This Idempotency-Key was used for run #{existing.pk} ({existing.action} on "
+            f"{existing.target_repr}) with other parameters; use a new key for a new request.",
+            {"action_run": existing.pk},
+        )
+
+
+def reversal_refusal(run: ActionRun) -> Conflict | None:
+    """Why ``run`` cannot be reversed before anything is recorded, or None: a reversal is
+    never reversed itself (run the action again instead)."""
+    if run.reversal_of_id is not None:
+        return Conflict(
+            "reversal_not_reversible",
+            f"Run #{run.pk} is itself the reversal of run #{run.reversal_of_id}; a reversal cannot be "
+            f"reversed. Run {run.action} again instead.",
+            {"action_run": run.pk, "reversal_of": run.reversal_of_id},
+        )
+    return None
+
+
 def action_run_reverse(
     *,
     run: ActionRun,
@@ -259,6 +300,9 @@ def action_run_reverse(
     entry_point: str = "console",
 ) -> ActionOutcome:
     """Reverse a succeeded run: a new run of the same action, through the same path."""
+    refusal = reversal_refusal(run)
+    if refusal is not None:
+        raise refusal
     target = run.target_type.get_object_for_this_type(pk=run.target_id)
     return run_action(
         name=run.action,
