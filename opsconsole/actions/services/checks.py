@@ -26,7 +26,7 @@ def evidence_require(*, runbook, evidence: dict) -> dict:
 
 
 def _check_runbook(action: Action, runbook) -> None:
-    if runbook is not None and action.name not in runbook.allowed_actions:
+    if runbook is not None and not action.works_the_case and action.name not in runbook.allowed_actions:
         raise Conflict(
             "not_allowed_by_runbook",
             f"Runbook {runbook.code} does not allow {action.name}; it allows "
