@@ -122,3 +122,27 @@ def action_target_by_pk(*, action: Action, pk: str, user):
     """An action's target from the console's URL, among what ``user`` may see: one they may
     not see is not found, so the page does not say it exists."""
     return targets.target_for(action.target_model).get_by_pk(pk=pk, user=user)
+
+
+def money_moves(changes: list[dict]) -> list[dict]:
+    """The amounts of money (fields in cents, such as an account's ``mrr_cents``) a run's
+    changes move, before and after, for an approver to read first: ``{"object", "label",
+    "before", "after", "delta"}`` in cents."""
+    moves = []
+    for change in changes:
+        for field in change.get("fields", []):
+            name = field["field"]
+            if not name.endswith("_cents"):
+                continue
+            label = name.removesuffix("_cents").replace("_", " ")
+            before, after = field.get("before"), field.get("after")
+            moves.append(
+                {
+                    "object": change.get("object") or f"{change.get('model')} #{change.get('pk')}",
+                    "label": label.upper() if len(label) <= 3 else label.capitalize(),
+                    "before": before,
+                    "after": after,
+                    "delta": (after or 0) - (before or 0),
+                }
+            )
+    return moves

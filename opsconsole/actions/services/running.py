@@ -105,7 +105,23 @@ def run_action(
     )
 
 
-def _dry_run(action, target, actor, params, evidence, runbook, reversal_of) -> ActionOutcome:
+def pending_run_preview(run: ActionRun) -> dict:
+    """What a run waiting for approval will do, for its approver: the preview its requester
+    confirmed, or (a run requested through the API without one) a dry run of it now, as its
+    requester. A run that could no longer run says why under ``error``."""
+    if run.preview:
+        return run.preview
+    action = get_action(run.action)
+    target = run.target_type.get_object_for_this_type(pk=run.target_id)
+    try:
+        return _dry_run(
+            action, target, run.actor, run.params, run.evidence, run.runbook, None, pending=run
+        ).preview
+    except ApplicationError as exc:
+        return {"error": exc.message, "changes": [], "derived_changes": [], "external_calls": []}
+
+
+def _dry_run(action, target, actor, params, evidence, runbook, reversal_of, pending=None) -> ActionOutcome:
     recorder = EffectRecorder(dry_run=True, ignored_models=(OutboxMessage,))
     captured = {}
     try:
@@ -118,7 +134,9 @@ def _dry_run(action, target, actor, params, evidence, runbook, reversal_of) -> A
             captured["approval"] = action.approval_reason(ctx) if reversal_of is None else None
             if captured["approval"]:
                 target_type = ContentType.objects.get_for_model(locked)
-                waiting = approval_waiting(action.name, target_type.pk, locked.pk)
+                waiting = approval_waiting(
+                    action.name, target_type.pk, locked.pk, exclude=pending.pk if pending else None
+                )
                 if waiting is not None:
                     raise already_requested(waiting)
             captured["before"] = to_json(action.derived_state(locked))
