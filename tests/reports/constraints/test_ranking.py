@@ -90,6 +90,7 @@ def test_failure_reasons_of_a_channel_by_volume_with_the_sentence(make_channel, 
     ]
     assert rows[0].time_cost_minutes == 3 * 20
     assert leader_sentence(rows[0], channel_name="Northwind Partners") == (
-        "Data import failed affects 30% of new Northwind Partners accounts and adds 20 minutes of staff time each."
+        "Data import failed affects 30% of new Northwind Partners accounts "
+        "and adds 20 minutes of staff time each."
     )
     assert rows[0].runbook is not None and rows[0].fix_action
