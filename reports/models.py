@@ -100,6 +100,9 @@ class CostSettings(models.Model):
         default=11_500, help_text="Loaded cost per engineering hour."
     )
     minutes_per_ticket = models.PositiveIntegerField(default=12)
+    minutes_per_escalation = models.PositiveIntegerField(
+        default=60, help_text="Engineering minutes one escalation takes."
+    )
     dispute_fee_cents = models.PositiveIntegerField(default=1_500, help_text="Stripe's fee per dispute.")
     updated_at = models.DateTimeField(auto_now=True)
     history = audited_history()

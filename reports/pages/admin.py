@@ -5,7 +5,7 @@ from django.urls import path
 
 from opsconsole.adminkit import HistoryAdmin
 from reports.models import CostSettings
-from reports.pages import constraints
+from reports.pages import constraints, costs
 
 
 @admin.register(CostSettings)
@@ -28,6 +28,8 @@ class CostSettingsAdmin(HistoryAdmin):
             ("constraints/ranked/", constraints.ranked_view, "ranked"),
             ("constraints/quality/", constraints.quality_view, "quality"),
             ("constraints/rows/", constraints.rows_view, "rows"),
+            ("constraints/costs/", costs.costs_view, "costs"),
+            ("constraints/billing/", costs.billing_view, "billing"),
         ]
         return [
             path(route, self.admin_site.admin_view(view), name=f"reports_constraints_{name}")
