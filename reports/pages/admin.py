@@ -5,7 +5,7 @@ from django.urls import path
 
 from opsconsole.adminkit import HistoryAdmin
 from reports.models import CostSettings
-from reports.pages import constraints, costs
+from reports.pages import constraints, costs, funnel
 
 
 @admin.register(CostSettings)
@@ -30,6 +30,8 @@ class CostSettingsAdmin(HistoryAdmin):
             ("constraints/rows/", constraints.rows_view, "rows"),
             ("constraints/costs/", costs.costs_view, "costs"),
             ("constraints/billing/", costs.billing_view, "billing"),
+            ("constraints/funnel/", funnel.funnel_view, "funnel"),
+            ("constraints/funnel/chart.svg", funnel.funnel_chart, "funnel_chart"),
         ]
         return [
             path(route, self.admin_site.admin_view(view), name=f"reports_constraints_{name}")
