@@ -5,7 +5,7 @@ from django.urls import path
 
 from opsconsole.adminkit import HistoryAdmin
 from reports.models import CostSettings
-from reports.pages import constraints, costs, funnel
+from reports.pages import constraints, costs, drag, funnel, timeline
 
 
 @admin.register(CostSettings)
@@ -32,6 +32,9 @@ class CostSettingsAdmin(HistoryAdmin):
             ("constraints/billing/", costs.billing_view, "billing"),
             ("constraints/funnel/", funnel.funnel_view, "funnel"),
             ("constraints/funnel/chart.svg", funnel.funnel_chart, "funnel_chart"),
+            ("constraints/timeline/<int:account_id>/", timeline.timeline_view, "timeline"),
+            ("constraints/drag/", drag.drag_view, "drag"),
+            ("constraints/drag/chart.svg", drag.drag_chart, "drag_chart"),
         ]
         return [
             path(route, self.admin_site.admin_view(view), name=f"reports_constraints_{name}")
