@@ -8,9 +8,10 @@ flagged (gates' observability check reads ``quality_checks``).
 - ``unmatched_events``: product events the intake refused because their account matches no
   account (``accounts.RejectedEvent``), by the day received. They have no account, so no
   channel: a channel's panel shows every one of them;
-- ``events_before_signup``: events of cohort accounts dated before the account's signup;
-- ``late_events``: events that occurred in the range and were recorded more than
-  ``REPORTS_LATE_EVENT_HOURS`` after they occurred;
+- ``events_before_signup``: product events of cohort accounts dated before the account's signup;
+- ``late_events``: product events that occurred in the range and were recorded more than
+  ``REPORTS_LATE_EVENT_HOURS`` after they occurred (the events opsconsole writes itself, such
+  as ``account.created`` of a backfilled signup, are not the product's lateness);
 - ``duplicate_workspaces``: cohort-range accounts marked duplicate, and candidates: an account
   with the name (case aside) and admin email domain of an earlier account not marked duplicate;
 - ``unmatched_billing``: Stripe customers no account claims (reconciliation's
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower, StrIndex, Substr, TruncDate
 
-from accounts.choices import ChannelKind, DriftKind
+from accounts.choices import ChannelKind, DriftKind, EventSource
 from accounts.models import (
     UNATTRIBUTED_CHANNEL,
     Account,
@@ -80,6 +81,7 @@ def _unmatched_events(start, end, channel):
 
 def _events_before_signup(start, end, channel):
     qs = AccountEvent.objects.filter(
+        source=EventSource.PRODUCT,
         account__signed_up_at__gte=start,
         account__signed_up_at__lt=end,
         account__duplicate_of__isnull=True,
@@ -91,7 +93,10 @@ def _events_before_signup(start, end, channel):
 def _late_events(start, end, channel):
     late = timedelta(hours=settings.REPORTS_LATE_EVENT_HOURS)
     qs = AccountEvent.objects.filter(
-        occurred_at__gte=start, occurred_at__lt=end, recorded_at__gt=F("occurred_at") + late
+        source=EventSource.PRODUCT,
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        recorded_at__gt=F("occurred_at") + late,
     )
     return qs.filter(channel=channel) if channel is not None else qs
 
