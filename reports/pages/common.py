@@ -1,11 +1,13 @@
 """What every constraint page shares: the permission, the range and channel from the query
 string, tables of cells (a number with the link to its rows), and their CSV."""
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
@@ -68,6 +70,15 @@ def scope_of(request, *, channel_required: bool = False) -> Scope:
         first = Channel.objects.order_by("code").values_list("code", flat=True).first()
         channel = first
     return Scope(since, until, channel)
+
+
+_SCRIPTS = re.compile(rb"<script\b.*?</script>", re.DOTALL)
+
+
+def svg_response(chart) -> HttpResponse:
+    """A pygal chart as an SVG image, with pygal's config script removed (an ``<img>`` never
+    runs it, and the page stays free of script): the chart needs none to draw."""
+    return HttpResponse(_SCRIPTS.sub(b"", chart.render()), content_type="image/svg+xml")
 
 
 def table_csv(table: Table, scope: Scope) -> Iterator[str]:

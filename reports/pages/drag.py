@@ -1,12 +1,11 @@
 """Operational drag per day, with the trend of manual interventions per new account."""
 
 import pygal
-from django.http import HttpResponse
 from django.urls import reverse
 from pygal.style import CleanStyle
 
 from reports.drag.selectors import DRAGS, operational_drag
-from reports.pages.common import Cell, Table, guarded, render, scope_of
+from reports.pages.common import Cell, Table, guarded, render, scope_of, svg_response
 
 
 @guarded
@@ -61,4 +60,4 @@ def drag_chart(request):
     chart.x_labels_major = [d.day.isoformat() for d in days[::7]]
     chart.add("Manual per new account", [d.manual_per_account for d in days])
     chart.add("Trend", [d.trend for d in days], show_dots=False, stroke_style={"dasharray": "6, 3"})
-    return HttpResponse(chart.render(), content_type="image/svg+xml")
+    return svg_response(chart)

@@ -1,12 +1,11 @@
 """The step-gap funnel page and its chart (a server-side SVG, no script: an ``<img>``)."""
 
 import pygal
-from django.http import HttpResponse
 from django.urls import reverse
 from pygal.style import CleanStyle
 
 from reports.funnel.selectors import step_funnel
-from reports.pages.common import Cell, Table, guarded, render, scope_of
+from reports.pages.common import Cell, Table, guarded, render, scope_of, svg_response
 
 
 def _h(value) -> str:
@@ -67,4 +66,4 @@ def funnel_chart(request):
     chart.x_labels = [s.step for s in steps]
     chart.add("Reached", [s.reached for s in steps])
     chart.add("First staff touch", [s.first_staff_touch for s in steps])
-    return HttpResponse(chart.render(), content_type="image/svg+xml")
+    return svg_response(chart)
