@@ -75,15 +75,26 @@ def hit_accounts(*, reason: str, since: date, until: date, channel: str | None =
     return cohort(since=since, until=until, channel=channel).filter(pk__in=with_reason)
 
 
+# Actions every runbook allows that close or hand off a case rather than fix it.
+GENERIC_ACTIONS = ("resolve_exception", "escalate_to_engineering")
+
+
 def _fixes() -> dict[int, tuple[str, str | None]]:
-    """reason code id -> (runbook code, its first allowed action): the most general active runbook."""
-    found = {}
+    """reason code id -> (runbook code, action): the likely fix is the first remedy (an action
+    other than resolving or escalating) of the reason's active runbooks, the most general runbook
+    first; failing one, the most general runbook and its first action."""
+    by_reason: dict[int, list[Runbook]] = defaultdict(list)
     for runbook in Runbook.objects.filter(active=True).order_by("pk"):
-        current = found.get(runbook.reason_code_id)
-        if current is None or len(runbook.facts or {}) < current[0]:
-            action = runbook.allowed_actions[0] if runbook.allowed_actions else None
-            found[runbook.reason_code_id] = (len(runbook.facts or {}), runbook.code, action)
-    return {reason: (code, action) for reason, (_, code, action) in found.items()}
+        by_reason[runbook.reason_code_id].append(runbook)
+    found = {}
+    for reason, runbooks in by_reason.items():
+        runbooks.sort(key=lambda rb: len(rb.facts or {}))
+        remedy = next(
+            ((rb.code, a) for rb in runbooks for a in rb.allowed_actions if a not in GENERIC_ACTIONS), None
+        )
+        first = runbooks[0]
+        found[reason] = remedy or (first.code, first.allowed_actions[0] if first.allowed_actions else None)
+    return found
 
 
 def _staff_minutes(exceptions: QuerySet[OpsException]) -> dict[int, dict[int, float]]:

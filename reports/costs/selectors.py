@@ -6,7 +6,8 @@ and per escalation (60), Stripe's dispute fee ($15), each channel's acquisition 
 
 Per channel:
 
-- spend over the range = monthly spend x days in the range / 30;
+- spend over the range = monthly spend x days in the range / 30 (unknown, and the per-signup and
+  per-activated figures with it, until an ops lead enters the channel's spend);
 - cost per signup = spend / signups;
 - operating cost = manual minutes (``manual_minutes_per_account``'s numerator: person-run
   actions and person-resolved exceptions, 30 days) x support rate
@@ -43,7 +44,7 @@ class ChannelCost:
     name: str
     signups: int
     activated: int
-    spend_cents: int
+    spend_cents: int | None
     cost_per_signup_cents: int | None
     manual_minutes: int
     manual_cents: int
@@ -102,7 +103,8 @@ def channel_costs(*, since: date, until: date) -> list[ChannelCost]:
         f = facts.get(channel.pk, {})
         signups, activated = f.get("signups", 0), f.get("activated", 0)
         manual, tickets, escalations = f.get("manual") or 0, f.get("tickets") or 0, f.get("escalations") or 0
-        spend = spends.get(channel.pk, 0) * days / DAYS_PER_MONTH
+        known = channel.pk in spends
+        spend = spends[channel.pk] * days / DAYS_PER_MONTH if known else 0
         manual_cost = _priced(manual, inputs.support_hour_cents)
         ticket_cost = _priced(tickets * inputs.minutes_per_ticket, inputs.support_hour_cents)
         escalation_cost = _priced(escalations * inputs.minutes_per_escalation, inputs.engineering_hour_cents)
@@ -118,8 +120,8 @@ def channel_costs(*, since: date, until: date) -> list[ChannelCost]:
                 name=channel.name,
                 signups=signups,
                 activated=activated,
-                spend_cents=round(spend),
-                cost_per_signup_cents=_per(spend, signups),
+                spend_cents=round(spend) if known else None,
+                cost_per_signup_cents=_per(spend, signups) if known else None,
                 manual_minutes=manual,
                 manual_cents=round(manual_cost),
                 tickets=tickets,
@@ -132,8 +134,8 @@ def channel_costs(*, since: date, until: date) -> list[ChannelCost]:
                     _priced(billing_tickets * inputs.minutes_per_ticket, inputs.support_hour_cents)
                 ),
                 operating_cents=round(operating),
-                cost_per_activated_cents=_per(spend, activated),
-                cost_per_activated_with_operating_cents=_per(spend + operating, activated),
+                cost_per_activated_cents=_per(spend, activated) if known else None,
+                cost_per_activated_with_operating_cents=_per(spend + operating, activated) if known else None,
             )
         )
     return _flag_cheap_but_expensive(rows)

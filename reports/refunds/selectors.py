@@ -3,9 +3,10 @@
 category billing (by ``created_at``), in [since, until).
 
 A Stripe event belongs to the account it was processed for, else to the account whose Stripe
-customer the charge names (refund and dispute events have no handler, so most are only
-stored). Rows that match no account go to ``unmatched``. Amounts are Stripe's, in cents:
-``amount_refunded`` of a refunded charge, ``amount`` of a dispute.
+customer the charge names, else to the account its ``metadata.account`` names (refund and
+dispute events have no handler, so most are only stored). Rows that match no account go to
+``unmatched``. Amounts are Stripe's, in cents: ``amount_refunded`` of a refunded charge,
+``amount`` of a dispute.
 """
 
 from collections import defaultdict
@@ -46,12 +47,17 @@ def _channel_of_customer():
     return Account.objects.filter(stripe_customer_id=OuterRef("customer")).exclude(stripe_customer_id="")
 
 
+def _channel_of_metadata():
+    return Account.objects.filter(external_id=OuterRef("named_account"))
+
+
 def stripe_rows(kind: str, *, since: date, until: date, channel: str | None = None) -> QuerySet[StripeEvent]:
     """The refund (``kind="refunds"``) or dispute events of the range, each annotated with
     ``channel_code`` (``unmatched`` when no account) and ``amount_cents``."""
     start, end = bounds(since, until)
     qs = StripeEvent.objects.filter(type=KINDS[kind], created__gte=start, created__lt=end).annotate(
         customer=KT("payload__data__object__customer"),
+        named_account=KT("payload__data__object__metadata__account"),
         amount_text=KT(
             "payload__data__object__amount_refunded" if kind == "refunds" else "payload__data__object__amount"
         ),
@@ -60,6 +66,7 @@ def stripe_rows(kind: str, *, since: date, until: date, channel: str | None = No
         channel_code=Coalesce(
             F("account__channel__code"),
             Subquery(_channel_of_customer().values("channel__code")[:1]),
+            Subquery(_channel_of_metadata().values("channel__code")[:1]),
             output_field=CharField(),
         )
     )
