@@ -56,7 +56,11 @@ def channel_spend_set(*, channel: Channel, monthly_spend_cents, actor) -> Channe
     """Set a channel's acquisition spend per month (cents)."""
     _may(actor, SPEND_PERMISSION)
     amount = _amount("monthly_spend_cents", monthly_spend_cents)
-    spend, _ = ChannelSpend.objects.get_or_create(channel=channel)
+    spend, created = ChannelSpend.objects.get_or_create(
+        channel=channel, defaults={"monthly_spend_cents": amount}
+    )
+    if created:
+        return spend
     spend = ChannelSpend.objects.select_for_update().get(pk=spend.pk)
     if spend.monthly_spend_cents != amount:
         spend.monthly_spend_cents = amount

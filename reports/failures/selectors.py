@@ -3,10 +3,14 @@ channel's signups, time cost (volume x handling minutes, the estimate and the me
 side by side) and the sentence a leader would say. The rows are the constraint list's
 (``reports.constraints.selectors``), restricted to the channel and ordered by volume."""
 
+from dataclasses import replace
 from datetime import date
 
-from reports.constraints.selectors import Constraint, constraint_rows
-from reports.scope import channel_named
+from django.db.models import Count
+
+from accounts.models import Channel
+from reports.constraints.selectors import Constraint, constraint_rows, hit_exceptions
+from reports.scope import channel_named, cohort
 
 
 def top_failure_reasons(*, channel: str, since: date, until: date, limit: int = 5) -> list[Constraint]:
@@ -32,3 +36,34 @@ def channel_failures(*, channel: str, since: date, until: date, limit: int = 5) 
         "channel": found,
         "rows": [(row, leader_sentence(row, channel_name=found.name)) for row in rows],
     }
+
+
+def leader_sentences(rows: list[Constraint], *, since: date, until: date) -> dict[str, str]:
+    """reason code -> the leader's sentence about the channel each reason hits hardest (the
+    highest share of that channel's signups; ties: more accounts), for the ranked list."""
+    signups = dict(
+        cohort(since=since, until=until)
+        .values("channel_id")
+        .annotate(n=Count("pk"))
+        .values_list("channel_id", "n")
+    )
+    hits = (
+        hit_exceptions(since=since, until=until)
+        .values("reason_code__code", "account__channel_id")
+        .annotate(n=Count("account", distinct=True))
+        .values_list("reason_code__code", "account__channel_id", "n")
+    )
+    worst: dict[str, tuple] = {}
+    for code, channel_id, n in hits:
+        key = (n / signups[channel_id], n)
+        if code not in worst or key > worst[code][0]:
+            worst[code] = (key, channel_id)
+    names = dict(Channel.objects.values_list("pk", "name"))
+    sentences = {}
+    for row in rows:
+        if row.reason_code in worst:
+            (share, _), channel_id = worst[row.reason_code]
+            sentences[row.reason_code] = leader_sentence(
+                replace(row, share=round(share, 4)), channel_name=names[channel_id]
+            )
+    return sentences

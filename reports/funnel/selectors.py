@@ -15,7 +15,7 @@ When an account reached a step (the first time):
   from Stripe (processed for the account, or naming its Stripe customer).
 
 The gap of a step is the time from the latest earlier step the account had reached by then
-(``created`` at least). Percentiles interpolate as ``percentile_cont``.
+(``created`` at least); a step dated before the signup (a ticket filed before it) has no gap. Percentiles interpolate as ``percentile_cont``.
 
 First staff touch: the earliest of the account's first exception, first ticket and first
 guarded action run by a person. It is put at the first step, in journey order, that applies
@@ -164,8 +164,8 @@ def _touch_step(journey: _Journey) -> str:
 def _gap_hours(journey: _Journey, index: int) -> float | None:
     step = JOURNEY_STEPS[index]
     when = journey.at.get(step)
-    if when is None or index == 0:
-        return None
+    if when is None or index == 0 or when < journey.at[CREATED]:
+        return None  # not reached, the start itself, or dated before the signup (data quality)
     earlier = [journey.at[s] for s in JOURNEY_STEPS[:index] if s in journey.at and journey.at[s] <= when]
     previous = max(earlier) if earlier else journey.at[CREATED]
     return (when - previous).total_seconds() / 3600

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
+from django.contrib import admin
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -100,6 +101,7 @@ def render(request, *, title: str, scope: Scope, tables: list[Table], template: 
             return _csv(table_csv(table, scope), f"{table.code}_{scope.since}_{scope.until}.csv")
     channels = list(Channel.objects.order_by("code").values_list("code", "name"))
     context = {
+        **admin.site.each_context(request),
         "title": title,
         "scope": scope,
         "tables": tables,

@@ -6,11 +6,11 @@ from django.http import Http404
 from opsconsole.links import admin_url
 from reports.constraints import rules
 from reports.constraints.selectors import ranked_constraints
-from reports.failures.selectors import channel_failures
+from reports.failures.selectors import channel_failures, leader_sentence, leader_sentences
 from reports.pages.common import Cell, Table, guarded, render, scope_of
 from reports.quality.selectors import CHECKS, quality_by_day, quality_checks
 from reports.rowlists import restricted, row_list
-from reports.scope import bounds
+from reports.scope import bounds, channel_named
 from reports.timelines.selectors import example_timelines
 
 SHOWN_ROWS = 500
@@ -127,9 +127,15 @@ def ranked_view(request):
             "Risk weight",
             "Cost",
             "Likely fix",
+            "What a leader would say",
         ],
         note=rules.formula_text(),
     )
+    if scope.channel:
+        name = channel_named(scope.channel).name
+        sentences = {row.reason_code: leader_sentence(row, channel_name=name) for row in rows}
+    else:
+        sentences = leader_sentences(rows, since=scope.since, until=scope.until)
     for rank, row in enumerate(rows, 1):
         table.rows.append(
             [
@@ -145,15 +151,10 @@ def ranked_view(request):
                 f"{row.risk_weight:.2f}",
                 f"{row.cost:,.0f}",
                 Cell(row.fix, tone="warn" if row.runbook is None else ""),
+                sentences.get(row.reason_code, ""),
             ]
         )
-    return render(
-        request,
-        title="Ranked constraint list",
-        scope=scope,
-        tables=[table],
-        formula=rules.formula_text(),
-    )
+    return render(request, title="Ranked constraint list", scope=scope, tables=[table])
 
 
 @guarded

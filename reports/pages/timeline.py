@@ -2,6 +2,7 @@
 page without the console's frame; a print stylesheet does the same for a printed page)."""
 
 from django.conf import settings
+from django.contrib import admin
 from django.http import Http404
 from django.template.response import TemplateResponse
 
@@ -19,6 +20,7 @@ def timeline_view(request, account_id: int):
     (journey,) = journeys(Account.objects.filter(pk=account.pk))
     rows = gate_timeline(account, first_staff_touch=journey.touch)
     context = {
+        **admin.site.each_context(request),
         "title": f"Timeline of {account.name}",
         "account": account,
         "rows": rows,
