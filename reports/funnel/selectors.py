@@ -15,7 +15,8 @@ When an account reached a step (the first time):
   from Stripe (processed for the account, or naming its Stripe customer).
 
 The gap of a step is the time from the latest earlier step the account had reached by then
-(``created`` at least); a step dated before the signup (a ticket filed before it) has no gap. Percentiles interpolate as ``percentile_cont``.
+(``created`` at least); a step dated before the signup (a ticket filed before it) has no gap.
+Percentiles interpolate as ``percentile_cont``.
 
 First staff touch: the earliest of the account's first exception, first ticket and first
 guarded action run by a person. It is put at the first step, in journey order, that applies
