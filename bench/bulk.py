@@ -333,7 +333,7 @@ def bulk_generate(
         )
         cursor.execute(f"TRUNCATE {STAFF_TABLE}")
     big = len(wanted) >= bulk_sql.DROP_INDEXES_FROM
-    dropped = bulk_sql.drop_event_indexes() if big else []
+    dropped = bulk_sql.drop_secondary_indexes() if big else []
     positions = [(index, base_id + n) for n, index in enumerate(wanted)]
     jobs = [
         Job(seed, prefix, days, anchor, usage, tickets, base_id, tuple(positions[k::workers]), actor.pk)

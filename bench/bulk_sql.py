@@ -29,10 +29,11 @@ from accounts.rules import IDENTITY_REVIEW_FLAG, REVIEW_REASON_ENTERPRISE, REVIE
 from accounts.shapes import EVENT_STEP_TRANSITIONS, SHAPES
 from reports.facts import facts_rebuild
 
-# From this many new accounts the event table's secondary indexes are dropped for the COPY
+# From this many new accounts the loaded tables' secondary indexes are dropped for the COPY
 # and rebuilt after it (faster than maintaining them row by row).
 DROP_INDEXES_FROM = 20_000
 EVENTS = "accounts_accountevent"
+LOADED_TABLES = ("accounts_account", EVENTS, "routing_ticket")
 # Staging table for what staff do with exceptions (bench.bulk fills it, dropped after a load).
 STAFF_TABLE = "bench_bulk_staff"
 TICKET_FIRST_RESPONSE = timedelta(minutes=30)
@@ -53,29 +54,31 @@ def _values(rows) -> str:
     return "VALUES " + ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
 
 
-def drop_event_indexes() -> list[str]:
-    """Drop the timeline's secondary indexes; returns the statements that recreate them."""
+def drop_secondary_indexes(tables=LOADED_TABLES) -> list[str]:
+    """Drop the secondary indexes and unique constraints of ``tables`` (not their primary
+    keys, which foreign keys need); returns the statements that recreate them."""
+    recreate = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
-            "WHERE c.conrelid = %s::regclass AND c.contype = 'u'",
-            [EVENTS],
-        )
-        constraints = cursor.fetchall()
-        cursor.execute(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-            "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT EXISTS "
-            "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-            [EVENTS],
-        )
-        indexes = cursor.fetchall()
-        recreate = []
-        for name, definition in constraints:
-            cursor.execute(f'ALTER TABLE {EVENTS} DROP CONSTRAINT "{name}"')
-            recreate.append(f'ALTER TABLE {EVENTS} ADD CONSTRAINT "{name}" {definition}')
-        for name, definition in indexes:
-            cursor.execute(f"DROP INDEX {name}")
-            recreate.append(definition)
+        for table in tables:
+            cursor.execute(
+                "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+                "WHERE c.conrelid = %s::regclass AND c.contype = 'u'",
+                [table],
+            )
+            constraints = cursor.fetchall()
+            cursor.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT EXISTS "
+                "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+                [table],
+            )
+            indexes = cursor.fetchall()
+            for name, definition in constraints:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+                recreate.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            for name, definition in indexes:
+                cursor.execute(f"DROP INDEX {name}")
+                recreate.append(definition)
     return recreate
 
 
@@ -92,19 +95,22 @@ def derive(*, base_id: int, anchor: datetime, actor_id: int, dropped: list[str],
         cursor.execute("SET maintenance_work_mem = '512MB'")
         cursor.execute("SET work_mem = '256MB'")
         for statement in dropped:
-            _run(cursor, timings, log, "rebuild event indexes", statement)
+            _run(cursor, timings, log, "rebuild indexes", statement)
         cursor.execute(
             "SELECT setval(pg_get_serial_sequence('accounts_account', 'id'), "
             "(SELECT max(id) FROM accounts_account))"
         )
-        _run(cursor, timings, log, "analyze", "ANALYZE accounts_account")
-        _run(cursor, timings, log, "analyze", f"ANALYZE {EVENTS}")
+        for table in LOADED_TABLES:
+            _run(cursor, timings, log, "analyze", f"ANALYZE {table}")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '256MB'")
+        # Every row written here references rows loaded or written just before: skip the
+        # per-row foreign-key triggers (the tables written have no other triggers).
+        cursor.execute("SET LOCAL session_replication_role = replica")
         _drop_scratch(cursor)
-        _steps(cursor, p, timings, log)
+        _transitions(cursor, p, timings, log)
         _exceptions(cursor, p, timings, log)
-        _step_state(cursor, p, timings, log)
+        _steps(cursor, p, timings, log)
         _activation(cursor, p, timings, log)
         _staff_work(cursor, p, timings, log)
         _drop_scratch(cursor)
@@ -126,25 +132,20 @@ def _drop_scratch(cursor) -> None:
     cursor.execute("DROP TABLE IF EXISTS bulk_tr, bulk_fail, bulk_walk, bulk_chain")
 
 
-def _steps(cursor, p, timings, log) -> None:
+def _applicable_steps() -> str:
+    """``accounts.rules.applicable_steps`` as a SELECT of (account_id, step) for new accounts."""
     shape_steps = [(code, step) for code, shape in SHAPES.items() for step in shape.steps]
-    with_approve = [code for code, shape in SHAPES.items() if "approve" in shape.steps]
-    transitions = [(t, tr.step, tr.outcome) for t, tr in EVENT_STEP_TRANSITIONS.items()]
-    _run(
-        cursor,
-        timings,
-        log,
-        "steps",
-        f"""INSERT INTO accounts_provisioningstep (account_id, step, status, updated_at)
-        SELECT a.id, s.step, 'pending', now() FROM accounts_account a
+    with_approve = ", ".join(f"'{c}'" for c, shape in SHAPES.items() if "approve" in shape.steps)
+    return f"""SELECT a.id AS account_id, s.step FROM accounts_account a
         JOIN ({_values(shape_steps)}) AS s(shape, step) ON s.shape = a.shape WHERE a.id >= %(base)s
         UNION ALL
-        SELECT a.id, 'approve', 'pending', now() FROM accounts_account a
-        WHERE a.id >= %(base)s AND a.flags ? '{IDENTITY_REVIEW_FLAG}'
-          AND a.shape NOT IN ({", ".join(f"'{c}'" for c in with_approve)})""",
-        p,
-    )
-    # Every event that moves an applicable step, with its step.
+        SELECT a.id, 'approve' FROM accounts_account a
+        WHERE a.id >= %(base)s AND a.flags ? '{IDENTITY_REVIEW_FLAG}' AND a.shape NOT IN ({with_approve})"""
+
+
+def _transitions(cursor, p, timings, log) -> None:
+    """Every event that moves an applicable step, with its step."""
+    transitions = [(t, tr.step, tr.outcome) for t, tr in EVENT_STEP_TRANSITIONS.items()]
     _run(
         cursor,
         timings,
@@ -152,14 +153,14 @@ def _steps(cursor, p, timings, log) -> None:
         "transitions",
         f"""CREATE TEMP TABLE bulk_tr AS
         SELECT e.id, e.account_id, e.occurred_at, e.type, e.event_id, e.error_code, e.request_id,
-               e.feature_area, e.reason_code_id, t.step, t.outcome, ps.id AS step_id
+               e.feature_area, e.reason_code_id, t.step, t.outcome
         FROM {EVENTS} e
         JOIN ({_values(transitions)}) AS t(type, step, outcome) ON t.type = e.type
-        JOIN accounts_provisioningstep ps ON ps.account_id = e.account_id AND ps.step = t.step
+        JOIN ({_applicable_steps()}) ap ON ap.account_id = e.account_id AND ap.step = t.step
         WHERE e.account_id >= %(base)s""",
         p,
     )
-    cursor.execute("CREATE INDEX ON bulk_tr (step_id, outcome, occurred_at, id)")
+    cursor.execute("CREATE INDEX ON bulk_tr (account_id, step, outcome, occurred_at, id)")
     cursor.execute("ANALYZE bulk_tr")
 
 
@@ -172,7 +173,7 @@ def _exceptions(cursor, p, timings, log) -> None:
         log,
         "failures",
         """CREATE TEMP TABLE bulk_fail AS
-        SELECT f.id, f.account_id, f.reason_code_id, f.occurred_at, f.step_id, r.id AS res_id,
+        SELECT f.id, f.account_id, f.reason_code_id, f.occurred_at, f.step, r.id AS res_id,
                r.occurred_at AS res_at,
                row_number() OVER (
                    PARTITION BY f.account_id, f.reason_code_id ORDER BY f.occurred_at, f.id
@@ -180,7 +181,7 @@ def _exceptions(cursor, p, timings, log) -> None:
         FROM bulk_tr f
         LEFT JOIN LATERAL (
             SELECT s.id, s.occurred_at FROM bulk_tr s
-            WHERE s.step_id = f.step_id AND s.outcome = 'succeeded'
+            WHERE s.account_id = f.account_id AND s.step = f.step AND s.outcome = 'succeeded'
               AND (s.occurred_at, s.id) > (f.occurred_at, f.id)
             ORDER BY s.occurred_at, s.id LIMIT 1
         ) r ON true
@@ -279,7 +280,7 @@ def _insert_exceptions(cursor, p, timings, log) -> None:
                left(sn.name || ' signup awaiting review', 300),
                jsonb_build_object('flags', a.flags, 'shape', a.shape),
                a.id, NULL, rc.id, CASE WHEN r.id IS NOT NULL THEN %(actor)s END
-        FROM accounts_provisioningstep ps
+        FROM ({_applicable_steps()}) ps
         JOIN accounts_account a ON a.id = ps.account_id
         JOIN accounts_channel ch ON ch.id = a.channel_id
         JOIN ({names}) AS sn(shape, name) ON sn.shape = a.shape
@@ -287,58 +288,56 @@ def _insert_exceptions(cursor, p, timings, log) -> None:
              THEN '{REVIEW_REASON_IDENTITY}' ELSE '{REVIEW_REASON_ENTERPRISE}' END
         LEFT JOIN LATERAL (
             SELECT s.id, s.type, s.event_id, s.occurred_at FROM bulk_tr s
-            WHERE s.step_id = ps.id AND s.outcome = 'succeeded' ORDER BY s.occurred_at, s.id LIMIT 1
+            WHERE s.account_id = ps.account_id AND s.step = 'approve' AND s.outcome = 'succeeded'
+            ORDER BY s.occurred_at, s.id LIMIT 1
         ) r ON true
-        WHERE ps.step = 'approve' AND ps.account_id >= %(base)s""",
+        WHERE ps.step = 'approve'""",
         p,
     )
 
 
-def _step_state(cursor, p, timings, log) -> None:
+def _steps(cursor, p, timings, log) -> None:
+    """Each applicable step as its last transition left it: status, time, event, and what
+    blocks it (the exception of its last failure after its last success; for an approval
+    still awaited, the review)."""
     statuses = _values(list(_OUTCOME_STATUS.items()))
     _run(
         cursor,
         timings,
         log,
-        "step state",
-        f"""UPDATE accounts_provisioningstep ps
-        SET status = st.status, status_at = x.occurred_at, last_event_id = x.id, updated_at = now()
-        FROM (SELECT DISTINCT ON (step_id) step_id, id, occurred_at, outcome FROM bulk_tr
-              ORDER BY step_id, occurred_at DESC, id DESC) x
-        JOIN ({statuses}) AS st(outcome, status) ON st.outcome = x.outcome
-        WHERE ps.id = x.step_id""",
-    )
-    _run(
-        cursor,
-        timings,
-        log,
-        "failures block steps",
-        """UPDATE accounts_provisioningstep ps SET blocking_exception_id = e.id FROM (
-            SELECT DISTINCT ON (f.step_id) f.step_id, f.id FROM bulk_fail f
+        "steps",
+        f"""INSERT INTO accounts_provisioningstep
+            (account_id, step, status, status_at, last_event_id, blocking_exception_id, updated_at)
+        SELECT ap.account_id, ap.step, coalesce(st.status, 'pending'), x.occurred_at, x.id,
+               coalesce(fb.exception_id, rv.id), now()
+        FROM ({_applicable_steps()}) ap
+        LEFT JOIN (SELECT DISTINCT ON (account_id, step) account_id, step, id, occurred_at, outcome
+                   FROM bulk_tr ORDER BY account_id, step, occurred_at DESC, id DESC) x
+               ON x.account_id = ap.account_id AND x.step = ap.step
+        LEFT JOIN ({statuses}) AS st(outcome, status) ON st.outcome = x.outcome
+        LEFT JOIN (
+            SELECT DISTINCT ON (f.account_id, f.step) f.account_id, f.step, e.id AS exception_id
+            FROM bulk_fail f
+            JOIN bulk_walk w ON w.id = f.id
+            JOIN accounts_opsexception e ON e.opened_by_event_id = w.opener
             WHERE NOT EXISTS (
-                SELECT 1 FROM bulk_tr s WHERE s.step_id = f.step_id AND s.outcome = 'succeeded'
-                  AND (s.occurred_at, s.id) > (f.occurred_at, f.id))
-            ORDER BY f.step_id, f.occurred_at DESC, f.id DESC
-        ) lf
-        JOIN bulk_walk w ON w.id = lf.id
-        JOIN accounts_opsexception e ON e.opened_by_event_id = w.opener
-        WHERE ps.id = lf.step_id""",
-    )
-    _run(
-        cursor,
-        timings,
-        log,
-        "review blocks approval",
-        f"""UPDATE accounts_provisioningstep ps SET blocking_exception_id = e.id
-        FROM accounts_opsexception e JOIN accounts_reasoncode rc ON rc.id = e.reason_code_id
-        WHERE ps.step = 'approve' AND ps.account_id >= %(base)s AND e.account_id = ps.account_id
-          AND e.opened_by_event_id IS NULL AND e.status <> 'resolved'
-          AND rc.code IN ('{REVIEW_REASON_IDENTITY}', '{REVIEW_REASON_ENTERPRISE}')""",
+                SELECT 1 FROM bulk_tr s WHERE s.account_id = f.account_id AND s.step = f.step
+                  AND s.outcome = 'succeeded' AND (s.occurred_at, s.id) > (f.occurred_at, f.id))
+            ORDER BY f.account_id, f.step, f.occurred_at DESC, f.id DESC
+        ) fb ON fb.account_id = ap.account_id AND fb.step = ap.step
+        LEFT JOIN (
+            SELECT e.id, e.account_id FROM accounts_opsexception e
+            JOIN accounts_reasoncode rc ON rc.id = e.reason_code_id
+            WHERE e.account_id >= %(base)s AND e.opened_by_event_id IS NULL AND e.status <> 'resolved'
+              AND rc.code IN ('{REVIEW_REASON_IDENTITY}', '{REVIEW_REASON_ENTERPRISE}')
+        ) rv ON ap.step = 'approve' AND rv.account_id = ap.account_id""",
         p,
     )
 
 
 def _activation(cursor, p, timings, log) -> None:
+    """``activated_at`` (the latest first occurrence of each required type within the
+    window) and the lifecycle stage, in one pass over the new accounts."""
     required = _values(
         [
             (code, t, shape.activation.window, len(shape.activation.required_event_types))
@@ -350,8 +349,15 @@ def _activation(cursor, p, timings, log) -> None:
         cursor,
         timings,
         log,
-        "activation",
-        f"""UPDATE accounts_account a SET activated_at = x.activated_at FROM (
+        "activation and lifecycle",
+        f"""UPDATE accounts_account a
+        SET activated_at = x.activated_at,
+            lifecycle_stage = CASE WHEN c.account_id IS NOT NULL THEN 'churned'
+                                   WHEN x.activated_at IS NOT NULL THEN 'activated'
+                                   WHEN m.account_id IS NOT NULL THEN 'onboarding'
+                                   ELSE 'signed_up' END
+        FROM accounts_account b
+        LEFT JOIN (
             SELECT account_id, max(first) AS activated_at FROM (
                 SELECT e.account_id, e.type, min(e.occurred_at) AS first, min(r.n) AS n
                 FROM {EVENTS} e
@@ -360,21 +366,11 @@ def _activation(cursor, p, timings, log) -> None:
                 WHERE e.account_id >= %(base)s AND e.occurred_at <= a.signed_up_at + r.win
                 GROUP BY e.account_id, e.type
             ) firsts GROUP BY account_id HAVING count(*) = min(n)
-        ) x WHERE a.id = x.account_id""",
-        p,
-    )
-    _run(
-        cursor,
-        timings,
-        log,
-        "lifecycle",
-        f"""UPDATE accounts_account a SET lifecycle_stage = CASE
-            WHEN EXISTS (SELECT 1 FROM {EVENTS} e
-                         WHERE e.account_id = a.id AND e.type = 'subscription.cancelled') THEN 'churned'
-            WHEN a.activated_at IS NOT NULL THEN 'activated'
-            WHEN EXISTS (SELECT 1 FROM bulk_tr t WHERE t.account_id = a.id) THEN 'onboarding'
-            ELSE 'signed_up' END
-        WHERE a.id >= %(base)s""",
+        ) x ON x.account_id = b.id
+        LEFT JOIN (SELECT DISTINCT account_id FROM {EVENTS}
+                   WHERE type = 'subscription.cancelled' AND account_id >= %(base)s) c ON c.account_id = b.id
+        LEFT JOIN (SELECT DISTINCT account_id FROM bulk_tr) m ON m.account_id = b.id
+        WHERE a.id = b.id AND b.id >= %(base)s""",
         p,
     )
 
