@@ -57,57 +57,71 @@ _PERSON = (
 
 
 def _per_account_sql(group_week: bool) -> str:
-    """One statement: every cohort account with what METRICS.md counts for it, grouped."""
-    group = "a.channel_id" + (
-        ", date_trunc('week', a.signed_up_at AT TIME ZONE 'UTC')::date" if group_week else ""
-    )
+    """One statement, one pass over each raw table: the cohort's accounts, what METRICS.md
+    counts for each from its events, tickets, escalations and staff work, then grouped."""
+    week = ", date_trunc('week', a.signed_up_at AT TIME ZONE 'UTC')::date" if group_week else ""
+    mature = {
+        "m24": "a.signed_up_at <= %(now)s - interval '24 hours'",
+        "m72": "a.signed_up_at <= %(now)s - interval '72 hours'",
+        "m7d": "a.signed_up_at <= %(now)s - interval '7 days'",
+        "m30": "a.signed_up_at <= %(now)s - interval '30 days'",
+        "mshape": f"a.signed_up_at + {_shape_window()} <= %(now)s",
+    }
     return f"""
-    SELECT {group},
+    WITH a AS (
+        SELECT a.id, a.channel_id, a.signed_up_at, a.activated_at, a.shape FROM accounts_account a
+        WHERE a.signed_up_at >= %(since)s AND a.signed_up_at < %(until)s AND a.duplicate_of_id IS NULL
+    ), ev AS (
+        SELECT e.account_id,
+               bool_or(e.type IN ({_in(FAILURE_EVENT_TYPES)})
+                       AND e.occurred_at <= a.signed_up_at + interval '72 hours') AS failed,
+               bool_or(e.type IN ({_in(RETENTION_EVENT_TYPES)})
+                       AND e.occurred_at BETWEEN a.signed_up_at + interval '23 days'
+                                             AND a.signed_up_at + interval '30 days') AS retained
+        FROM accounts_accountevent e JOIN a ON a.id = e.account_id
+        WHERE e.type IN ({_in(FAILURE_EVENT_TYPES + RETENTION_EVENT_TYPES)})
+        GROUP BY e.account_id
+    ), tk AS (
+        SELECT t.account_id, count(*) AS n FROM routing_ticket t JOIN a ON a.id = t.account_id
+        WHERE t.created_at <= a.signed_up_at + interval '7 days' GROUP BY t.account_id
+    ), es AS (
+        SELECT x.account_id, count(*) AS n FROM routing_escalation x JOIN a ON a.id = x.account_id
+        WHERE x.kind = 'engineering' AND x.created_at <= a.signed_up_at + interval '30 days'
+        GROUP BY x.account_id
+    ), staff AS (
+        SELECT x.account_id, sum(rc.estimated_handling_minutes) AS minutes FROM accounts_opsexception x
+        JOIN a ON a.id = x.account_id JOIN accounts_reasoncode rc ON rc.id = x.reason_code_id
+        JOIN auth_user u ON u.id = x.resolved_by_id
+        WHERE x.resolved_at <= a.signed_up_at + interval '30 days' AND {_PERSON.format(u="u")}
+        GROUP BY x.account_id
+      UNION ALL
+        SELECT r.account_id, sum({_run_minutes()}) FROM opsconsole_actionrun r
+        JOIN a ON a.id = r.account_id JOIN auth_user u ON u.id = r.actor_id
+        WHERE r.status IN ({_in(COUNTED_RUN_STATUSES)})
+          AND r.created_at <= a.signed_up_at + interval '30 days' AND {_PERSON.format(u="u")}
+        GROUP BY r.account_id
+    ), mm AS (SELECT account_id, sum(minutes) AS minutes FROM staff GROUP BY account_id)
+    SELECT a.channel_id{week},
       count(*) AS n,
       count(*) FILTER (WHERE a.signed_up_at <= %(now)s) AS m0,
-      count(*) FILTER (WHERE a.signed_up_at <= %(now)s - interval '24 hours') AS m24,
-      count(*) FILTER (WHERE a.signed_up_at <= %(now)s - interval '24 hours'
-                         AND a.activated_at <= a.signed_up_at + interval '24 hours') AS num_activation_24h,
-      count(*) FILTER (WHERE a.signed_up_at + {_shape_window()} <= %(now)s) AS mshape,
-      count(*) FILTER (WHERE a.signed_up_at + {_shape_window()} <= %(now)s
-                         AND a.activated_at IS NOT NULL) AS num_activation,
-      count(*) FILTER (WHERE a.signed_up_at <= %(now)s - interval '72 hours') AS m72,
-      count(*) FILTER (WHERE a.signed_up_at <= %(now)s - interval '72 hours' AND EXISTS (
-          SELECT 1 FROM accounts_accountevent e WHERE e.account_id = a.id
-            AND e.type IN ({_in(FAILURE_EVENT_TYPES)})
-            AND e.occurred_at <= a.signed_up_at + interval '72 hours')) AS num_provisioning_failure_rate,
-      count(*) FILTER (WHERE a.signed_up_at <= %(now)s - interval '7 days') AS m7d,
-      coalesce(sum((SELECT count(*) FROM routing_ticket t WHERE t.account_id = a.id
-                      AND t.created_at <= a.signed_up_at + interval '7 days'))
-               FILTER (WHERE a.signed_up_at <= %(now)s - interval '7 days'), 0) AS num_tickets_per_100,
-      count(*) FILTER (WHERE a.signed_up_at <= %(now)s - interval '30 days') AS m30,
-      coalesce(sum((SELECT count(*) FROM routing_escalation x WHERE x.account_id = a.id
-                      AND x.kind = 'engineering' AND x.created_at <= a.signed_up_at + interval '30 days'))
-               FILTER (WHERE a.signed_up_at <= %(now)s - interval '30 days'), 0) AS num_escalations_per_100,
-      count(*) FILTER (WHERE a.signed_up_at <= %(now)s - interval '30 days' AND EXISTS (
-          SELECT 1 FROM accounts_accountevent e WHERE e.account_id = a.id
-            AND e.type IN ({_in(RETENTION_EVENT_TYPES)})
-            AND e.occurred_at BETWEEN a.signed_up_at + interval '23 days'
-                                  AND a.signed_up_at + interval '30 days')) AS num_retention_30d,
-      coalesce(sum(
-          (SELECT coalesce(sum(rc.estimated_handling_minutes), 0) FROM accounts_opsexception x
-             JOIN accounts_reasoncode rc ON rc.id = x.reason_code_id
-             JOIN auth_user u ON u.id = x.resolved_by_id
-           WHERE x.account_id = a.id AND x.resolved_at <= a.signed_up_at + interval '30 days'
-             AND {_PERSON.format(u="u")})
-        + (SELECT coalesce(sum({_run_minutes()}), 0) FROM opsconsole_actionrun r
-             JOIN auth_user u ON u.id = r.actor_id
-           WHERE r.account_id = a.id AND r.status IN ({_in(COUNTED_RUN_STATUSES)})
-             AND r.created_at <= a.signed_up_at + interval '30 days' AND {_PERSON.format(u="u")})
-        ) FILTER (WHERE a.signed_up_at <= %(now)s - interval '30 days'), 0) AS num_manual_minutes_per_account,
+      {", ".join(f"count(*) FILTER (WHERE {cond}) AS {name}" for name, cond in mature.items())},
+      count(*) FILTER (WHERE {mature["m24"]} AND a.activated_at <= a.signed_up_at + interval '24 hours')
+          AS num_activation_24h,
+      count(*) FILTER (WHERE {mature["mshape"]} AND a.activated_at IS NOT NULL) AS num_activation,
+      count(*) FILTER (WHERE {mature["m72"]} AND ev.failed) AS num_provisioning_failure_rate,
+      coalesce(sum(tk.n) FILTER (WHERE {mature["m7d"]}), 0) AS num_tickets_per_100,
+      coalesce(sum(es.n) FILTER (WHERE {mature["m30"]}), 0) AS num_escalations_per_100,
+      count(*) FILTER (WHERE {mature["m30"]} AND ev.retained) AS num_retention_30d,
+      coalesce(sum(mm.minutes) FILTER (WHERE {mature["m30"]}), 0) AS num_manual_minutes_per_account,
       count(a.activated_at) AS n_ttv,
       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.activated_at - a.signed_up_at))
           AS p50_ttv,
       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM a.activated_at - a.signed_up_at))
           AS p90_ttv
-    FROM accounts_account a
-    WHERE a.signed_up_at >= %(since)s AND a.signed_up_at < %(until)s AND a.duplicate_of_id IS NULL
-    GROUP BY {group}"""
+    FROM a
+    LEFT JOIN ev ON ev.account_id = a.id LEFT JOIN tk ON tk.account_id = a.id
+    LEFT JOIN es ON es.account_id = a.id LEFT JOIN mm ON mm.account_id = a.id
+    GROUP BY a.channel_id{week}"""
 
 
 _DENOMINATORS = {
@@ -139,7 +153,7 @@ def _expected(row: dict, code: str) -> tuple:
     if code == "signups":
         return (row["m0"], None)
     if code == "time_to_first_value_h":
-        hours = [None if v is None else round(v / 3600, 4) for v in (row["p50_ttv"], row["p90_ttv"])]
+        hours = [None if v is None else round(float(v) / 3600, 2) for v in (row["p50_ttv"], row["p90_ttv"])]
         return (*hours, row["n_ttv"])
     return (int(row[f"num_{code}"]), row[_DENOMINATORS[code]])
 
@@ -147,8 +161,8 @@ def _expected(row: dict, code: str) -> tuple:
 def _given(value) -> tuple:
     if hasattr(value, "p50"):
         return (
-            None if value.p50 is None else round(value.p50, 4),
-            None if value.p90 is None else round(value.p90, 4),
+            value.p50,
+            value.p90,
             value.n,
         )
     return (int(value.numerator), value.denominator if value.denominator is not None else None)
