@@ -87,6 +87,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "opsconsole.reset_devices",
         "opsconsole.lift_lockout",
         VIEW_DASHBOARD,
+        # The cost model's inputs (reports, issue 12), kept in history.
+        "reports.change_costsettings",
+        "reports.add_channelspend",
+        "reports.change_channelspend",
     ],
     # Reads what every staff role reads (a cohort's accounts, the gates), and the dashboard;
     # changes nothing and runs no action (gate decisions come with the gates).

@@ -12,12 +12,13 @@ from django.utils import timezone
 from opsconsole import roles
 from opsconsole.api.scopes import all_scopes, scopes_for_permissions
 from opsconsole.errors import Conflict, Unprocessable, ValidationFailed
-from opsconsole.history import service
+from opsconsole.history import (
+    SERVICE_USER_PREFIX,  # noqa: F401  (defined beside SYSTEM_USER_PREFIX)
+    service,
+)
 from opsconsole.models import IdempotencyRecord, ServiceToken
 
 TOKEN_BYTES = 32
-# A service token's user is named this plus the token's name: a system calling the API, not a person.
-SERVICE_USER_PREFIX = "service:"
 # A claim older than this belongs to a request that died; a retry may take it over.
 STALE_IN_FLIGHT_AFTER = timedelta(minutes=2)
 

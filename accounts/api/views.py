@@ -15,6 +15,7 @@ from accounts.api.serializers import (
     EventSerializer,
     ProvisioningStatusSerializer,
 )
+from accounts.rejections import RejectionReason
 from accounts.selectors import (
     account_get,
     accounts_visible_by_external_id,
@@ -22,7 +23,12 @@ from accounts.selectors import (
     provisioning_status,
 )
 from accounts.services.accounts import account_create
-from accounts.services.events import EventInput, account_events_record_batch
+from accounts.services.events import (
+    EventInput,
+    Rejection,
+    account_events_record_batch,
+    rejected_events_record,
+)
 from opsconsole.api.idempotency import (
     IDEMPOTENCY_KEY_PARAMETER,
     REPLAYED_HEADER_PARAMETER,
@@ -149,13 +155,14 @@ class EventIntakeView(APIView):
     )
     def post(self, request):
         items = _event_items(request.data)
-        valid, rejected = [], []
+        valid, rejected, kept = [], [], []
         for index, item in enumerate(items):
             event = EventSerializer(data=item)
             if event.is_valid():
                 valid.append((index, event.validated_data))
             else:
                 rejected.append({"index": index, "errors": event.errors})
+                kept.append(_invalid_rejection(item, event.errors))
 
         accounts = accounts_visible_by_external_id(
             user=request.user, external_ids={data["account"] for _, data in valid}
@@ -166,12 +173,42 @@ class EventIntakeView(APIView):
             if account is None:
                 unknown = f"No account with external_id {data['account']!r}."
                 rejected.append({"index": index, "errors": {"account": [unknown]}})
+                kept.append(
+                    Rejection(
+                        reason=RejectionReason.UNKNOWN_ACCOUNT,
+                        errors={"account": [unknown]},
+                        event_id=data["event_id"],
+                        account_ref=data["account"],
+                        type=data["type"],
+                        occurred_at=data["occurred_at"],
+                    )
+                )
                 continue
             to_record.append((account, _event_input(data)))
+        if kept:
+            # The data-quality panel counts what the intake refused (reports, issue 12).
+            rejected_events_record(rejections=kept, actor=request.user)
         result = account_events_record_batch(events=to_record, actor=request.user)
         rejected.sort(key=lambda r: r["index"])
         body = {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected}
         return Response(body, status=status.HTTP_200_OK)
+
+
+def _invalid_rejection(item, errors) -> Rejection:
+    """A refusal for invalid fields, with whatever id, account and type the item carried."""
+    item = item if isinstance(item, dict) else {}
+
+    def text(name: str) -> str:
+        value = item.get(name)
+        return value if isinstance(value, str) else ""
+
+    return Rejection(
+        reason=RejectionReason.INVALID,
+        errors=dict(errors),
+        event_id=text("event_id"),
+        account_ref=text("account"),
+        type=text("type"),
+    )
 
 
 def _event_input(data: dict) -> EventInput:
