@@ -25,6 +25,7 @@ from accounts.choices import (
     SystemOfRecord,
     Team,
 )
+from accounts.querysets import AccountPartQuerySet
 from accounts.shapes import PLANS, SHAPES
 from opsconsole.history import audited_history
 from opsconsole.request_id import request_id_field
@@ -175,12 +176,6 @@ class Account(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.external_id})"
-
-
-class AccountPartQuerySet(RestrictedQuerySet):
-    def restrict_by_grants(self, user, action: str) -> RestrictedQuerySet:
-        # Exceptions, events, steps, overrides, drifts, Stripe events: as visible as their account.
-        return self.restrict_through("account", user, action)
 
 
 class AccountEvent(models.Model):
