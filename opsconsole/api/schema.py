@@ -6,6 +6,7 @@ what the serializers enforce on input: a required text may not be blank (``minLe
 and at least one non-space character, since DRF trims whitespace).
 """
 
+from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -69,6 +70,8 @@ class ConsoleAutoSchema(AutoSchema):
             and isinstance(field, serializers.CharField)
             and schema.get("type") == "string"
             and not {"format", "pattern", "enum"} & set(schema)
+            # A field with its own regular expression gets it as the pattern (drf-spectacular).
+            and not any(isinstance(v, RegexValidator) for v in field.validators)
         ):
             if field.allow_blank or not field.trim_whitespace:
                 schema["pattern"] = NO_NUL

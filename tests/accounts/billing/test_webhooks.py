@@ -7,6 +7,8 @@ import time
 import pytest
 import requests
 from django.test import Client, TestCase
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts.billing import stripe_gateway
 from accounts.choices import BillingStatus, DriftKind, StripeEventStatus, SystemOfRecord
@@ -345,3 +347,38 @@ def test_signature_from_the_future_is_refused(ahead):
 def test_signature_a_little_ahead_of_our_clock_is_accepted(linked_account):
     # Clocks drift: within the tolerance, ahead is as good as behind.
     assert _signed_post(_valid_event_with(), timestamp=int(time.time()) + 60).status_code == 200
+
+
+# --- Hypothesis: any signed JSON is an event or a 400 invalid_event, never a 500 ------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=10,
+)
+_EVENT_SHAPES = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.text(max_size=12) | _JSON,
+        "type": st.sampled_from(["customer.updated", "invoice.paid"]) | _JSON,
+        "created": st.integers(min_value=-5, max_value=2_000_000_000) | _JSON,
+        "data": st.fixed_dictionaries({}, optional={"object": _JSON | st.fixed_dictionaries({"id": _JSON})})
+        | _JSON,
+    },
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(payload=_EVENT_SHAPES | _JSON)
+def test_any_signed_json_is_stored_once_or_refused_as_invalid_event(payload):
+    before = StripeEvent.objects.count()
+    response = _signed_post(json.dumps(payload).encode())
+    after = StripeEvent.objects.count()
+
+    assert response.status_code in (200, 400), response.content
+    if response.status_code == 400:
+        assert response.json()["error"]["code"] == "invalid_event"
+        assert after == before
+    else:
+        assert after - before == (0 if response.json()["duplicate"] else 1)
