@@ -91,9 +91,10 @@ def test_every_page_escapes_hostile_text(
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(f"{page.url}: {dialog.message}"), dialog.dismiss()))
     lead = make_user("ops_lead")
+    device = second_factor_device(lead)
     log_in_with_password(page, lead)
     page.wait_for_url("**/login/verify/**")
-    page.fill("input[name=token]", totp_code(second_factor_device(lead)))
+    page.fill("input[name=token]", totp_code(device))
     page.click("#verify-form input[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
 
