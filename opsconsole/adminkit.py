@@ -9,6 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from opsconsole import list_filters
 from opsconsole.errors import ApplicationError
 
 # Tones map to the colours in opsconsole/static/opsconsole/console.css.
@@ -101,6 +102,10 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def revert_disabled(self, request, obj=None):
         return True
+
+    def get_list_filter(self, request):
+        # Filters higher layers registered for this list (opsconsole.list_filters) come last.
+        return (*super().get_list_filter(request), *list_filters.registered(self.model._meta.label_lower))
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # simple-history saves a POSTed revert even when the button is hidden; refuse it here.

@@ -23,6 +23,9 @@ urlpatterns = [
     ),
     # Passkey ceremonies (JSON) for the sign-in steps and the security page.
     path("login/passkey/", include("opsconsole.staffauth.urls")),
+    # The report pages (dashboard, cohorts, charts), behind the admin's login; before the admin,
+    # whose catch-all would take them.
+    path("reports/", include("reports.urls")),
     # Last: the admin, mounted at the root, ends in a catch-all that would swallow the API.
     path("", admin.site.urls),
 ]
