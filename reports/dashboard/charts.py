@@ -54,8 +54,8 @@ STYLE = Style(
     stroke_opacity="1",
     stroke_opacity_hover="1",
 )
-CHART_SIZE = (620, 320)
-SPARK_SIZE = (96, 26)
+CHART_SIZE = (680, 320)
+SPARK_SIZE = (72, 22)
 # The most points a sparkline takes (a year of weeks, or 90 days).
 MAX_SPARK_POINTS = 120
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
@@ -98,8 +98,7 @@ def trend_chart(code: str, *, starts: list[date], period: str, series: list[tupl
         show_dots=True,
         dots_size=2.5,
         stroke_style={"width": 2},
-        legend_at_bottom=True,
-        legend_at_bottom_columns=3,
+        legend_at_bottom=False,
         truncate_legend=-1,
         truncate_label=-1,
         show_minor_x_labels=False,

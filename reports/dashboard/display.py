@@ -63,6 +63,18 @@ def unit(code: str) -> str:
     return UNITS[METRICS[code].kind]
 
 
+def window_text(code: str) -> str:
+    """A column's window as a heading says it: "window 24h", "shape's window", "count"."""
+    window = METRICS[code].window_label
+    if window == "0":
+        return "count"
+    if window == "shape":
+        return "shape's window"
+    if window == "none":
+        return "p50 (p90 below)"
+    return f"window {window}"
+
+
 def number(code: str, value) -> str:
     """A value as the pages write it: 412, 42.1%, 12.5, 3.2 min, 20.5 h; "—" for null."""
     if value is None:

@@ -27,6 +27,7 @@ from reports.dashboard.display import (
     heat_class,
     tints,
     unit,
+    window_text,
 )
 from reports.dashboard.params import (
     COHORT_WEEKS,
@@ -144,7 +145,7 @@ def dashboard_view(request):
                 "code": code,
                 "label": METRICS[code].label,
                 "headline": code in HEADLINE_METRICS,
-                "window": METRICS[code].window_label,
+                "window": window_text(code),
             }
             for code in DASHBOARD_METRICS
         ],
