@@ -4,7 +4,8 @@ changelist holding exactly the cell's n accounts.
 
 The accounts come from ``reports.metrics.cohort_accounts`` (the one definition of a cell), judged
 at the page's ``as_of``, so the list's count is the cell's n: the mature accounts the value is
-over (a distribution: the activated ones). The sidebar offers the cell's pending accounts too.
+over (a distribution: the activated ones). The sidebar offers those of them in the numerator
+(the failed, the activated, ...) and the cell's pending accounts too.
 """
 
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from reports.metrics import DISTRIBUTION, METRICS, WEEK, cohort_accounts
 PREFIX = "cohort_"
 FIELDS = ("metric", "channel", "period", "start", "since", "until", "shape", "plan", "as_of", "scope")
 COUNTED = "counted"  # the n accounts the cell's value is over
+NUMERATOR = "numerator"  # those of them that add to its numerator (failed, activated, ...)
 ALL = "all"  # every account of the cell, pending ones too
 
 
@@ -81,10 +83,13 @@ def cell_queryset(values: dict, *, user) -> QuerySet:
         )
     except (ApplicationError, KeyError, ValueError, TypeError) as exc:
         raise IncorrectLookupParameters(str(exc)) from exc
-    if values.get("scope") == ALL:
+    scope = values.get("scope")
+    if scope == ALL:
         return accounts
     if METRICS[metric].kind == DISTRIBUTION:
         return accounts.filter(contribution__isnull=False)
+    if scope == NUMERATOR:
+        return accounts.filter(mature=True, contribution__gt=0)
     return accounts.filter(mature=True)
 
 
@@ -120,7 +125,8 @@ class CohortCellFilter(admin.ListFilter):
             "query_string": changelist.get_query_string(remove=self.expected_parameters()),
             "display": "All accounts",
         }
-        for scope, display in ((COUNTED, "the accounts counted (n)"), (ALL, "with pending ones")):
+        scopes = ((COUNTED, "the accounts counted (n)"), (NUMERATOR, "those in the numerator"))
+        for scope, display in (*scopes, (ALL, "with pending ones")):
             yield {
                 "selected": chosen == scope,
                 "query_string": changelist.get_query_string({**cell, PREFIX + "scope": scope}),

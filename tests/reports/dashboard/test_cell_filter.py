@@ -70,9 +70,14 @@ def check_cells(lead, truth: Truth, code: str) -> None:
         listed = _follow(lead, href)
         assert listed.result_count == n, (channel, week)
         assert {a.external_id for a in listed.queryset} == expected, (channel, week)
-        with_pending = _follow(lead, href.replace("cohort_scope=counted", "cohort_scope=all"))
         if code != "time_to_first_value_h":
+            with_pending = _follow(lead, href.replace("cohort_scope=counted", "cohort_scope=all"))
             assert with_pending.result_count == n + pending, (channel, week)
+            counted = _follow(lead, href.replace("cohort_scope=counted", "cohort_scope=numerator"))
+            adding = {
+                a.external_id for a in listed.queryset if code == "signups" or truth.contribution(code, a)
+            }
+            assert {a.external_id for a in counted.queryset} == adding, (channel, week)
         opened += 1
     assert opened >= 3, code  # the company fills several cells
 
