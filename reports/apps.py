@@ -45,3 +45,11 @@ class ReportsConfig(AppConfig):
         app_pages.register("reports", "Channel dashboard", "reports:dashboard", permission=VIEW_DASHBOARD)
         app_pages.register("reports", "Cohorts by signup week", "reports:cohorts", permission=VIEW_DASHBOARD)
         list_filters.register("accounts.account", CohortCellFilter)
+
+        # The constraint pages' demo data (channel spends, refused events, refunds).
+        from opsconsole import demo as demo_seeders
+        from reports import demo
+
+        demo_seeders.register(
+            "constraints", demo.seed_demo, app_label=self.label, stage=demo_seeders.WALK_THROUGH
+        )
