@@ -66,7 +66,8 @@ def colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def _without_script(svg: str) -> bytes:
+def without_script(svg: str) -> bytes:
+    """pygal's SVG without the config ``<script>`` it writes even with ``js=[]``."""
     return _SCRIPT.sub("", svg).encode("utf-8")
 
 
@@ -110,7 +111,7 @@ def trend_chart(code: str, *, starts: list[date], period: str, series: list[tupl
     chart.x_labels = _labels(starts)
     for name, values in series:
         chart.add(name, [chart_value(code, v) for v in values])
-    return _without_script(chart.render(is_unicode=True))
+    return without_script(chart.render(is_unicode=True))
 
 
 def sparkline(values: list, index: int = 0) -> bytes:
@@ -128,7 +129,7 @@ def sparkline(values: list, index: int = 0) -> bytes:
         stroke_style={"width": 2},
     )
     chart.add("", values)
-    return _without_script(
+    return without_script(
         chart.render_sparkline(width=SPARK_SIZE[0], height=SPARK_SIZE[1], is_unicode=True, margin=2)
     )
 
