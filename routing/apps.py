@@ -20,6 +20,7 @@ class RoutingConfig(AppConfig):
         )
         from routing import panels as routing_panels
         from routing.models import KnownIssue, Ticket
+        from routing.support import actions as support_actions  # noqa: F401  (registers them)
         from routing.support import helpdesk
         from routing.support.selectors import help_url_for
 
