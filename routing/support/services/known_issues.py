@@ -196,3 +196,34 @@ def product_note_create(*, title: str, decision: str, tickets=(), actor) -> Prod
     note = ProductNote.objects.create(title=title.strip()[:200], decision=decision.strip(), created_by=actor)
     note.tickets.set(tickets)
     return note
+
+
+@service
+def known_issue_edit(*, known_issue: KnownIssue, actor, **values) -> KnownIssue:
+    """Change a known issue's words, codes, owner or matching; its status moves only through
+    the guarded close actions."""
+    _require(actor, ADD, "change known issues")
+    editable = {
+        "title",
+        "ticket_type",
+        "customer_message",
+        "workaround",
+        "wont_fix_message",
+        "reason_codes",
+        "feature_areas",
+        "error_codes",
+        "owner",
+        "auto_link",
+    }
+    unknown = set(values) - editable
+    if unknown:
+        raise ValidationFailed("not_editable", f"Not editable here: {', '.join(sorted(unknown))}.")
+    issue = KnownIssue.objects.select_for_update().get(pk=known_issue.pk)
+    for name, value in values.items():
+        setattr(
+            issue, name, _clean_list(value) if name.endswith("_codes") or name == "feature_areas" else value
+        )
+    if not (issue.title or "").strip():
+        raise ValidationFailed("title_required", "A known issue needs a title.")
+    issue.save()
+    return issue
