@@ -10,6 +10,7 @@ from opsconsole.actions.services import run_action
 from opsconsole.errors import Conflict, PermissionRefused
 from opsconsole.models import OutboxMessage
 from routing.models import KnownIssue, KnownIssueLink, TicketNotice
+from routing.services import ticket_intake
 from routing.support.services.known_issues import known_issue_close, known_issue_create, known_issue_link
 from tests.helpers.race import run_together
 
@@ -111,8 +112,6 @@ def test_wont_fix_says_so_with_the_workaround(issue, intake, make_user):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_mark_fixed_sends_once_per_ticket(zendesk, make_user, system):
-    from routing.services import ticket_intake
-
     issue = KnownIssue.objects.create(title="Imports time out", error_codes=["import_timeout"])
     for i in range(4):
         ticket_intake(
