@@ -141,7 +141,7 @@ def plan(make_channel, make_account, make_user, system):
         for a, b in p["pauses"]:
             ticket_wait(ticket=ticket, actor=lead, now=a)
             ticket_resume(ticket=ticket, actor=lead, now=b)
-        for name, kind, at, extra in updates:
+        for name, kind, at, _extra in updates:
             if p["pauses"] and kind == "solved":
                 ticket_update_apply(
                     source="zendesk",
