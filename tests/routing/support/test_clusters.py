@@ -138,12 +138,12 @@ def test_a_changed_cluster_is_not_created(constructed, support):
 def test_strategy_signal_cluster_becomes_a_product_note(intake, support, activate_rules, triage_queue):
     activate_rules(
         [
-            dict(
-                key="signal",
-                conditions=[{"field": "feature_area", "op": "eq", "value": "pricing"}],
-                queue=triage_queue,
-                ticket_type="strategy_signal",
-            )
+            {
+                "key": "signal",
+                "conditions": [{"field": "feature_area", "op": "eq", "value": "pricing"}],
+                "queue": triage_queue,
+                "ticket_type": "strategy_signal",
+            }
         ]
     )
     tickets = [

@@ -15,12 +15,12 @@ def test_type_confirmed_or_changed_at_solve(
 ):
     activate_rules(
         [
-            dict(
-                key="bugs",
-                conditions=[{"field": "error_code", "op": "eq", "value": "e500"}],
-                queue=triage_queue,
-                ticket_type="bug",
-            )
+            {
+                "key": "bugs",
+                "conditions": [{"field": "error_code", "op": "eq", "value": "e500"}],
+                "queue": triage_queue,
+                "ticket_type": "bug",
+            }
         ]
     )
     ticket = intake(error_code="e500")
