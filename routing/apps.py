@@ -21,6 +21,7 @@ class RoutingConfig(AppConfig):
         from routing import panels as routing_panels
         from routing.models import KnownIssue, Ticket
         from routing.support import actions as support_actions  # noqa: F401  (registers them)
+        from routing.support import demo as support_demo
         from routing.support import helpdesk
         from routing.support.selectors import help_url_for
 
@@ -36,6 +37,7 @@ class RoutingConfig(AppConfig):
             sender=helpdesk.helpdesk_outbox_sender,
         )
         demo_seeders.register("routing", demo.seed_demo, app_label=self.label)
+        demo_seeders.register("support", support_demo.seed_demo, app_label=self.label)
         panels.declare_page(routing_panels.RULE_REVIEW)
         panels.register(ACCOUNT_PAGE, routing_panels.account_tickets_panel)
         # Accounts may not import routing: it says a payment failed, and routing opens the ticket.
