@@ -9,6 +9,7 @@ external_id), updates by update_id, the known issue and articles by title.
 """
 
 import random
+from collections import Counter
 from datetime import date, timedelta
 
 from django.utils import timezone
@@ -26,11 +27,17 @@ from routing.support.services.updates import ticket_update_apply
 TIERS = {"billing": 2, "retention": 2, "integrations": 2, "defects": 3, "engineering-triage": 3}
 ARTICLES = [
     ("Fix a failed data import", "https://help.example.com/imports/failed", ["import_failed"], ["import"]),
-    ("Reconnect an expired integration", "https://help.example.com/integrations/reconnect", ["token_expired"], []),
+    (
+        "Reconnect an expired integration",
+        "https://help.example.com/integrations/reconnect",
+        ["token_expired"],
+        [],
+    ),
     ("Invite your team", "https://help.example.com/start/invites", ["invite_expired"], ["invites"]),
 ]
 RELEASE = "2026.12.1"
 IMPORT_ISSUE = "Large CSV imports time out after 10 minutes"
+DASHBOARD_ISSUE = "Dashboard filters reset when switching tabs"
 CHAT_EMAIL_TICKETS = 80
 ORDINARY = [
     ("How do I export a report to PDF?", "reports", "question"),
@@ -104,7 +111,7 @@ def _conversation(ticket, *, rng: random.Random, low_csat: bool, actor) -> None:
             _update(ticket, "reopened", "reopened", solved + timedelta(hours=2), actor=actor)
             _update(ticket, "solved-2", "solved", solved + timedelta(hours=6), actor=actor)
         if rng.random() < 0.7:
-            good = rng.random() > (0.3 if low_csat else 0.04)
+            good = rng.random() > (0.35 if low_csat else 0.04)
             _update(
                 ticket,
                 "csat",
@@ -128,8 +135,9 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
         )
     support, engineer = _user("agent.amy", roles.SUPPORT), _user("agent.eli", roles.ENGINEERING)
     accounts = list(Account.objects.select_related("channel").order_by("external_id")[:60])
-    channels = sorted({a.channel.code for a in accounts})
-    low_channel = channels[0] if channels else None
+    # The channel with the most of these accounts gets the unhappy customers (CSAT below 90%).
+    counts = Counter(a.channel.code for a in accounts)
+    low_channel = max(sorted(counts), key=counts.get) if counts else None
     now = timezone.now().replace(second=0, microsecond=0)
     for n in range(CHAT_EMAIL_TICKETS):
         subject, area, _kind = rng.choice(ORDINARY)
@@ -159,7 +167,14 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
         for i, subject in enumerate(IMPORT_CLUSTER)
     ]
     for ticket in cluster:
-        _update(ticket, "reply", "agent_replied", ticket.created_at + timedelta(minutes=25), public=True, actor=actor)
+        _update(
+            ticket,
+            "reply",
+            "agent_replied",
+            ticket.created_at + timedelta(minutes=25),
+            public=True,
+            actor=actor,
+        )
     issue = KnownIssue.objects.filter(title=IMPORT_ISSUE).first()
     if issue is None:
         issue = known_issue_create(
@@ -175,9 +190,25 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
         )
     if issue.status != KnownIssueStatus.FIXED:
         release = release_create(
-            version=RELEASE, released_on=date.today() - timedelta(days=3), notes="Batched CSV imports.", actor=engineer
+            version=RELEASE,
+            released_on=date.today() - timedelta(days=3),
+            notes="Batched CSV imports.",
+            actor=engineer,
         )
         known_issue_close(known_issue=issue, status=KnownIssueStatus.FIXED, release=release, actor=engineer)
+    dashboards = [t for t in Ticket.objects.filter(source=DEMO_SOURCE, feature_area="dashboards")[:4]]
+    if not KnownIssue.objects.filter(title=DASHBOARD_ISSUE).exists():
+        known_issue_create(
+            title=DASHBOARD_ISSUE,
+            status=KnownIssueStatus.FIX_IN_PROGRESS,
+            ticket_type="friction",
+            customer_message="Dashboard filters will be kept when you switch tabs.",
+            workaround="Pin the filter with the pin icon; pinned filters are kept.",
+            feature_areas=["dashboards"],
+            owner=engineer,
+            tickets=dashboards,
+            actor=support,
+        )
     lead = _user(DEMO_LEAD, roles.OPS_LEAD)
     n = 300
     for subject, code, area, count in FRESH_CLUSTERS:
@@ -195,7 +226,9 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
             )
             if area == "pricing" and ticket.status != "solved":
                 # The agent answered and typed it: a strategy signal for the product team.
-                ticket_solve(ticket=ticket, final_category="documentation", final_type="strategy_signal", actor=lead)
+                ticket_solve(
+                    ticket=ticket, final_category="documentation", final_type="strategy_signal", actor=lead
+                )
     support_tickets = Ticket.objects.filter(source=DEMO_SOURCE, external_id__startswith="91").count()
     stdout.write(
         f"support: {support_tickets} chat/email tickets with help-desk updates; known issue "
