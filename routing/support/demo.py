@@ -179,7 +179,7 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
     if issue is None:
         issue = known_issue_create(
             title=IMPORT_ISSUE,
-            customer_message="Imports of up to 500,000 rows now finish; large files are processed in batches.",
+            customer_message="Imports of up to 500,000 rows now finish; large files run in batches.",
             workaround="Split the file into parts of 50,000 rows.",
             error_codes=["import_timeout"],
             feature_areas=["import"],
@@ -196,7 +196,7 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
             actor=engineer,
         )
         known_issue_close(known_issue=issue, status=KnownIssueStatus.FIXED, release=release, actor=engineer)
-    dashboards = [t for t in Ticket.objects.filter(source=DEMO_SOURCE, feature_area="dashboards")[:4]]
+    dashboards = list(Ticket.objects.filter(source=DEMO_SOURCE, feature_area="dashboards")[:4])
     if not KnownIssue.objects.filter(title=DASHBOARD_ISSUE).exists():
         known_issue_create(
             title=DASHBOARD_ISSUE,
