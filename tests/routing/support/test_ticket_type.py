@@ -6,6 +6,7 @@ import pytest
 from opsconsole.actions.services import run_action
 from opsconsole.errors import ApplicationError
 from routing.models import RoutingDecision
+from routing.selectors.figures import rule_review
 
 
 @pytest.mark.django_db
@@ -49,3 +50,17 @@ def test_unknown_type_is_refused(intake, make_user):
             idempotency_key="s",
         )
     assert not RoutingDecision.objects.filter(kind="manual").exists()
+
+
+@pytest.mark.django_db
+def test_rule_review_shows_type_accuracy(intake, activate_rules, triage_queue, make_user):
+    activate_rules(
+        [{"key": "bugs", "conditions": [{"field": "error_code", "op": "eq", "value": "e500"}], "queue": triage_queue, "ticket_type": "bug"}]
+    )
+    lead = make_user("ops_lead")
+    for i, final_type in enumerate(["bug", "bug", "friction", None]):
+        ticket = intake(error_code="e500")
+        params = {"final_category": "product_defect", **({"final_type": final_type} if final_type else {})}
+        run_action(name="solve_ticket", target=ticket, actor=lead, params=params, idempotency_key=f"s{i}")
+    (row,) = [r for r in rule_review() if r["rule_key"] == "bugs"]
+    assert row["type_accuracy"] == 3 / 4
