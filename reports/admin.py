@@ -32,3 +32,7 @@ class MetricSnapshotAdmin(ReadOnlyHistoryAdmin):
             + [path("support/", support, name="reports_support")]
             + super().get_urls()
         )
+
+
+# The constraint pages (issue 12) and the cost model's inputs.
+from reports.pages import admin as constraint_pages  # noqa: E402, F401

@@ -6,6 +6,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from accounts.choices import Team
 from accounts.models import SHAPE_CHOICES
 from opsconsole.history import audited_history
+from opsconsole.request_id import request_id_field
 from opsconsole.restrict import RestrictedQuerySet
 from routing.choices import (
     OPEN_TICKET_STATUSES,
@@ -304,8 +305,7 @@ class Ticket(models.Model):
         help_text="The type the agent confirmed at solve.",
     )
     reassignment_count = models.PositiveIntegerField(default=0)
-    # Help-desk sync (routing/support): reopens, the latest rating, and the watermark that keeps
-    # an older solved/reopened from moving the status backwards.
+    # Help-desk sync (routing/support); status_changed_at keeps a late solve/reopen from undoing.
     reopen_count = models.PositiveIntegerField(default=0)
     first_solved_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
@@ -443,6 +443,7 @@ class Escalation(models.Model):
     telemetry = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ingress_request_id = request_id_field()
     resolved_at = models.DateTimeField(null=True, blank=True)
     objects = EscalationQuerySet.as_manager()
     history = audited_history()
@@ -494,6 +495,5 @@ class Backtest(models.Model):
         return f"Backtest of v{self.rule_set.version} ({self.status})"
 
 
-# The support sub-domain's models (help-desk updates, known issues, releases, help articles)
-# live in routing/support/models.py; importing them here registers them with the app.
+# The support sub-domain's models live in routing/support/models.py; this registers them.
 from routing.support.models import *  # noqa: E402, F403

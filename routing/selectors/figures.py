@@ -128,7 +128,18 @@ def rule_review(*, weeks: int = 8, now: datetime | None = None) -> list[dict]:
         }
     )
     for row in rows.iterator():
-        key, name, decided_at, category, reassigned, final_category, created_at, owner_at, typed, final_type = row
+        (
+            key,
+            name,
+            decided_at,
+            category,
+            reassigned,
+            final_category,
+            created_at,
+            owner_at,
+            typed,
+            final_type,
+        ) = row
         year, week, _ = decided_at.isocalendar()
         group = groups[(key, f"{year}-W{week:02d}")]
         group["name"] = name or key

@@ -55,7 +55,14 @@ def test_unknown_type_is_refused(intake, make_user):
 @pytest.mark.django_db
 def test_rule_review_shows_type_accuracy(intake, activate_rules, triage_queue, make_user):
     activate_rules(
-        [{"key": "bugs", "conditions": [{"field": "error_code", "op": "eq", "value": "e500"}], "queue": triage_queue, "ticket_type": "bug"}]
+        [
+            {
+                "key": "bugs",
+                "conditions": [{"field": "error_code", "op": "eq", "value": "e500"}],
+                "queue": triage_queue,
+                "ticket_type": "bug",
+            }
+        ]
     )
     lead = make_user("ops_lead")
     for i, final_type in enumerate(["bug", "bug", "friction", None]):

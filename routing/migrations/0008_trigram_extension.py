@@ -5,6 +5,6 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("routing", "0006_seed_tiers_and_channel_sla_policies")]
+    dependencies = [("routing", "0007_seed_tiers_and_channel_sla_policies")]
 
     operations = [TrigramExtension()]

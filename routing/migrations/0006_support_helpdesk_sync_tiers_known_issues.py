@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("routing", "0004_sla_check_indexes"),
+        ("routing", "0005_escalation_ingress_request_id"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -40,6 +40,6 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("routing", "0005_support_helpdesk_sync_tiers_known_issues")]
+    dependencies = [("routing", "0006_support_helpdesk_sync_tiers_known_issues")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
