@@ -53,6 +53,7 @@ class TicketUpdateView(APIView):
     """The help desk's updates about one ticket; idempotent by (source, update_id)."""
 
     required_permissions = {"POST": ["routing.add_ticketupdate"]}
+    token_scopes = {"POST": "tickets:write"}
 
     @extend_schema(
         request=TicketUpdateSerializer,
@@ -97,6 +98,7 @@ class KnownIssueListView(APIView):
     """Known issues for the product's banners, newest first; ``?status=`` filters (repeatable)."""
 
     required_permissions = {"GET": ["routing.view_knownissue"]}
+    token_scopes = {"GET": "known-issues:read"}
 
     @extend_schema(
         parameters=[OpenApiParameter("status", str, many=True, enum=KnownIssueStatus.values)],
