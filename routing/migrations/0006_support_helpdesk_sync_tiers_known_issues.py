@@ -510,7 +510,7 @@ class Migration(migrations.Migration):
                     "auto_link",
                     models.BooleanField(
                         default=True,
-                        help_text="Link new tickets with a matching error code or feature area on intake.",
+                        help_text="Link new tickets with one of its error codes on intake.",
                     ),
                 ),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
@@ -774,7 +774,7 @@ class Migration(migrations.Migration):
                     "auto_link",
                     models.BooleanField(
                         default=True,
-                        help_text="Link new tickets with a matching error code or feature area on intake.",
+                        help_text="Link new tickets with one of its error codes on intake.",
                     ),
                 ),
                 ("created_at", models.DateTimeField(blank=True, editable=False)),

@@ -112,7 +112,7 @@ class KnownIssue(models.Model):
         Release, on_delete=models.PROTECT, null=True, blank=True, related_name="fixes"
     )
     auto_link = models.BooleanField(
-        default=True, help_text="Link new tickets with a matching error code or feature area on intake."
+        default=True, help_text="Link new tickets with one of its error codes on intake."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
