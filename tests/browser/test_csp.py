@@ -80,7 +80,7 @@ def _console_urls() -> list[str]:
 def test_every_console_page_type_loads_with_the_csp_enforced(
     browser, page, admin_page, make_user, live_server, screenshot
 ):
-    call_command("seed_demo", "--accounts", "4", stdout=io.StringIO())
+    call_command("seed_demo", "--accounts", "20", stdout=io.StringIO())
 
     # Sign-in pages: the password form, then (a user with no device) the enrolment step.
     other = browser.new_context(base_url=live_server.url)
