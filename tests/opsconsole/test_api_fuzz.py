@@ -7,7 +7,8 @@ holds every scope, as a service user in the product, analytics and ops_lead role
 
 Two facts the schema cannot state are supplied as test data, as schemathesis recommends for
 identifiers: an account's ``channel`` must name a channel that exists (the one the fixture
-makes), and a report's ``until`` must come after its ``since``, within 366 days. Only positive cases are
+makes), and a report's ``until`` must come after its ``since``, within 366 days, and a ticket's
+``created_at`` or an event's ``occurred_at`` may not be in the future. Only positive cases are
 filtered for them; a negative case is sent as generated.
 """
 
@@ -56,6 +57,16 @@ KNOWN_CHANNEL = "unattributed"
 REPORT_MAX_DAYS = 366
 
 
+def _in_the_future(stamp: str) -> bool:
+    try:
+        moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment > dt.datetime.now(dt.UTC)
+
+
 @schema.hook("filter_case")
 def only_meaningful_positive_cases(ctx, case):
     if case.meta is None or case.meta.generation.mode.is_negative:
@@ -63,6 +74,10 @@ def only_meaningful_positive_cases(ctx, case):
     body, query = case.body, case.query or {}
     if isinstance(body, dict) and body.get("channel") not in (None, KNOWN_CHANNEL):
         body["channel"] = KNOWN_CHANNEL
+    for name in ("created_at", "occurred_at"):  # the help desk's and the product's own times
+        stamp = body.get(name) if isinstance(body, dict) else None
+        if isinstance(stamp, str) and _in_the_future(stamp):
+            return False
     since, until = query.get("since"), query.get("until")
     if isinstance(since, str) and isinstance(until, str):
         try:
