@@ -25,6 +25,7 @@ from opsconsole.actions.services.effects import action_execute, derived_changes,
 from opsconsole.errors import ApplicationError, Conflict, Unprocessable, ValidationFailed
 from opsconsole.history import acting_as
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage
+from opsconsole.request_id import current_request_id
 from opsconsole.runbooks import runbook_for_action
 
 logger = logging.getLogger("opsconsole.actions")
@@ -224,7 +225,7 @@ def _run_live(
                     evidence=evidence,
                     runbook=runbook,
                     entry_point=entry_point,
-                    request_id=request_id[:100],
+                    request_id=(request_id or current_request_id())[:100],
                     idempotency_key=key,
                     reversal_of=reversal_of,
                     preview=token_data["preview"] if token_data else None,
