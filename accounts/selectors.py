@@ -217,9 +217,14 @@ def open_exceptions(account: Account) -> QuerySet[OpsException]:
 
 
 def exceptions_by_overdue(exceptions: QuerySet[OpsException], *, overdue: bool) -> QuerySet[OpsException]:
-    """The unresolved ``exceptions`` past their respond-by time (``overdue``), or all the others.
+    """The unresolved ``exceptions`` past their respond-by time with no first response yet
+    (``overdue``): the response clock stops at the first response. Or all the others.
     ``OpsException.is_overdue`` is the same rule for one row in memory."""
-    past_due = Q(status__in=UNRESOLVED_EXCEPTION_STATUSES, respond_by__lt=timezone.now())
+    past_due = Q(
+        status__in=UNRESOLVED_EXCEPTION_STATUSES,
+        first_response_at__isnull=True,
+        respond_by__lt=timezone.now(),
+    )
     return exceptions.filter(past_due) if overdue else exceptions.exclude(past_due)
 
 
