@@ -1,15 +1,58 @@
 from django.contrib import admin
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 
+from opsconsole import home, navigation, panels
+from opsconsole.actions.selectors import approvals_waiting_for
 from opsconsole.staffauth import security, views
 from opsconsole.staffauth.session import second_factor_satisfied
+
+# Approvals listed on the home page, the oldest first; the inbox has the rest.
+HOME_APPROVALS = 10
 
 
 class OpsConsoleAdminSite(admin.AdminSite):
     site_header = "Ops console"
     site_title = "Ops console"
-    index_title = "Accounts, exceptions, tickets and gates"
+    index_title = "My work"
+    index_template = "opsconsole/home.html"
+    # The console is the site: a "View site" link would lead back to this page.
+    site_url = None
+
+    def get_app_list(self, request, app_label=None):
+        """The sidebar and the home page group pages by what people do (``navigation``); an
+        app's own index page (``/accounts/``) keeps Django's list."""
+        app_list = super().get_app_list(request, app_label)
+        return app_list if app_label else navigation.grouped(app_list, request.user)
+
+    def index(self, request, extra_context=None):
+        """My work: the person's tickets and exceptions (overdue first, then by due time), the
+        approvals waiting for them, and the panels apps add (their queues' figures, breaches)."""
+        now = timezone.now()
+        approvals = approvals_waiting_for(request.user)
+        context = {
+            "now": now,
+            "work": home.my_work(request.user, now=now),
+            "approvals": list(approvals[:HOME_APPROVALS]),
+            "approval_count": approvals.count(),
+            "home_panels": panels.render(home.HOME_PAGE, request),
+            **(extra_context or {}),
+        }
+        return super().index(request, context)
+
+    def search_view(self, request):
+        query = request.GET.get("q", "").strip()
+        context = {
+            **self.each_context(request),
+            "title": f"Search: {query}" if query else "Search",
+            "query": query,
+            "hits": home.search(request.user, query),
+            "min_length": home.SEARCH_MIN_LENGTH,
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, "opsconsole/search.html", context)
 
     def has_permission(self, request):
         """Every console page needs an active staff user whose session passed a second factor."""
@@ -37,5 +80,6 @@ class OpsConsoleAdminSite(admin.AdminSite):
             path("login/recovery-codes/", step(views.recovery_codes_view), name="login_recovery_codes"),
             path("login/leave/", views.leave_view, name="login_leave"),
             path("security/", self.admin_view(step(security.security_view)), name="security"),
+            path("search/", self.admin_view(self.search_view), name="search"),
             *super().get_urls(),
         ]

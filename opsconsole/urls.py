@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from accounts.billing.webhooks import stripe_webhook
 from opsconsole.api.permissions import PublicEndpoint
@@ -16,10 +16,25 @@ urlpatterns = [
         SpectacularAPIView.as_view(permission_classes=[PublicEndpoint]),
         name="api-schema",
     ),
+    # The API docs, from our own static files (drf-spectacular-sidecar); the Swagger UI's setup
+    # script is a separate response (``?script``), so neither page has an inline script or style.
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[PublicEndpoint]),
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema",
+            permission_classes=[PublicEndpoint],
+            template_name="opsconsole/api/swagger_ui.html",
+        ),
         name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(
+            url_name="api-schema",
+            permission_classes=[PublicEndpoint],
+            template_name="opsconsole/api/redoc.html",
+        ),
+        name="api-redoc",
     ),
     # Passkey ceremonies (JSON) for the sign-in steps and the security page.
     path("login/passkey/", include("opsconsole.staffauth.urls")),
