@@ -197,6 +197,11 @@ SPECTACULAR_SETTINGS = {
 # --- Celery. An unset broker means tasks run eagerly in-process (make run, most tests). ---
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # An eager apply_async still takes a producer from the pool (for its serializer), which
+    # builds a connection (never opened): with an empty URL kombu warns "No hostname was
+    # supplied" on every task. The in-memory transport with a host named stays quiet.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
