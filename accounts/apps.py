@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
         # Billing's console pages, guarded actions and Celery tasks register on import; Celery's
         # autodiscovery looks only for accounts.tasks, not accounts.billing.tasks.
         from accounts import demo, demo_actions
+        from accounts import panels as accounts_panels
         from accounts.billing import actions, admin, crm, tasks  # noqa: F401
         from accounts.billing import demo as billing_demo
         from accounts.models import Account, OpsException
@@ -22,6 +23,7 @@ class AccountsConfig(AppConfig):
         # The console's home: my exceptions, and finding an account or an exception.
         home.register_work(my_exceptions)
         home.register_search(search_accounts_and_exceptions)
+        panels.register(home.HOME_PAGE, accounts_panels.home_team_exceptions_panel)
         navigation.place(navigation.WORK, "accounts.OpsException", rank=20)
         navigation.place(
             navigation.ACCOUNTS,

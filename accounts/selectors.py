@@ -296,12 +296,12 @@ def teams_of(user) -> list[str]:
 
 
 def my_exceptions(user, *, now: datetime) -> list[WorkItem]:
-    """The unresolved exceptions ``user`` owns, and the unowned ones of their teams, as work
-    items due at their respond-by time (``OpsException.is_overdue``'s rule)."""
-    mine = Q(owner_user=user) | Q(owner_user__isnull=True, owner_team__in=teams_of(user))
+    """The unresolved exceptions ``user`` owns, as work items due at their respond-by time
+    (``OpsException.is_overdue``'s rule). Their teams' unowned ones are counted apart
+    (``team_exception_counts``): they are the team's to pick up, not this person's."""
     exceptions = (
         OpsException.objects.restrict(user, "view")
-        .filter(mine, status__in=UNRESOLVED_EXCEPTION_STATUSES)
+        .filter(owner_user=user, status__in=UNRESOLVED_EXCEPTION_STATUSES)
         .select_related("account", "reason_code")
         .order_by("respond_by", "pk")[:MY_WORK_LIMIT]
     )
@@ -317,6 +317,18 @@ def my_exceptions(user, *, now: datetime) -> list[WorkItem]:
         )
         for e in exceptions
     ]
+
+
+def team_exception_counts(user, *, now: datetime) -> list[dict]:
+    """Per team of ``user``: its unresolved exceptions nobody owns yet, and how many of those
+    are past their respond-by time."""
+    unowned = OpsException.objects.restrict(user, "view").filter(
+        owner_user__isnull=True, status__in=UNRESOLVED_EXCEPTION_STATUSES, owner_team__in=teams_of(user)
+    )
+    rows = unowned.values("owner_team").annotate(
+        open=Count("pk"), overdue=Count("pk", filter=Q(respond_by__lt=now))
+    )
+    return [{**row, "team": Team(row["owner_team"]).label} for row in rows.order_by("owner_team")]
 
 
 def search_accounts_and_exceptions(user, query: str) -> list[SearchHit]:

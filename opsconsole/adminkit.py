@@ -3,7 +3,7 @@ revert, service calls that turn refusals into messages, and status badges."""
 
 import json
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html, format_html_join
@@ -129,3 +129,46 @@ class ServiceCallAdminMixin:
 
 class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     pass
+
+
+OPEN_WORK = "open_work"
+ALL = "all"
+
+
+def open_first_status_filter(
+    open_statuses, choices, *, field: str = "status", title: str = "status", open_label: str = "Open"
+):
+    """A status filter for a work list that opens on the open work: with no choice in the URL
+    it shows the rows in ``open_statuses`` (one choice, ``open_label``, or that one status
+    when there is only one); "All" shows every row, and each status is a choice. ``choices``
+    are the field's (value, label) pairs."""
+    open_values = [str(value) for value in open_statuses]
+    default = open_values[0] if len(open_values) == 1 else OPEN_WORK
+    lookups = list(choices) if default != OPEN_WORK else [(OPEN_WORK, open_label), *choices]
+    lookups = [(value, f"{label} (default)" if str(value) == default else label) for value, label in lookups]
+
+    class OpenFirstStatusFilter(admin.SimpleListFilter):
+        parameter_name = field
+
+        def lookups(self, request, model_admin):
+            return [*lookups, (ALL, "All")]
+
+        def choices(self, changelist):
+            current = self.value() or default
+            for value, label in self.lookup_choices:
+                yield {
+                    "selected": current == str(value),
+                    "query_string": changelist.get_query_string({self.parameter_name: value}),
+                    "display": label,
+                }
+
+        def queryset(self, request, queryset):
+            current = self.value() or default
+            if current == ALL:
+                return queryset
+            if current == OPEN_WORK:
+                return queryset.filter(**{f"{field}__in": open_values})
+            return queryset.filter(**{field: current})
+
+    OpenFirstStatusFilter.title = title
+    return OpenFirstStatusFilter

@@ -5,6 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.html import format_html
 
 CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
 
@@ -39,3 +40,14 @@ def money(cents: int | None, currency: str = "usd") -> str:
     text = f"{abs(amount):,.2f}"
     sign = "-" if amount < 0 else ""
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency.upper()}"
+
+
+def human_time_html(moment: datetime | None, now: datetime | None = None):
+    """``human_time`` for a narrow table cell: the same text, which may break between the date
+    and the age but never inside either."""
+    if moment is None:
+        return "—"
+    date_part, age = human_time(moment, now).split(" · ", 1)
+    return format_html(
+        '<span class="oc-when-part">{}</span> · <span class="oc-when-part">{}</span>', date_part, age
+    )
