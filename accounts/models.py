@@ -280,6 +280,7 @@ class OpsException(models.Model):
     objects = OpsExceptionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "exception"
         ordering = ["respond_by"]
         constraints = [
             models.UniqueConstraint(

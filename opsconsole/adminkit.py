@@ -3,9 +3,11 @@ revert, service calls that turn refusals into messages, and status badges."""
 
 import json
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -49,6 +51,31 @@ def fact_value(item):
     if len(text) <= FOLD_AFTER:
         return text
     return json_details(item, f"{text[:FOLD_AFTER]}…")
+
+
+def facts_list(value):
+    """A JSON object as a definition list (evidence, a context): each key a term, its value as
+    ``fact_value`` shows it; "—" for nothing."""
+    if value in (None, "", {}, []):
+        return "—"
+    if not isinstance(value, dict):
+        return fact_value(value)
+    rows = [(str(key).replace("_", " ").capitalize(), fact_value(item)) for key, item in value.items()]
+    return format_html('<dl class="oc-dl">{}</dl>', format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+
+def person_facing_fields(change: dict) -> list[dict]:
+    """A recorded change's fields as a person reviews them: without the row links and
+    bookkeeping ids (``account_id``, ``recorded_by_id``, an intake's UUID) that only the
+    database reads. The run keeps every field; this is what a preview or a run page shows."""
+    try:
+        model = apps.get_model(change["model"])
+    except (LookupError, ValueError):
+        return change["fields"]
+    internal = {
+        f.attname for f in model._meta.concrete_fields if f.is_relation or isinstance(f, models.UUIDField)
+    }
+    return [f for f in change["fields"] if f["field"] not in internal]
 
 
 def rows_table(headers: tuple[str, ...], rows: list[tuple]):

@@ -379,6 +379,8 @@ class SlaBreach(models.Model):
     history = audited_history()
 
     class Meta:
+        verbose_name = "SLA breach"
+        verbose_name_plural = "SLA breaches"
         constraints = [models.UniqueConstraint(fields=["ticket", "target"], name="one_breach_per_target")]
 
     def __str__(self):

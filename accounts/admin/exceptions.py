@@ -13,7 +13,13 @@ from accounts.models import OpsException
 from accounts.selectors import exceptions_by_overdue
 from accounts.services.exceptions import exception_set_status
 from opsconsole.actions.admin import GuardedActionsAdminMixin
-from opsconsole.adminkit import HistoryAdmin, ServiceCallAdminMixin, badge, open_first_status_filter
+from opsconsole.adminkit import (
+    HistoryAdmin,
+    ServiceCallAdminMixin,
+    badge,
+    facts_list,
+    open_first_status_filter,
+)
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -67,7 +73,7 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, History
     list_per_page = 50
     actions = ("mark_in_progress", "mark_waiting_on_customer", "mark_escalated")
     fieldsets = (
-        (None, {"fields": ("account_link", "reason_summary", "summary", "evidence", "opened_by_event")}),
+        (None, {"fields": ("account_link", "reason_summary", "summary", "evidence_list", "opened_by_event")}),
         (
             "Owner and response target",
             {
@@ -146,6 +152,10 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, History
         if obj.is_overdue:
             return format_html("{} {}", local_time(obj.respond_by), badge("overdue", "bad"))
         return local_time(obj.respond_by)
+
+    @admin.display(description="Evidence")
+    def evidence_list(self, obj):
+        return facts_list(obj.evidence)
 
     @admin.display(description="Reason")
     def reason_summary(self, obj):

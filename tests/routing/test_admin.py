@@ -30,7 +30,7 @@ def test_ticket_page_shows_why_this_owner_and_context(console_for, intake, make_
     assert page.status_code == 200
     html = page.content.decode()
     assert "Why this owner" in html and "catch-all" in html
-    assert account.external_id in html and "Last five events" in html
+    assert account.external_id in html and "Recent events" in html
 
 
 @pytest.mark.django_db
