@@ -81,6 +81,8 @@ def my_work(user, *, now: datetime) -> list[WorkItem]:
 def search(user, query: str) -> list[SearchHit]:
     """What ``user`` may see that matches ``query`` exactly (an id) or by email or domain."""
     query = query.strip()
-    if len(query) < SEARCH_MIN_LENGTH:
+    # "#12" names a record by number, however short; any other query needs a few characters.
+    numbered = query.startswith("#") and query[1:].isdigit()
+    if len(query) < SEARCH_MIN_LENGTH and not numbered:
         return []
     return [hit for searcher in _SEARCHERS for hit in list(searcher(user, query))[:SEARCH_LIMIT]]
