@@ -87,7 +87,9 @@ class TicketAdmin(GuardedActionsAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
         )
 
     def get_ordering(self, request):
-        return ("next_due", "created_at", "pk")
+        # An expression, not the annotation's name: other pages order their ticket choices by
+        # this too, on querysets that do not carry the annotation.
+        return (next_due_expression().asc(), "created_at", "pk")
 
     def has_view_permission(self, request, obj=None):
         if obj is not None:
