@@ -5,21 +5,21 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0007_unattributed_channel"),
+        ("routing", "0005_escalation_ingress_request_id"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="historicalopsexception",
+            name="historicalslabreach",
             options={
                 "get_latest_by": ("history_date", "history_id"),
                 "ordering": ("-history_date", "-history_id"),
-                "verbose_name": "historical exception",
-                "verbose_name_plural": "historical exceptions",
+                "verbose_name": "historical SLA breach",
+                "verbose_name_plural": "historical SLA breaches",
             },
         ),
         migrations.AlterModelOptions(
-            name="opsexception",
-            options={"ordering": ["respond_by"], "verbose_name": "exception"},
+            name="slabreach",
+            options={"verbose_name": "SLA breach", "verbose_name_plural": "SLA breaches"},
         ),
     ]
