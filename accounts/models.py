@@ -285,7 +285,6 @@ class OpsException(models.Model):
     objects = AccountPartQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "exception"
         ordering = ["respond_by"]
         constraints = [
             models.UniqueConstraint(

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import ExceptionStatus, ProvisioningStatus
-from accounts.models import Account, Channel, ReasonCode
+from accounts.models import Account, Channel, OpsException, ReasonCode
 from accounts.selectors import provisioning_status
-from accounts.services import EventInput, account_events_record, catalogue, exception_open
+from accounts.services import EventInput, account_events_record, catalogue, exception_open, exception_resolve
 from opsconsole.errors import Conflict
 from tests.helpers.clients import logged_in
 
@@ -297,9 +297,6 @@ def test_a_refused_channel_create_is_a_message_not_a_500(console_for, monkeypatc
 
 @pytest.mark.django_db
 def test_exception_list_opens_on_unresolved_work_most_overdue_first(console_for, make_account, system):
-    from accounts.models import OpsException
-    from accounts.services import exception_resolve
-
     later = exception_open(account=make_account(), reason_code="invite_expired", actor=system)
     overdue = exception_open(account=make_account(), reason_code="import_failed", actor=system)
     resolved = exception_open(account=make_account(), reason_code="invite_expired", actor=system)

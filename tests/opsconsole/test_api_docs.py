@@ -38,3 +38,13 @@ def test_swagger_setup_script_points_at_the_schema_and_no_validator():
     assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
     assert '"/api/schema/"' in body
     assert '"validatorUrl": null' in body
+
+
+@pytest.mark.django_db
+def test_only_redoc_may_write_inline_styles_and_no_docs_page_inline_scripts():
+    client = https_client()
+    swagger = client.get("/api/docs/")["Content-Security-Policy"]
+    redoc = client.get("/api/redoc/")["Content-Security-Policy"]
+    assert "style-src 'self';" in swagger + ";" and "unsafe-inline" not in swagger
+    assert "style-src 'self' 'unsafe-inline'" in redoc
+    assert "script-src 'self';" in redoc + ";" and "script-src 'self';" in swagger + ";"

@@ -3,11 +3,14 @@ backtest shows its diff, and agents only reach their own queues."""
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from routing import services
+from routing.models import Ticket
 
 
 def press(client, name, ticket, **params):
@@ -219,12 +222,6 @@ def test_a_routing_decision_page_and_its_history_open(console_for, intake):
 
 @pytest.mark.django_db
 def test_ticket_list_opens_on_open_tickets_the_next_due_first(console_for, intake, make_user):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from routing.models import Ticket
-
     later, sooner, solved = intake(subject="later"), intake(subject="sooner"), intake(subject="solved")
     now = timezone.now()
     for ticket, due in ((later, now + timedelta(hours=5)), (sooner, now - timedelta(hours=1))):
