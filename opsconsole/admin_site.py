@@ -5,7 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from opsconsole import home, navigation, panels
+from opsconsole import app_pages, home, navigation, panels
 from opsconsole.actions.selectors import approvals_waiting_for
 from opsconsole.adminkit import RestrictedAdminMixin
 from opsconsole.staffauth import security, views
@@ -32,12 +32,6 @@ class OpsConsoleAdminSite(admin.AdminSite):
     index_template = "opsconsole/home.html"
     # The console is the site: a "View site" link would lead back to this page.
     site_url = None
-
-    def get_app_list(self, request, app_label=None):
-        """The sidebar and the home page group pages by what people do (``navigation``); an
-        app's own index page (``/accounts/``) keeps Django's list."""
-        app_list = super().get_app_list(request, app_label)
-        return app_list if app_label else navigation.grouped(app_list, request.user)
 
     def index(self, request, extra_context=None):
         """My work: the person's tickets and exceptions (overdue first, then by due time), the
@@ -76,6 +70,15 @@ class OpsConsoleAdminSite(admin.AdminSite):
     def has_permission(self, request):
         """Every console page needs an active staff user whose session passed a second factor."""
         return super().has_permission(request) and second_factor_satisfied(request.user)
+
+    def get_app_list(self, request, app_label=None):
+        """The models of each app, after the pages the app registered (``opsconsole.app_pages``),
+        grouped in the sidebar and on the home page by what people do (``navigation``); an
+        app's own index page (``/accounts/``) keeps Django's list."""
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            app["models"] = app_pages.entries(app["app_label"], request.user) + app["models"]
+        return app_list if app_label else navigation.grouped(app_list, request.user)
 
     def login(self, request, extra_context=None):
         """The password step. A staff session past it but not past its second factor goes on to

@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("routing", "0005_escalation_ingress_request_id"),
+        ("routing", "0008_trigram_extension"),
     ]
 
     operations = [
