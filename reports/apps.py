@@ -38,7 +38,10 @@ class ReportsConfig(AppConfig):
             )
 
         navigation.place(
-            navigation.REPORTS, "reports.reports_dashboard", "reports.reports_cohorts", "reports.MetricSnapshot"
+            navigation.REPORTS,
+            "reports.reports_dashboard",
+            "reports.reports_cohorts",
+            "reports.MetricSnapshot",
         )
 
         # The weekly rule review (routing's page) shows the escalation rate beside the rules.

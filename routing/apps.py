@@ -46,7 +46,12 @@ class RoutingConfig(AppConfig):
         home.register_search(work.search_tickets)
         panels.register(home.HOME_PAGE, routing_panels.home_queues_panel)
         navigation.place(navigation.WORK, "routing.Ticket", rank=10)
-        navigation.place(navigation.WORK, "routing.Escalation", "routing.SlaBreach", rank=40)
+        navigation.place(
+            navigation.WORK, "routing.Escalation", "routing.SlaBreach", "routing.KnownIssue", rank=40
+        )
+        navigation.place(
+            navigation.ROUTING_SETUP, "routing.HelpArticle", "routing.ProductNote", "routing.Release", rank=40
+        )
         navigation.place(
             navigation.ROUTING_SETUP,
             "routing.Queue",
