@@ -11,7 +11,7 @@ class ReportsConfig(AppConfig):
 
         from accounts import signals as accounts_signals
         from accounts.models import Account
-        from opsconsole import app_pages, list_filters, panels
+        from opsconsole import app_pages, list_filters, navigation, panels
         from opsconsole import signals as opsconsole_signals
         from opsconsole.roles import VIEW_DASHBOARD
         from reports import facts, tasks  # noqa: F401  (tasks: registers them by name)
@@ -36,6 +36,13 @@ class ReportsConfig(AppConfig):
                 sender=sender[0] if sender else None,
                 dispatch_uid=f"reports.facts.{receiver.__name__}",
             )
+
+        navigation.place(
+            navigation.REPORTS,
+            "reports.reports_dashboard",
+            "reports.reports_cohorts",
+            "reports.MetricSnapshot",
+        )
 
         # The weekly rule review (routing's page) shows the escalation rate beside the rules.
         panels.register(RULE_REVIEW, engineering_escalations_panel)
