@@ -36,6 +36,7 @@ from accounts.models import (
     RejectedEvent,
     RejectionReason,
 )
+from reports.metrics.sql import day_start
 from reports.query import query_date
 from reports.rowlists import register_list, rows_url
 from reports.scope import bounds, channel_named
@@ -139,9 +140,18 @@ CHECKS = (
 CHECKS_BY_CODE = {c.code: c for c in CHECKS}
 
 
-def check_rows(code: str, *, since: date, until: date, channel: str | None = None) -> QuerySet:
-    """The rows behind one check's count."""
+def check_rows(
+    code: str, *, since: date, until: date, channel: str | None = None, day: date | None = None
+) -> QuerySet:
+    """The rows behind one check's count: over the range, or one ``day`` of it (by the check's
+    day field)."""
     start, end = bounds(since, until)
+    if day is not None:
+        day_field = CHECKS_BY_CODE[code].day_field
+        rows = CHECKS_BY_CODE[code].rows(start, end, channel_named(channel))
+        return rows.filter(
+            **{f"{day_field}__gte": day_start(day), f"{day_field}__lt": day_start(day + timedelta(days=1))}
+        )
     return CHECKS_BY_CODE[code].rows(start, end, channel_named(channel))
 
 
@@ -160,8 +170,13 @@ def quality_checks(*, since: date, until: date, channel: str | None = None) -> l
     return found
 
 
+def quality_day_url(code: str, *, since: date, until: date, channel: str | None, day: date) -> str:
+    return rows_url(f"quality_{code}", since=since, until=until, channel=channel, day=day)
+
+
 def quality_by_day(*, since: date, until: date, channel: str | None = None) -> dict[str, dict[date, int]]:
-    """check code -> {day: count}, days (UTC) with none left out."""
+    """check code -> {day: count}, days (UTC) with none left out (``quality_day_url`` links
+    each to its rows)."""
     per_day: dict[str, dict[date, int]] = defaultdict(dict)
     for check in CHECKS:
         rows = check_rows(check.code, since=since, until=until, channel=channel)
@@ -183,6 +198,7 @@ def _list_rows(code: str):
             since=query_date(params, "since"),
             until=query_date(params, "until"),
             channel=params.get("channel") or None,
+            day=query_date(params, "day", required=False),
         )
 
     return rows
