@@ -13,7 +13,8 @@ flagged (gates' observability check reads ``quality_checks``).
   ``REPORTS_LATE_EVENT_HOURS`` after they occurred (the events opsconsole writes itself, such
   as ``account.created`` of a backfilled signup, are not the product's lateness);
 - ``duplicate_workspaces``: cohort-range accounts marked duplicate, and candidates: an account
-  with the name (case aside) and admin email domain of an earlier account not marked duplicate;
+  not marked that shares its name (case aside) and admin email domain with another unmarked
+  account of a lower id (the first of them is not a candidate);
 - ``unmatched_billing``: Stripe customers no account claims (reconciliation's
   ``unmatched_billing_record`` drift), by the day it was found; no channel, like unmatched events.
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, F, Min, Q, QuerySet, Value
 from django.db.models.functions import Lower, StrIndex, Substr, TruncDate
 
 from accounts.choices import ChannelKind, DriftKind, EventSource
@@ -107,15 +108,22 @@ def _domain(path: str = "admin_email"):
 
 
 def _duplicate_workspaces(start, end, channel):
-    earlier = Account.objects.annotate(domain=_domain(), lname=Lower("name")).filter(
-        duplicate_of__isnull=True,
-        lname=OuterRef("lname"),
-        domain=OuterRef("domain"),
-        signed_up_at__lte=OuterRef("signed_up_at"),
-        pk__lt=OuterRef("pk"),
+    # The (name, domain) pairs more than one unmarked account shares, with the first of each:
+    # one GROUP BY over the accounts (few pairs repeat), not a correlated subquery per account.
+    shared = (
+        Account.objects.filter(duplicate_of__isnull=True)
+        .annotate(domain=_domain(), lname=Lower("name"))
+        .values("lname", "domain")
+        .annotate(n=Count("pk"), first=Min("pk"))
+        .filter(n__gt=1)
+        .values_list("lname", "domain", "first")
+        .order_by()
     )
+    candidates = Q(pk__in=[])
+    for lname, domain, first in shared:
+        candidates |= Q(lname=lname, domain=domain) & ~Q(pk=first)
     qs = _accounts(start, end, channel).annotate(domain=_domain(), lname=Lower("name"))
-    return qs.filter(Q(duplicate_of__isnull=False) | Q(Exists(earlier)))
+    return qs.filter(Q(duplicate_of__isnull=False) | (candidates & Q(duplicate_of__isnull=True)))
 
 
 def _unmatched_billing(start, end, channel):
