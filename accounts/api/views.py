@@ -1,6 +1,6 @@
 """REST API v1 for the product: signups, account reads, provisioning status and events."""
 
-from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,7 +10,7 @@ from accounts.api.serializers import (
     AccountSerializer,
     EntitlementSerializer,
     EntitlementsSerializer,
-    EventBatchSerializer,
+    EventIntakeBodySerializer,
     EventIntakeResultSerializer,
     EventSerializer,
     ProvisioningStatusSerializer,
@@ -44,6 +44,7 @@ NOT_FOUND = {404: error_response("No account with this external_id is visible to
 
 class AccountCreateView(APIView):
     required_permissions = {"POST": ["accounts.add_account"]}
+    token_scopes = {"POST": "accounts:write"}
 
     @extend_schema(
         operation_id="accounts_create",
@@ -75,6 +76,7 @@ class AccountCreateView(APIView):
 
 class AccountDetailView(APIView):
     required_permissions = {"GET": ["accounts.view_account"]}
+    token_scopes = {"GET": "accounts:read"}
 
     @extend_schema(
         operation_id="accounts_retrieve",
@@ -88,6 +90,7 @@ class AccountDetailView(APIView):
 
 class ProvisioningStatusView(APIView):
     required_permissions = {"GET": ["accounts.view_account", "accounts.view_provisioningstep"]}
+    token_scopes = {"GET": "accounts:read"}
 
     @extend_schema(
         operation_id="accounts_provisioning_status",
@@ -101,6 +104,7 @@ class ProvisioningStatusView(APIView):
 
 class EntitlementsView(APIView):
     required_permissions = {"GET": ["accounts.view_account", "accounts.view_entitlementoverride"]}
+    token_scopes = {"GET": "accounts:read"}
 
     @extend_schema(
         operation_id="accounts_entitlements",
@@ -115,6 +119,7 @@ class EntitlementsView(APIView):
 
 class EventIntakeView(APIView):
     required_permissions = {"POST": ["accounts.add_accountevent"]}
+    token_scopes = {"POST": "events:write"}
 
     @extend_schema(
         operation_id="events_create",
@@ -127,11 +132,7 @@ class EventIntakeView(APIView):
             "as a duplicate and is stored once. A malformed body or a batch over 500 is a 400 "
             "and stores nothing."
         ),
-        request=PolymorphicProxySerializer(
-            component_name="EventIntake",
-            serializers=[EventSerializer, EventBatchSerializer],
-            resource_type_field_name=None,
-        ),
+        request=EventIntakeBodySerializer,
         responses={
             200: EventIntakeResultSerializer,
             400: error_response("`malformed_request`, `invalid_batch` or `batch_too_large`."),

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0008_rejected_events_from_intake"),
+        ("accounts", "0009_rejected_events_from_intake"),
         ("reports", "0003_facts_of_existing_accounts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0007_unattributed_channel"),
+        ("accounts", "0008_accountevent_ingress_request_id"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
