@@ -15,7 +15,8 @@ from django.utils import timezone
 from accounts.billing.services import drift_open
 from accounts.billing.stripe_events import stripe_event_process, stripe_event_record
 from accounts.choices import DriftKind, ReconciliationTarget, StripeEventVia
-from accounts.models import Account, Channel, RejectedEvent, RejectionReason
+from accounts.models import Account, Channel
+from accounts.rejections import RejectedEvent, RejectionReason
 from accounts.services.events import Rejection, rejected_events_record
 from opsconsole.history import acting_as
 from reports.costs.services import channel_spend_set

@@ -29,14 +29,8 @@ from django.db.models import Count, F, Min, Q, QuerySet, Value
 from django.db.models.functions import Lower, StrIndex, Substr, TruncDate
 
 from accounts.choices import ChannelKind, DriftKind, EventSource
-from accounts.models import (
-    UNATTRIBUTED_CHANNEL,
-    Account,
-    AccountEvent,
-    BillingDrift,
-    RejectedEvent,
-    RejectionReason,
-)
+from accounts.models import UNATTRIBUTED_CHANNEL, Account, AccountEvent, BillingDrift
+from accounts.rejections import RejectedEvent, RejectionReason
 from reports.metrics.sql import day_start
 from reports.query import query_date
 from reports.rowlists import register_list, rows_url

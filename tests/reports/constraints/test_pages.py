@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.billing.stripe_events import stripe_event_record
-from accounts.models import Account, RejectedEvent
-from accounts.rejections import RejectionReason
+from accounts.models import Account
+from accounts.rejections import RejectedEvent, RejectionReason
 from accounts.services import EventInput, account_events_record
 from accounts.services.events import Rejection, rejected_events_record
 from opsconsole.actions.services import run_action
