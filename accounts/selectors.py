@@ -14,6 +14,7 @@ from accounts.choices import (
     ProvisioningStatus,
     StepStatus,
 )
+from accounts.help import help_url
 from accounts.models import (
     Account,
     AccountEvent,
@@ -92,6 +93,7 @@ class Blocking:
     reason_code: str
     message: str
     next_action: str
+    help_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,11 +116,16 @@ def provisioning_status(account: Account) -> ProvisioningStatusView:
     if failed:
         first = failed[0]
         reason = first.blocking_exception.reason_code if first.blocking_exception else None
+        evidence = first.blocking_exception.evidence if first.blocking_exception else {}
         blocking = Blocking(
             step=first.step,
             reason_code=reason.code if reason else "unknown",
             message=reason.customer_message if reason else "A setup step failed.",
             next_action=reason.customer_next_action if reason else "Contact support.",
+            help_url=help_url(
+                reason_code=reason.code if reason else "",
+                feature_area=(evidence or {}).get("feature_area") or "",
+            ),
         )
     status = _overall_status(account, steps, blocking)
     updated = max([s.updated_at for s in steps] + [account.updated_at])

@@ -50,6 +50,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + [
         "accounts.change_opsexception",
         "routing.change_ticket",
+        # Known issues: support records them and links tickets; closing one is not theirs.
+        "routing.add_knownissue",
+        "routing.link_knownissue",
     ],
     BILLING: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
@@ -63,6 +66,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + [
         "accounts.change_opsexception",
         "routing.change_ticket",
+        "routing.add_knownissue",
+        "routing.link_knownissue",
+        "routing.close_knownissue",
+        "routing.add_release",
     ],
     OPS_LEAD: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
@@ -102,6 +109,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.view_provisioningstep",
         "accounts.view_entitlementoverride",
         "routing.add_ticket",
+        "routing.add_ticketupdate",
+        "routing.view_knownissue",
         "gates.view_ramp",
     ],
     ANALYTICS: [VIEW_DASHBOARD, "gates.view_ramp"],

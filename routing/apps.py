@@ -7,10 +7,11 @@ class RoutingConfig(AppConfig):
     def ready(self):
         # Registration with the framework and subscriptions to accounts' news: neither lower
         # layer ever imports routing.
+        from accounts import help as account_help
         from accounts.billing import payment_failed
         from accounts.pages import ACCOUNT_PAGE
         from opsconsole import demo as demo_seeders
-        from opsconsole import panels
+        from opsconsole import outbox_destinations, panels
         from opsconsole.actions import targets
         from routing import (
             demo,
@@ -18,12 +19,25 @@ class RoutingConfig(AppConfig):
             tasks,  # noqa: F401  (registers the tasks services queue by name)
         )
         from routing import panels as routing_panels
-        from routing.models import Ticket
+        from routing.models import KnownIssue, Ticket
+        from routing.support import actions as support_actions  # noqa: F401  (registers them)
+        from routing.support import demo as support_demo
+        from routing.support import helpdesk
+        from routing.support.selectors import help_url_for
 
         # Working a ticket goes through guarded actions (routing/actions.py); a run on a ticket is
         # recorded against its account, when intake matched one.
         targets.register(Ticket, account_of=lambda ticket: ticket.account)
+        targets.register(KnownIssue)
+        # Tier 0: the provisioning status points a blocked customer at the help article.
+        account_help.register_finder(help_url_for)
+        outbox_destinations.register(
+            helpdesk.OUTBOX_DESTINATION,
+            label="Help desk (HELPDESK_ADAPTER)",
+            sender=helpdesk.helpdesk_outbox_sender,
+        )
         demo_seeders.register("routing", demo.seed_demo, app_label=self.label)
+        demo_seeders.register("support", support_demo.seed_demo, app_label=self.label)
         panels.declare_page(routing_panels.RULE_REVIEW)
         panels.register(ACCOUNT_PAGE, routing_panels.account_tickets_panel)
         # Accounts may not import routing: it says a payment failed, and routing opens the ticket.

@@ -27,6 +27,7 @@ CONTEXT_FIELDS: dict[str, str] = {
     "error_code": STR,
     "request_id": STR,
     "feature_area": STR,
+    "via": STR,
     # the account, when one matched
     "account_matched": BOOL,
     "account_external_id": STR,

@@ -270,6 +270,11 @@ HUBSPOT_API_BASE = env_str("HUBSPOT_API_BASE", default="https://api.hubapi.com")
 CRM_ADAPTER = env_str("CRM_ADAPTER", default="accounts.billing.crm.HubSpotAdapter")
 # The product is the system of record for lifecycle stages: a CRM run pushes ours (outbox).
 CRM_PUSH_LIFECYCLE = env_bool("CRM_PUSH_LIFECYCLE", default=False)
+# The help desk routing decisions and close-the-loop replies go to (routing/support/helpdesk.py).
+HELPDESK_ADAPTER = env_str("HELPDESK_ADAPTER", default="routing.support.helpdesk.ZendeskAdapter")
+ZENDESK_API_BASE = env_str("ZENDESK_API_BASE", default="")
+ZENDESK_EMAIL = env_str("ZENDESK_EMAIL", default="")
+ZENDESK_API_TOKEN = env_str("ZENDESK_API_TOKEN", default="")
 ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL", default="")
 PRODUCT_WEBHOOK_URL = env_str("PRODUCT_WEBHOOK_URL", default="")
 

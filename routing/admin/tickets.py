@@ -11,6 +11,8 @@ from opsconsole.adminkit import HistoryAdmin, ReadOnlyAdminMixin
 from routing.models import RoutingDecision, Ticket
 from routing.rules import unmet_due_times
 from routing.selectors.tickets import ticket_page
+from routing.support.actions import LinkTicket
+from routing.support.selectors import ticket_support_page
 
 
 @admin.register(Ticket)
@@ -23,10 +25,11 @@ class TicketAdmin(GuardedActionsAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
         "queue",
         "owner",
         "status",
+        "via",
         "created_at",
         "due",
     )
-    list_filter = ("status", "severity", "category", "queue")
+    list_filter = ("status", "severity", "category", "via", "ticket_type", "queue__tier", "queue")
     search_fields = ("external_id", "subject", "requester_email", "account__external_id")
     list_select_related = ("queue", "owner")
     date_hierarchy = "created_at"
@@ -57,10 +60,31 @@ class TicketAdmin(GuardedActionsAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
         "error_code",
         "request_id",
         "feature_area",
+        "via",
+        "ticket_type",
+        "final_type",
+        "reopen_count",
+        "csat_rating",
+        "csat_comment",
     )
     fieldsets = (
         (None, {"fields": ("source", "external_id", "requester_email", "subject", "body")}),
-        ("Routing", {"fields": ("category", "severity", "queue", "owner", "status", "reassignment_count")}),
+        (
+            "Routing",
+            {
+                "fields": (
+                    "via",
+                    "category",
+                    ("ticket_type", "final_type"),
+                    "severity",
+                    "queue",
+                    "owner",
+                    "status",
+                    "reassignment_count",
+                )
+            },
+        ),
+        ("Help desk", {"fields": ("reopen_count", ("csat_rating", "csat_comment"))}),
         (
             "SLA",
             {
@@ -102,6 +126,8 @@ class TicketAdmin(GuardedActionsAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
         context = dict(extra_context or {})
         if ticket is not None:
             context.update(ticket_page(ticket, user=request.user), context=ticket.context)
+            context.update(ticket_support_page(ticket, request.user))
+            context["link_action"] = LinkTicket.name
         return super().change_view(request, object_id, form_url, context)
 
 
