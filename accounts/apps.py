@@ -4,6 +4,12 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
 
+    def import_models(self):
+        super().import_models()
+        # late import: the event intake's refusals live in their own module (accounts/models.py
+        # is at its size limit); importing it here registers the model with this app.
+        import accounts.rejections  # noqa: F401
+
     def ready(self):
         # The framework never imports accounts: accounts tells it here what it needs to know.
         # Billing's console pages, guarded actions and Celery tasks register on import; Celery's

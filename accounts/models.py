@@ -498,6 +498,3 @@ class BillingDrift(models.Model):
 
     def __str__(self):
         return f"{self.kind} on {self.subject} ({self.status})"
-
-
-from accounts.rejections import RejectedEvent, RejectionReason  # noqa: E402, F401  (models of this app)

@@ -51,6 +51,11 @@ class ReportsConfig(AppConfig):
         # account list filtered to exactly its accounts.
         app_pages.register("reports", "Channel dashboard", "reports:dashboard", permission=VIEW_DASHBOARD)
         app_pages.register("reports", "Cohorts by signup week", "reports:cohorts", permission=VIEW_DASHBOARD)
+        # From numbers to a ranked constraint list (issue 12): failure reasons, constraints, data
+        # quality, the cost model, the funnel, timelines, operational drag, refunds.
+        app_pages.register(
+            "reports", "Constraints", "admin:reports_constraints_index", permission=VIEW_DASHBOARD
+        )
         list_filters.register("accounts.account", CohortCellFilter)
 
         # The constraint pages' demo data (channel spends, refused events, refunds).
