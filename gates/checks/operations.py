@@ -19,7 +19,7 @@ from gates.checks.base import (
     threshold,
 )
 from gates.choices import CheckCode
-from opsconsole.actions.registry import all_actions
+from opsconsole.actions.registry import Action, all_actions
 from opsconsole.models import Runbook
 from reports.metrics import METRICS
 from reports.models import MetricSnapshot
@@ -174,12 +174,13 @@ class ObservabilityCheck(GateCheck):
 def action_gaps(action) -> list[str]:
     """What a guarded action fails to declare. The framework gives every action idempotency
     (the run's unique key), audit (ActionRun) and alerting on failure; the action itself must
-    name its roles (permission) and its input (validation)."""
+    name its roles (permission) and validate: an input serializer, or preconditions (``check``)
+    for an action that takes no parameters."""
     gaps = []
     if not action.roles:
         gaps.append("permission (no roles)")
-    if action.Input is serializers.Serializer:
-        gaps.append("validation (no Input serializer)")
+    if action.Input is serializers.Serializer and type(action).check is Action.check:
+        gaps.append("validation (no Input serializer, no check)")
     return gaps
 
 

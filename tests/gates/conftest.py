@@ -4,9 +4,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from accounts.services import EventInput, account_events_record
+
 from gates.services import ramp_plan_create
 from reports.metrics import METRICS
+from routing.services import ticket_intake
 from reports.models import MetricSnapshot
+from tests.opsconsole.conftest import alert_receiver  # noqa: F401  (a fixture: a local Slack)
 
 TARGETS = {
     "target_activation": 0.5,
@@ -73,3 +77,38 @@ def snapshot(channel):
 def days_before(day: date, n: int) -> list[date]:
     """The n days before ``day``, oldest first."""
     return [day - timedelta(days=i) for i in range(n, 0, -1)]
+
+
+FREE_TRIAL_OK = ["plan.assigned", "workspace.provisioned", "invite.sent", "invite.accepted", "report.viewed"]
+
+
+@pytest.fixture
+def signup(make_account, system):
+    """``signup(at, events=[...], touched=False)``: a free-trial account signed up at ``at``
+    whose events follow within hours; ``touched``: a ticket before activation (a staff touch)."""
+    counter = iter(range(10**6))
+
+    def _make(at: datetime, *, events=FREE_TRIAL_OK, touched=False, **fields):
+        account = make_account(shape="free_trial", signed_up_at=at, **fields)
+        if touched:  # a ticket half an hour after signup, before any activation event
+            ticket_intake(
+                source="zendesk",
+                external_id=f"t-{account.external_id}",
+                requester_email=account.admin_email,
+                subject="Stuck",
+                body="Cannot get started",
+                account_external_id=account.external_id,
+                received_at=at + timedelta(minutes=30),
+                actor=system,
+            )
+        account_events_record(
+            account=account,
+            events=[
+                EventInput(event_id=f"ev-{next(counter)}", type=t, occurred_at=at + timedelta(hours=1 + i))
+                for i, t in enumerate(events)
+            ],
+            actor=system,
+        )
+        return account
+
+    return _make
