@@ -81,6 +81,8 @@ def decision_draft(
         )
     if outcome == Outcome.PAUSE and not restart_conditions:
         raise ValidationFailed("restart_conditions_required", "Pause needs measurable restart conditions.")
+    if amends is not None:
+        amends = Decision.objects.get(pk=amends.pk)
     if amends is not None and not amends.is_signed:
         raise Conflict("amends_unsigned", "Only a signed record is amended; edit the draft instead.")
     _check_fixes(list(fixes))
@@ -151,7 +153,7 @@ def decision_sign(
             pause.save()
         if plan.status == RampStatus.DRAFT:
             set_status(plan, RampStatus.APPROVED)
-        set_status(plan, RampStatus.RAMPING)
+        set_status(plan, RampStatus.RAMPING, save=False)
         plan.ramp_started_on = plan.ramp_started_on or now.date()
         plan.next_review = decision.review_date
         labels = [s.get("label") for s in plan.steps]

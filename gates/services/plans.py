@@ -196,8 +196,9 @@ def stop_rule_add(
         raise Conflict("rule_exists", f"The plan already has a rule named {name!r}.") from exc
 
 
-def set_status(plan: RampPlan, status: str) -> RampPlan:
-    """Move a locked plan to ``status`` if the move is allowed (callers are services)."""
+def set_status(plan: RampPlan, status: str, *, save: bool = True) -> RampPlan:
+    """Move a locked plan to ``status`` if the move is allowed (callers are services); with
+    ``save=False`` the caller saves it with its other changes (one history row)."""
     if plan.status == status:
         return plan
     if status not in RAMP_TRANSITIONS[RampStatus(plan.status)]:
@@ -207,7 +208,8 @@ def set_status(plan: RampPlan, status: str) -> RampPlan:
             {"from": plan.status, "to": status},
         )
     plan.status = status
-    plan.save()
+    if save:
+        plan.save()
     return plan
 
 
