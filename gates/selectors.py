@@ -19,7 +19,8 @@ def metric_scale(metric: str) -> float:
 
 def metric_periods(*, channel_id: int, metric: str, since: date, until: date) -> list[Period]:
     """The channel's snapshot rows of ``metric`` (its current definition version) for the signup
-    days in [since, until), as periods."""
+    days in [since, until), as periods. A complete day with nothing to measure (no signups that
+    day) is no period: it neither breaches nor holds."""
     rows = MetricSnapshot.objects.filter(
         channel_id=channel_id,
         metric=metric,
@@ -27,7 +28,11 @@ def metric_periods(*, channel_id: int, metric: str, since: date, until: date) ->
         period__gte=since,
         period__lt=until,
     ).order_by("period")
-    return [Period(r.period, r.value, r.numerator, r.denominator, r.complete, r.pk) for r in rows]
+    return [
+        Period(r.period, r.value, r.numerator, r.denominator, r.complete, r.pk)
+        for r in rows
+        if not (r.complete and r.value is None)
+    ]
 
 
 def baseline_window(plan: RampPlan) -> tuple[date, date]:

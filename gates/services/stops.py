@@ -33,9 +33,9 @@ RESTART_LOOKBACK_DAYS = 35
 
 
 def rule_verdict(plan: RampPlan, rule, *, now):
-    today = now.date()
+    until = now.date() + timedelta(days=1)  # today's cohort too: immature, listed as ignored
     periods = metric_periods(
-        channel_id=plan.channel_id, metric=rule.metric, since=plan.ramp_started_on, until=today
+        channel_id=plan.channel_id, metric=rule.metric, since=plan.ramp_started_on, until=until
     )
     baseline = None
     if needs_baseline(rule.comparator):

@@ -5,11 +5,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from accounts.services import EventInput, account_events_record
-
 from gates.services import ramp_plan_create
 from reports.metrics import METRICS
-from routing.services import ticket_intake
 from reports.models import MetricSnapshot
+from routing.services import ticket_intake
 from tests.opsconsole.conftest import alert_receiver  # noqa: F401  (a fixture: a local Slack)
 
 TARGETS = {

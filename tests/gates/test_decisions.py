@@ -118,12 +118,16 @@ def test_the_database_refuses_to_change_a_signed_decision(review, owner, ops_lea
     # before signing it may change
     Decision.objects.filter(pk=decision.pk).update(rationale="Reworded before signing.")
     decision_sign(decision=decision, actor=owner)
-    with pytest.raises(DatabaseError, match="Cannot update or delete"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE gates_decision SET rationale = 'rewritten' WHERE id = %s", [decision.pk])
-    with pytest.raises(DatabaseError, match="Cannot update or delete"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM gates_decision WHERE id = %s", [decision.pk])
+    for sql in (
+        "UPDATE gates_decision SET rationale = 'rewritten' WHERE id = %s",
+        "DELETE FROM gates_decision WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="Cannot update or delete"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [decision.pk])
     with pytest.raises(DatabaseError, match="decision is signed"), transaction.atomic():
         DecisionFix.objects.filter(decision=decision).update(due_date=date(2027, 6, 1))
     with pytest.raises(DatabaseError, match="decision is signed"), transaction.atomic():
