@@ -5,13 +5,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.models import ReasonCode
+from accounts.services import exception_open
 from gates.checks import CheckContext, get_check
 from gates.choices import CheckCode
 from gates.models import CheckResult, GateEvaluation
 from gates.selectors import evaluation_tally
 from gates.services import check_override, review_evaluate, review_open
 from opsconsole.actions import registry
+from opsconsole.errors import ValidationFailed
 from opsconsole.history import acting_as
+from opsconsole.models import Runbook
 from reports.metrics import METRICS
 
 pytestmark = pytest.mark.django_db
@@ -100,10 +104,6 @@ def test_support_reads_auto_owner_rate_snapshots(plan, snapshot):
 
 
 def test_escalation_names_recurring_codes_without_runbook(plan, make_account, system):
-    from accounts.models import ReasonCode
-    from accounts.services import exception_open
-    from opsconsole.models import Runbook
-
     uncovered = (
         ReasonCode.objects.filter(has_runbook=False)
         .exclude(code__in=Runbook.objects.values("reason_code__code"))
@@ -193,8 +193,6 @@ def test_an_override_counts_for_the_limited_ramp_but_shows_as_overridden(plan, o
 def test_an_override_without_a_justification_is_refused(plan, owner, text):
     evaluation = evaluation_with(plan, owner, 3)
     failed = evaluation.checks.filter(passed=False).first()
-    from opsconsole.errors import ValidationFailed
-
     with pytest.raises(ValidationFailed) as refused:
         check_override(result=failed, justification=text, actor=owner)
     assert refused.value.code == "justification_required"
