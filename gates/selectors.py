@@ -161,3 +161,92 @@ def evaluation_tally(evaluation) -> dict:
 
 def latest_evaluation(review):
     return review.evaluations.order_by("-evaluated_at", "-id").first()
+
+
+# Metrics where a lower value is better (the rest: higher is better).
+LOWER_IS_BETTER = {
+    "provisioning_failure_rate",
+    "tickets_per_100",
+    "escalations_per_100",
+    "manual_minutes_per_account",
+}
+BEFORE_DAYS = 14
+SETTLE_BUSINESS_DAYS = 3
+
+
+def add_business_days(day: date, n: int) -> date:
+    while n:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
+def pooled(periods: list[Period], scale: float) -> dict:
+    mature = [p for p in periods if p.complete and p.denominator]
+    num = sum(p.numerator or 0 for p in mature)
+    den = sum(p.denominator for p in mature)
+    return {"value": round(scale * num / den, 4) if den else None, "n": den, "days": len(mature)}
+
+
+def constraint_progress(constraint, *, today: date) -> dict:
+    """The constraint's success metric before the fix shipped (the 14 days before) and after
+    (the first three business days from the ship date), and, once those three business days
+    are past, whether it moved the right way."""
+    if constraint.shipped_on is None:
+        return {"metric": constraint.success_metric, "shipped_on": None, "verdict": "not shipped"}
+    metric, ship = constraint.success_metric, constraint.shipped_on
+    channel_id = constraint.cycle.plan.channel_id
+    settle = add_business_days(ship, SETTLE_BUSINESS_DAYS)
+    scale = metric_scale(metric)
+    before = pooled(
+        metric_periods(
+            channel_id=channel_id, metric=metric, since=ship - timedelta(days=BEFORE_DAYS), until=ship
+        ),
+        scale,
+    )
+    after = pooled(metric_periods(channel_id=channel_id, metric=metric, since=ship, until=settle), scale)
+    if today < settle:
+        verdict = f"wait until {settle}"
+    elif before["value"] is None or after["value"] is None:
+        verdict = "not measurable yet"
+    else:
+        better = (
+            after["value"] < before["value"]
+            if metric in LOWER_IS_BETTER
+            else after["value"] > before["value"]
+        )
+        verdict = "moved" if better else "not moved"
+    return {
+        "metric": metric,
+        "shipped_on": ship,
+        "before": before,
+        "after": after,
+        "settles_on": settle,
+        "verdict": verdict,
+    }
+
+
+def ranked_moves(cycle, *, by: str = "score") -> list:
+    moves = list(cycle.moves.all())
+    if by == "cost":
+        return sorted(moves, key=lambda m: (m.cost_rank, -m.score, m.pk))
+    return sorted(moves, key=lambda m: (-m.score, m.cost_rank, m.pk))
+
+
+def gates_rows(user) -> list[dict]:
+    """The gates list: each plan with its status, last decision, next review and the rules
+    that are tripped or held."""
+    rows = []
+    for plan in plans_for(user).order_by("channel__code"):
+        rules = latest_rule_evaluations(plan)
+        rows.append(
+            {
+                "plan": plan,
+                "decision": latest_signed_decision(plan),
+                "flagged": [
+                    (rule, ev) for rule, ev in rules if ev is not None and ev.outcome != RuleOutcome.PASS
+                ],
+            }
+        )
+    return rows
