@@ -1,14 +1,18 @@
 """Server-side SVG charts (pygal) of a stop rule's evaluation history against its threshold.
 
-Rendered without JavaScript (``js=()``): the chart is a plain image, served as
+Rendered without JavaScript (``js=()``, and pygal's own config ``<script>`` removed): the chart
+is a plain image, served as
 ``image/svg+xml`` and shown with ``<img>``, so the console's pages stay free of inline script.
 """
+
+import re
 
 import pygal
 from pygal.style import Style
 
 from gates.choices import Comparator
 
+SCRIPT = re.compile(rb"<script[^>]*>.*?</script>", re.S)
 STYLE = Style(
     background="white",
     plot_background="white",
@@ -53,4 +57,4 @@ def rule_chart(rule, evaluations) -> bytes:
         if rule.comparator in (Comparator.BELOW, Comparator.ABOVE):
             limits = [rule.threshold for _ in evaluations]
         chart.add("threshold", limits, stroke_style={"dasharray": "6, 4"}, show_dots=False)
-    return chart.render()
+    return SCRIPT.sub(b"", chart.render())

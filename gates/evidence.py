@@ -45,9 +45,20 @@ def ranked_constraints(*, since: date, until: date, channel: str | None = None) 
 
 
 def top_failure_reasons(*, channel: str, since: date, until: date, limit: int = 5) -> list[dict]:
+    """[{"reason_code", "label", "accounts", "share"}], most frequent first (the record's shape,
+    whatever else the reports' rows carry)."""
     if _top_failure_reasons is None:
         return []
-    return _plain(list(_top_failure_reasons(channel=channel, since=since, until=until, limit=limit)))
+    rows = _plain(list(_top_failure_reasons(channel=channel, since=since, until=until, limit=limit)))
+    return [
+        {
+            "reason_code": row.get("reason_code") or row.get("code"),
+            "label": row.get("label") or row.get("title") or "",
+            "accounts": row.get("accounts", row.get("accounts_hit", row.get("count"))),
+            "share": row.get("share"),
+        }
+        for row in rows
+    ]
 
 
 def example_timelines(*, channel: str, since: date, until: date) -> dict:
