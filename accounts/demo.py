@@ -11,6 +11,8 @@ Time is anchored at midnight UTC of the current day: the same seed gives the sam
 and nothing happens after the anchor.
 """
 
+import functools
+import itertools
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +22,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.choices import ChannelKind, EventSource, ExceptionStatus
+from accounts.demo_staff import (
+    RESOLUTION_NOTES,
+    STAFF_WORKED_BELOW,
+    plan_staff_work,
+    staff_draws,
+    staff_resolves,
+)
 from accounts.models import Account, Channel, OpsException
 from accounts.rules import IDENTITY_REVIEW_FLAG
 from accounts.selectors import open_exceptions
@@ -151,14 +160,6 @@ _PEOPLE = (  # noqa: SIM905 - word lists read better as prose
 ).split()
 _IMPORT_ERRORS = (("timeout", 4), ("csv_parse_error", 3), ("missing_permissions", 2), ("import_failed", 1))
 _INTEGRATION_ERRORS = (("token_expired", 6), ("missing_permissions", 2), ("oauth_denied", 2))
-_RESOLUTION_NOTES = {
-    "unclear_setup_step": "Walked the admin through the setup checklist on a call.",
-    "duplicate_account": "Confirmed with the customer which account to keep; the other is closed.",
-    "billing_mismatch": "Stripe was right; corrected the CRM deal amount.",
-    "import_failed": "Fixed the customer's CSV encoding and re-ran the import.",
-    "token_expired": "Customer reconnected Google Workspace after our email.",
-    "invite_expired": "Sent a fresh invitation; the admin joined.",
-}
 
 
 def demo_anchor(now: datetime | None = None) -> datetime:
@@ -191,6 +192,10 @@ class AccountPlan:
     # Exceptions staff opened by hand (reason codes) and how staff moved exceptions along.
     manual_exceptions: list[str] = field(default_factory=list)
     staff_seed: int = 0
+    # What staff do with an exception of each reason code this account could have open:
+    # (roll, status), drawn up front so that the service path and the bulk loader
+    # (bench.bulk) apply the same draws whatever the exceptions turn out to be.
+    staff_draws: dict[str, tuple[float, str]] = field(default_factory=dict)
 
 
 class _Timeline:
@@ -224,6 +229,19 @@ class _Timeline:
         return timedelta(hours=self.rng.uniform(low, high))
 
 
+@functools.lru_cache(maxsize=8)
+def _day_cum_weights(start: datetime, days: int) -> tuple[float, ...]:
+    """More signups lately (the company is growing) and fewer at weekends; cumulative, as
+    ``choices`` would build them, computed once per (start, days) rather than per account."""
+    weights = (
+        (1 + d / days) * (0.55 if (start + timedelta(days=d)).weekday() >= 5 else 1.0) for d in range(days)
+    )
+    return tuple(itertools.accumulate(weights))
+
+
+_HOUR_CUM_WEIGHTS = tuple(itertools.accumulate([1] * 7 + [4] * 11 + [2] * 6))
+
+
 def plan_account(
     *, seed: int, index: int, anchor: datetime, prefix: str = DEMO_PREFIX, days: int = DEMO_DAYS
 ):
@@ -233,11 +251,8 @@ def plan_account(
     shape = _weighted(rng, channel.shapes)
     # More signups lately (the company is growing) and fewer at weekends.
     start = anchor - timedelta(days=days)
-    day_weights = [
-        (1 + d / days) * (0.55 if (start + timedelta(days=d)).weekday() >= 5 else 1.0) for d in range(days)
-    ]
-    day = rng.choices(range(days), weights=day_weights)[0]
-    hour = rng.choices(range(24), weights=[1] * 7 + [4] * 11 + [2] * 6)[0]
+    day = rng.choices(range(days), cum_weights=_day_cum_weights(start, days))[0]
+    hour = rng.choices(range(24), cum_weights=_HOUR_CUM_WEIGHTS)[0]
     signed_up_at = start + timedelta(days=day, hours=hour, minutes=rng.uniform(0, 59.9))
     company = f"{rng.choice(_NAME_FIRST)} {rng.choice(_NAME_SECOND)}{rng.choice(_NAME_SUFFIX)}"
     domain = company.lower().replace(" ", "").replace(".", "")[:24] + f"{index % 997}.example.com"
@@ -261,7 +276,8 @@ def plan_account(
         staff_seed=rng.getrandbits(32),
     )
     _plan_journey(plan, channel, _Timeline(plan, rng, anchor))
-    _plan_staff_work(plan, rng)
+    plan_staff_work(plan, rng)
+    plan.staff_draws = staff_draws(plan)
     return plan
 
 
@@ -333,15 +349,6 @@ def _plan_journey(plan: AccountPlan, channel: DemoChannel, tl: _Timeline) -> Non
         tl.add("subscription.cancelled", t0 + tl.hours(24 * 5, 24 * 40), source=EventSource.STRIPE)
 
 
-def _plan_staff_work(plan: AccountPlan, rng: random.Random) -> None:
-    if rng.random() < 0.04:
-        plan.manual_exceptions.append("unclear_setup_step")
-    if rng.random() < 0.012:
-        plan.manual_exceptions.append("duplicate_account")
-    if plan.shape != "free_trial" and rng.random() < 0.02:
-        plan.manual_exceptions.append("billing_mismatch")
-
-
 # --- Applying: through the services, as the product and staff would --------------------------
 
 
@@ -382,28 +389,17 @@ def apply_plan(plan: AccountPlan, *, channels: dict[str, Channel], anchor: datet
 
 
 def _apply_staff_work(plan: AccountPlan, account: Account, *, anchor: datetime, actor) -> None:
-    rng = random.Random(plan.staff_seed)
     for code in plan.manual_exceptions:
         exception_open(account=account, reason_code=code, summary=f"Raised by support: {code}", actor=actor)
     for exception in open_exceptions(account).order_by("reason_code__code"):
         code = exception.reason_code.code
-        roll = rng.random()
-        # Older problems are more likely to have been worked on or closed by hand.
-        age_days = (anchor - exception.opened_at).days
-        if code in _RESOLUTION_NOTES and roll < min(0.5, 0.05 * age_days):
-            exception_resolve(exception=exception, note=_RESOLUTION_NOTES[code], actor=actor)
-        elif roll < 0.6:
-            status = _weighted(
-                rng,
-                {
-                    ExceptionStatus.IN_PROGRESS: 5,
-                    ExceptionStatus.WAITING_ON_CUSTOMER: 3,
-                    ExceptionStatus.ESCALATED: 1,
-                    ExceptionStatus.OPEN: 3,
-                },
-            )
-            if status != ExceptionStatus.OPEN:
-                exception_set_status(exception=exception, status=status, actor=actor)
+        if code not in plan.staff_draws:
+            continue
+        roll, status = plan.staff_draws[code]
+        if staff_resolves(code, roll, (anchor - exception.opened_at).days):
+            exception_resolve(exception=exception, note=RESOLUTION_NOTES[code], actor=actor)
+        elif roll < STAFF_WORKED_BELOW and status != ExceptionStatus.OPEN:
+            exception_set_status(exception=exception, status=status, actor=actor)
 
 
 @dataclass
@@ -422,8 +418,11 @@ def generate_accounts(
     prefix: str = DEMO_PREFIX,
     days: int = DEMO_DAYS,
     progress=None,
+    planner=None,
 ) -> GenerationResult:
-    """Create the planned accounts for ``indexes`` that do not exist yet (idempotent)."""
+    """Create the planned accounts for ``indexes`` that do not exist yet (idempotent).
+    ``planner`` (default ``plan_account``) may extend each plan (benchmarks add activity)."""
+    planner = planner or plan_account
     channels = ensure_channels(actor=actor)
     indexes = list(indexes)
     result = GenerationResult()
@@ -436,7 +435,7 @@ def generate_accounts(
             for external_id, index in wanted.items():
                 if external_id in existing:
                     continue
-                plan = plan_account(seed=seed, index=index, anchor=anchor, prefix=prefix, days=days)
+                plan = planner(seed=seed, index=index, anchor=anchor, prefix=prefix, days=days)
                 apply_plan(plan, channels=channels, anchor=anchor, actor=actor)
                 result.created += 1
                 result.events += len(plan.events) + 1  # + account.created

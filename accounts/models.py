@@ -27,6 +27,7 @@ from accounts.choices import (
 )
 from accounts.shapes import PLANS, SHAPES
 from opsconsole.history import audited_history
+from opsconsole.request_id import request_id_field
 from opsconsole.restrict import RestrictedQuerySet
 
 SHAPE_CHOICES = [(s.code, s.name) for s in SHAPES.values()]
@@ -176,6 +177,12 @@ class Account(models.Model):
         return f"{self.name} ({self.external_id})"
 
 
+class AccountPartQuerySet(RestrictedQuerySet):
+    def restrict_by_grants(self, user, action: str) -> RestrictedQuerySet:
+        # Exceptions, events, steps, overrides, drifts, Stripe events: as visible as their account.
+        return self.restrict_through("account", user, action)
+
+
 class AccountEvent(models.Model):
     """The append-only timeline of an account. Rows are written once and never changed.
 
@@ -202,6 +209,9 @@ class AccountEvent(models.Model):
     )
     # Which intake wrote the row; lets a batch learn which of its events were new.
     intake_id = models.UUIDField(db_index=True)
+    ingress_request_id = request_id_field()
+
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -231,18 +241,13 @@ class ProvisioningStep(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
     history = audited_history()
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "step"], name="provisioning_step_unique")]
 
     def __str__(self):
         return f"{self.account_id}:{self.step}={self.status}"
-
-
-class OpsExceptionQuerySet(RestrictedQuerySet):
-    def restrict_by_grants(self, user, action: str) -> RestrictedQuerySet:
-        # An exception is as visible as its account.
-        return self.restrict_through("account", user, action)
 
 
 class OpsException(models.Model):
@@ -277,7 +282,7 @@ class OpsException(models.Model):
     )
     history = audited_history()
 
-    objects = OpsExceptionQuerySet.as_manager()
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["respond_by"]
@@ -325,6 +330,7 @@ class EntitlementOverride(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = audited_history()
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -363,6 +369,7 @@ class StripeEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=300, blank=True)
     history = audited_history()
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -476,6 +483,7 @@ class BillingDrift(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
     history = audited_history()
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -490,3 +498,6 @@ class BillingDrift(models.Model):
 
     def __str__(self):
         return f"{self.kind} on {self.subject} ({self.status})"
+
+
+from accounts.rejections import RejectedEvent, RejectionReason  # noqa: E402, F401  (models of this app)

@@ -8,13 +8,10 @@ turns their values into the dicts gates freezes into its evidence.
 from dataclasses import asdict, is_dataclass
 from datetime import date
 
-try:  # the reports' panels (issue #12) land on their own branch
-    from reports.constraints.selectors import ranked_constraints as _ranked_constraints
-    from reports.failures.selectors import top_failure_reasons as _top_failure_reasons
-    from reports.quality.selectors import quality_checks as _quality_checks
-    from reports.timelines.selectors import example_timelines as _example_timelines
-except ImportError:  # pragma: no cover - until they are merged
-    _ranked_constraints = _top_failure_reasons = _quality_checks = _example_timelines = None
+from reports.constraints.selectors import ranked_constraints as _ranked_constraints
+from reports.failures.selectors import top_failure_reasons as _top_failure_reasons
+from reports.quality.selectors import quality_checks as _quality_checks
+from reports.timelines.selectors import example_timelines as _example_timelines
 
 
 def _plain(value):
@@ -31,24 +28,18 @@ def _plain(value):
 
 def quality_checks(*, since: date, until: date, channel: str | None = None) -> list[dict]:
     """[{"code", "label", "count", "threshold", "over_threshold", "rows_url"}]"""
-    if _quality_checks is None:
-        return []
     return _plain(list(_quality_checks(since=since, until=until, channel=channel)))
 
 
 def ranked_constraints(*, since: date, until: date, channel: str | None = None) -> list[dict]:
     """[{"reason_code", "label", "accounts_hit", "share", "handling_minutes", "owner_team",
     "risk_weight", "cost", "fix_action", "runbook", "accounts_url"}], costliest first."""
-    if _ranked_constraints is None:
-        return []
     return _plain(list(_ranked_constraints(since=since, until=until, channel=channel)))
 
 
 def top_failure_reasons(*, channel: str, since: date, until: date, limit: int = 5) -> list[dict]:
     """[{"reason_code", "label", "accounts", "share"}], most frequent first (the record's shape,
     whatever else the reports' rows carry)."""
-    if _top_failure_reasons is None:
-        return []
     rows = _plain(list(_top_failure_reasons(channel=channel, since=since, until=until, limit=limit)))
     return [
         {
@@ -63,6 +54,4 @@ def top_failure_reasons(*, channel: str, since: date, until: date, limit: int = 
 
 def example_timelines(*, channel: str, since: date, until: date) -> dict:
     """{"failed": account id or None, "with_ticket": ..., "activated": ...}"""
-    if _example_timelines is None:
-        return {"failed": None, "with_ticket": None, "activated": None}
     return _plain(dict(_example_timelines(channel=channel, since=since, until=until)))

@@ -35,6 +35,13 @@ SIGN_DECISION = "gates.sign_decision"
 OVERRIDE_CHECK = "gates.override_check"
 
 _READ_EVERYTHING = ["accounts.view_*", "routing.view_*", "gates.view_*", "reports.view_*"]
+# Billing's records (Stripe payloads, drifts quoting subscriptions, reconciliation runs): the
+# billing state the account page hides from other roles, so only billing and ops leads read them.
+_BILLING_RECORDS = [
+    f"accounts.view_{historical}{model}"
+    for model in ("billingdrift", "stripeevent", "reconciliationrun", "reconciliationmark")
+    for historical in ("", "historical")
+]
 # Every staff role sees the action runs, approvals, runbooks and product commands.
 _ACTIONS_EVERYONE = [
     "opsconsole.view_actionrun",
@@ -54,6 +61,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + [
         "accounts.change_opsexception",
         "accounts.view_billing",
+        *_BILLING_RECORDS,
     ],
     ENGINEERING: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
@@ -76,6 +84,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.change_entitlementoverride",
         "accounts.delete_entitlementoverride",
         "accounts.view_billing",
+        *_BILLING_RECORDS,
         "routing.*",
         "gates.*",
         "opsconsole.view_*",
@@ -86,6 +95,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         VIEW_RAMP,
         SIGN_DECISION,
         OVERRIDE_CHECK,
+        # The cost model's inputs (reports, issue 12), kept in history.
+        "reports.change_costsettings",
+        "reports.add_channelspend",
+        "reports.change_channelspend",
     ],
     # Reads what every staff role reads (a cohort's accounts, the gates), and the dashboard;
     # changes nothing and runs no action (gate decisions come with the gates).
@@ -113,6 +126,7 @@ GRANTED_BY_NAME_ONLY = frozenset(
         VIEW_RAMP,
         SIGN_DECISION,
         OVERRIDE_CHECK,
+        *_BILLING_RECORDS,
     }
 )
 

@@ -1,0 +1,161 @@
+"""The bulk loader (COPY and set-based SQL) gives the state the services give, for one seed.
+
+Both paths plan every account with ``bench.plans`` (one set of draws); the service path
+applies the plans through ``account_create``, ``account_events_record``, the staff's services
+and ticket intake, the bulk path COPYs them and derives the rest in SQL. Everything the
+services derive is compared per account: activation, lifecycle, each provisioning step (status,
+time, last event, blocking exception), each exception (reason, status, times, evidence, how it
+was resolved), the timeline, the tickets and the reports' fact row.
+"""
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from django.db import transaction
+
+from accounts.models import Account, AccountEvent, OpsException, ProvisioningStep
+from bench.bulk import bulk_generate
+from bench.management.commands.generate_data import _generate_slice
+from bench.plans import TICKET_SOURCE, USAGE
+from opsconsole.history import SYSTEM_SEEDER, system_user
+from reports.models import AccountFacts
+from routing.models import Ticket
+
+PREFIX = "cmp"
+SEED = 7
+ACCOUNTS = int(os.environ.get("BULK_COMPARE_ACCOUNTS", "200"))
+ANCHOR = datetime(2026, 11, 20, tzinfo=UTC)
+DAYS = 60
+
+
+class _Rollback(Exception):
+    pass
+
+
+def snapshot() -> dict:
+    accounts = {a.pk: a for a in Account.objects.filter(external_id__startswith=f"{PREFIX}_")}
+    state = {
+        a.external_id: {
+            "account": (a.shape, a.plan, a.channel.code, a.signed_up_at, a.activated_at, a.lifecycle_stage)
+            + (a.onboarding_path, a.onboarding_path_reason, tuple(a.flags), a.partner),
+            "steps": {},
+            "exceptions": [],
+            "events": set(),
+            "tickets": set(),
+        }
+        for a in accounts.values()
+    }
+
+    def of(account_id):
+        return state[accounts[account_id].external_id]
+
+    for step in ProvisioningStep.objects.filter(account__in=accounts).select_related(
+        "last_event", "blocking_exception__reason_code"
+    ):
+        blocking = step.blocking_exception
+        of(step.account_id)["steps"][step.step] = (
+            step.status,
+            step.status_at,
+            step.last_event.event_id if step.last_event else None,
+            (blocking.reason_code.code, blocking.status) if blocking else None,
+        )
+    for e in OpsException.objects.filter(account__in=accounts).select_related(
+        "reason_code", "opened_by_event", "resolved_by"
+    ):
+        by_hand = e.opened_by_event is None and e.summary.startswith("Raised by support")
+        automatic = e.resolution_note.startswith("Resolved automatically")
+        of(e.account_id)["exceptions"].append(
+            (
+                e.reason_code.code,
+                e.status,
+                e.owner_team,
+                e.target_response_minutes,
+                None if by_hand else (e.opened_at, e.respond_by),  # opened now, by a person
+                e.opened_by_event.event_id if e.opened_by_event else None,
+                e.summary,
+                e.evidence,
+                e.resolution_note,
+                e.resolved_at if automatic else e.resolved_at is not None,  # staff resolve now
+                e.first_response_at is not None,
+                e.resolved_by.username if e.resolved_by else None,
+            )
+        )
+    for row in state.values():
+        row["exceptions"].sort(key=repr)
+    for ev in AccountEvent.objects.filter(account__in=accounts).select_related("reason_code"):
+        reason = ev.reason_code.code if ev.reason_code else None
+        of(ev.account_id)["events"].add(
+            (ev.event_id, ev.type, ev.source, ev.occurred_at, ev.error_code, ev.request_id, reason)
+            + (ev.feature_area, repr(sorted(ev.payload.items())))
+        )
+    for t in Ticket.objects.filter(source=TICKET_SOURCE, account__in=accounts):
+        of(t.account_id)["tickets"].add((t.external_id, t.created_at, t.requester_email, t.subject))
+    fields = [f.attname for f in AccountFacts._meta.concrete_fields if f.attname != "account_id"]
+    for facts in AccountFacts.objects.filter(account__in=accounts):
+        of(facts.account_id)["facts"] = {
+            name: getattr(facts, name) for name in fields if name != "channel_id"
+        } | {"channel": accounts[facts.account_id].channel.code}
+    return state
+
+
+@pytest.mark.django_db
+def test_bulk_load_derives_what_the_services_derive():
+    try:
+        with transaction.atomic():
+            _generate_slice(SEED, 0, 1, ACCOUNTS, ANCHOR, PREFIX, DAYS, USAGE, True)
+            by_services = snapshot()
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert not Account.objects.filter(external_id__startswith=f"{PREFIX}_").exists()
+
+    result = bulk_generate(
+        seed=SEED,
+        count=ACCOUNTS,
+        anchor=ANCHOR,
+        actor=system_user(SYSTEM_SEEDER),
+        prefix=PREFIX,
+        days=DAYS,
+        usage=USAGE,
+        tickets=True,
+        workers=1,
+        log=lambda line: None,
+    )
+    by_bulk = snapshot()
+
+    assert result.created == ACCOUNTS
+    assert len(by_services) == ACCOUNTS
+    assert sorted(by_bulk) == sorted(by_services)
+    different = [k for k in by_services if by_bulk[k] != by_services[k]]
+    for key in different[:3]:
+        for part in by_services[key]:
+            assert by_bulk[key][part] == by_services[key][part], (key, part)
+    assert not different
+
+    # The data set exercises the rules compared: not a comparison of empty states.
+    everything = list(by_services.values())
+    statuses = {e[1] for s in everything for e in s["exceptions"]}
+    assert {"open", "resolved", "in_progress"} <= statuses
+    assert any(e[8].startswith("Resolved automatically") for s in everything for e in s["exceptions"])
+    assert {st[0] for s in everything for st in s["steps"].values()} == {
+        "pending",
+        "in_progress",
+        "succeeded",
+        "failed",
+    }
+    assert any(st[3] for s in everything for st in s["steps"].values())  # a blocked step
+    assert any(s["account"][4] for s in everything) and not all(s["account"][4] for s in everything)
+    assert any(s["facts"]["tickets_7d"] for s in everything)
+    assert sum(len(s["events"]) for s in everything) > 15 * ACCOUNTS
+
+
+@pytest.mark.django_db
+def test_bulk_load_is_idempotent():
+    actor = system_user(SYSTEM_SEEDER)
+    args = {"seed": SEED, "anchor": ANCHOR, "actor": actor, "prefix": PREFIX, "days": DAYS, "workers": 1}
+    first = bulk_generate(count=10, log=lambda s: None, **args)
+    again = bulk_generate(count=15, log=lambda s: None, **args)
+    assert (first.created, again.created, again.skipped) == (10, 5, 10)
+    assert Account.objects.filter(external_id__startswith=f"{PREFIX}_").count() == 15
+    assert AccountFacts.objects.filter(account__external_id__startswith=f"{PREFIX}_").count() == 15
