@@ -14,6 +14,7 @@ from opsconsole.roles import VIEW_RAMP
 
 class RampStatusView(APIView):
     required_permissions = {"GET": [VIEW_RAMP]}
+    token_scopes = {"GET": "gates:read"}
 
     @extend_schema(
         operation_id="channels_ramp_status",
