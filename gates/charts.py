@@ -40,6 +40,8 @@ def rule_chart(rule, evaluations) -> bytes:
         explicit_size=True,
         x_label_rotation=30,
         show_minor_x_labels=False,
+        y_labels_major_count=6,
+        show_minor_y_labels=False,
         x_labels_major_count=8,
         title=rule.name,
         no_data_text="Not evaluated yet",

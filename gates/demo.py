@@ -32,13 +32,13 @@ from reports.services import metric_snapshots_write
 
 RAMPING_CHANNEL = "organic"
 PARTNER_CHANNEL = "northwind-partners"
-SNAPSHOT_DAYS = 60
+SNAPSHOT_DAYS = 45  # the ramp (14 days) and its 28-day baseline, and a little more
 RAMP_DAYS = 14
 HISTORY_DAYS = 7
 # A small company: a few accounts a day per channel, so the demo rules ask for 3.
 DEMO_MIN_SAMPLE = 3
 # The ramp so far: this many more signups a day on the ramping channel, this share activating.
-RAMP_EXTRA_SIGNUPS = 10
+RAMP_EXTRA_SIGNUPS = 6
 RAMP_ACTIVATION = 0.5
 
 
@@ -62,6 +62,7 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
                 day=today - timedelta(days=days_ago),
                 signups=RAMP_EXTRA_SIGNUPS,
                 activation=RAMP_ACTIVATION,
+                shape="self_serve_team",  # (the rehearsal's default shape is free_trial: no overlap)
                 actor=actor,
             )
     metric_snapshots_write(since=today - timedelta(days=SNAPSHOT_DAYS), until=today, now=anchor, actor=actor)

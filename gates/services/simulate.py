@@ -16,7 +16,7 @@ def ramp_day_simulate(
 ) -> dict:
     """Create ``signups`` accounts signed up through ``day`` (UTC), of which the first
     ``round(signups × activation)`` activate within a few hours. Idempotent per (channel, day,
-    index): a rerun creates only the accounts not there yet."""
+    shape, index): a rerun creates only the accounts not there yet."""
     if signups < 0 or not 0 <= activation <= 1:
         raise ValidationFailed("invalid_simulation", "signups >= 0 and 0 <= activation <= 1.")
     if shape not in SHAPES:
@@ -25,7 +25,7 @@ def ramp_day_simulate(
     activating = round(signups * activation)
     start = datetime.combine(day, time(0, 30), tzinfo=UTC)
     step = timedelta(minutes=(23 * 60) // max(signups, 1))
-    ids = [f"{SIMULATED_PREFIX}-{channel.code}-{day.isoformat()}-{i:05d}" for i in range(signups)]
+    ids = [f"{SIMULATED_PREFIX}-{channel.code}-{day.isoformat()}-{shape}-{i:05d}" for i in range(signups)]
     existing = set(Account.objects.filter(external_id__in=ids).values_list("external_id", flat=True))
     created = 0
     for i, external_id in enumerate(ids):
