@@ -5,12 +5,14 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
+from accounts.models import ReasonCode
 from gates import evidence, permissions
 from gates.choices import CycleStatus, ReviewKind
 from gates.models import CandidateMove, CycleConstraint, GateReview, HardeningCycle
 from gates.services.plans import refuse
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.history import service
+from reports.metrics import COHORT_METRICS
 
 CYCLE_DAYS = 30
 CONSTRAINTS_PER_CYCLE = 2
@@ -45,19 +47,31 @@ def cycle_start_locked(*, plan, decision, technical_owner, operations_owner, tod
         operations_owner=operations_owner,
     )
     owners = {f.reason_code: f.owner for f in fixes}
+    named = {f.reason_code: _metric_named(f.success_metric) for f in fixes}
     ranked = _ranked(plan, today)
     if not ranked:  # no ranked list: the decision's fixes, in order, are the constraints
-        ranked = [{"reason_code": f.reason_code, "label": f.success_metric, "owner_team": ""} for f in fixes]
+        titles = dict(ReasonCode.objects.filter(code__in=owners).values_list("code", "title"))
+        ranked = [
+            {"reason_code": f.reason_code, "label": titles.get(f.reason_code, ""), "owner_team": ""}
+            for f in fixes
+        ]
     for rank, item in enumerate(ranked[:CONSTRAINTS_PER_CYCLE], start=1):
+        code = item["reason_code"]
         CycleConstraint.objects.create(
             cycle=cycle,
-            reason_code=item["reason_code"],
-            label=item.get("label") or item["reason_code"],
+            reason_code=code,
+            label=item.get("label") or code,
             cost_rank=rank,
-            owner=owners.get(item["reason_code"], technical_owner),
-            success_metric=SUCCESS_METRIC_BY_TEAM.get(item.get("owner_team") or "", "activation_24h"),
+            owner=owners.get(code, technical_owner),
+            success_metric=named.get(code)
+            or SUCCESS_METRIC_BY_TEAM.get(item.get("owner_team") or "", "activation_24h"),
         )
     return cycle
+
+
+def _metric_named(text: str) -> str | None:
+    """The metric code a fix's success metric names ("provisioning_failure_rate below 25%")."""
+    return next((word for word in text.replace(",", " ").split() if word in COHORT_METRICS), None)
 
 
 @service
