@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 
 from accounts.demo import demo_anchor
-from accounts.models import Channel
+from accounts.models import Account, Channel
 from gates.choices import Outcome
 from gates.models import RampPlan
 from gates.selectors import evaluation_tally, live_plan
@@ -37,8 +37,9 @@ RAMP_DAYS = 14
 HISTORY_DAYS = 7
 # A small company: a few accounts a day per channel, so the demo rules ask for 3.
 DEMO_MIN_SAMPLE = 3
-# The ramp so far: this many more signups a day on the ramping channel, this share activating.
-RAMP_EXTRA_SIGNUPS = 6
+# The ramp so far: half as many more signups a day on the ramping channel as it had in the
+# 4 weeks before (the 1.5x step), this share of them activating.
+RAMP_EXTRA_SHARE = 0.5
 RAMP_ACTIVATION = 0.5
 
 
@@ -55,12 +56,15 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
         stdout.write("gates: the demo channels are missing; nothing to do")
         return
     ramping = live_plan(channels[RAMPING_CHANNEL]) is None
-    if ramping:  # the ramp's extra signups, before the snapshots read them
+    if ramping:  # the ramp's extra signups (the step is 1.5x), before the snapshots read them
+        extra = round(
+            RAMP_EXTRA_SHARE * _daily_signups(channels[RAMPING_CHANNEL], today - timedelta(days=RAMP_DAYS))
+        )
         for days_ago in range(RAMP_DAYS, 0, -1):
             ramp_day_simulate(
                 channel=channels[RAMPING_CHANNEL],
                 day=today - timedelta(days=days_ago),
-                signups=RAMP_EXTRA_SIGNUPS,
+                signups=extra,
                 activation=RAMP_ACTIVATION,
                 shape="self_serve_team",  # (the rehearsal's default shape is free_trial: no overlap)
                 actor=actor,
@@ -73,6 +77,15 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
     for code, channel in channels.items():
         plan = live_plan(channel)
         stdout.write(f"gates: {code} ramp {plan.status}")
+
+
+def _daily_signups(channel, ramp_start) -> float:
+    """The channel's signups a day over the 4 weeks before the ramp."""
+    since = ramp_start - timedelta(days=28)
+    count = Account.objects.filter(
+        channel=channel, signed_up_at__date__gte=since, signed_up_at__date__lt=ramp_start
+    ).count()
+    return count / 28
 
 
 def _plan(channel, *, lead, owner, weekly: int, activation: float) -> RampPlan:
