@@ -3,6 +3,7 @@ from django.db.models.base import ModelBase
 from django.shortcuts import redirect
 from django.urls import path
 
+from opsconsole import app_pages
 from opsconsole.adminkit import RestrictedAdminMixin
 from opsconsole.staffauth import security, views
 from opsconsole.staffauth.session import second_factor_satisfied
@@ -33,6 +34,13 @@ class OpsConsoleAdminSite(admin.AdminSite):
     def has_permission(self, request):
         """Every console page needs an active staff user whose session passed a second factor."""
         return super().has_permission(request) and second_factor_satisfied(request.user)
+
+    def get_app_list(self, request, app_label=None):
+        """The models of each app, after the pages the app registered (``opsconsole.app_pages``)."""
+        app_list = super().get_app_list(request, app_label)
+        for app in app_list:
+            app["models"] = app_pages.entries(app["app_label"], request.user) + app["models"]
+        return app_list
 
     def login(self, request, extra_context=None):
         """The password step. A staff session past it but not past its second factor goes on to

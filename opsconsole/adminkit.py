@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from opsconsole import list_filters
 from opsconsole.errors import ApplicationError
 
 # Tones map to the colours in opsconsole/static/opsconsole/console.css.
@@ -103,6 +104,10 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def revert_disabled(self, request, obj=None):
         return True
+
+    def get_list_filter(self, request):
+        # Filters higher layers registered for this list (opsconsole.list_filters) come last.
+        return (*super().get_list_filter(request), *list_filters.registered(self.model._meta.label_lower))
 
     def history_visible(self, request, object_id) -> bool:
         """Whether this user may read the history of ``object_id``: the row is in their

@@ -25,6 +25,9 @@ urlpatterns = [
     ),
     # Passkey ceremonies (JSON) for the sign-in steps and the security page.
     path("login/passkey/", include("opsconsole.staffauth.urls")),
+    # The report pages (dashboard, cohorts, charts), behind the admin's login; before the admin,
+    # whose catch-all would take them.
+    path("reports/", include("reports.urls")),
     # Anything else under /api/ is a JSON 404, never the admin's catch-all (a 302 to login).
     re_path(r"^api/", errorpages.api_not_found, name="api-not-found"),
     # Last: the admin, mounted at the root, ends in a catch-all that would swallow the API.

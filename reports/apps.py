@@ -11,9 +11,11 @@ class ReportsConfig(AppConfig):
 
         from accounts import signals as accounts_signals
         from accounts.models import Account
-        from opsconsole import panels
+        from opsconsole import app_pages, list_filters, panels
         from opsconsole import signals as opsconsole_signals
+        from opsconsole.roles import VIEW_DASHBOARD
         from reports import facts, tasks  # noqa: F401  (tasks: registers them by name)
+        from reports.dashboard.cell_filter import CohortCellFilter
         from reports.panels import engineering_escalations_panel
         from routing import signals as routing_signals
         from routing.panels import RULE_REVIEW
@@ -37,6 +39,12 @@ class ReportsConfig(AppConfig):
 
         # The weekly rule review (routing's page) shows the escalation rate beside the rules.
         panels.register(RULE_REVIEW, engineering_escalations_panel)
+
+        # The dashboard and the heat map under "Reports" on the index; a heat-map cell opens the
+        # account list filtered to exactly its accounts.
+        app_pages.register("reports", "Channel dashboard", "reports:dashboard", permission=VIEW_DASHBOARD)
+        app_pages.register("reports", "Cohorts by signup week", "reports:cohorts", permission=VIEW_DASHBOARD)
+        list_filters.register("accounts.account", CohortCellFilter)
 
         # The constraint pages' demo data (channel spends, refused events, refunds).
         from opsconsole import demo as demo_seeders

@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
 
 from opsconsole import roles
@@ -43,8 +44,12 @@ def _https() -> dict:
     return {"X-Forwarded-Proto": "https"}
 
 
+# schemathesis calls the app as host "localhost", which production settings don't allow.
+FUZZ_HOST = "localhost"
+
 # Loaded once at collection, through the app itself (the schema view reads no database).
-schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler(), headers=_https())
+with override_settings(ALLOWED_HOSTS=[FUZZ_HOST]):
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler(), headers=_https())
 # The channel every database has (a migration makes it); a signup may name it.
 KNOWN_CHANNEL = "unattributed"
 # A report's window: until after since, at most this long (the reports API refuses longer).
@@ -79,6 +84,7 @@ def count_cases(ctx, case, response):
 @pytest.fixture
 def token_headers(db, system, settings, wsgi_keeps_the_test_connection):
     settings.API_TOKEN_RATE = "100000/min"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, FUZZ_HOST]
     token, key = service_token_issue(name="fuzzer", role=roles.PRODUCT, scopes=all_scopes(), actor=system)
     token.user.groups.add(*Group.objects.filter(name__in=[roles.ANALYTICS, roles.OPS_LEAD]))
     return {**_https(), "Authorization": f"Token {key}"}
