@@ -8,6 +8,7 @@ latest signed pause decision) are evaluated the same way; when all are met the o
 notified once. The ramp stays paused until a new signed decision says proceed.
 """
 
+import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from gates.services.plans import set_status
 from opsconsole.alerts import Alert, alert_send
 from opsconsole.history import SYSTEM_SCHEDULER, service, system_user
 
+logger = logging.getLogger("gates")
 # How far back a restart condition looks for its consecutive business days.
 RESTART_LOOKBACK_DAYS = 35
 
@@ -207,7 +209,10 @@ def after_snapshot(*, periods, channels, now) -> None:
     """reports' after-snapshot hook: evaluate the watched plans of the channels written."""
     actor = system_user(SYSTEM_SCHEDULER)
     for plan in watched_plans(channels):
-        if plan.status == RampStatus.PAUSED:
-            restart_conditions_evaluate(plan=plan, now=now, actor=actor)
-        else:
-            stop_rules_evaluate(plan=plan, now=now, actor=actor)
+        try:  # one plan's failure must not keep the others unevaluated (each is its own transaction)
+            if plan.status == RampStatus.PAUSED:
+                restart_conditions_evaluate(plan=plan, now=now, actor=actor)
+            else:
+                stop_rules_evaluate(plan=plan, now=now, actor=actor)
+        except Exception:
+            logger.exception("gates: evaluating the ramp of %s failed", plan.channel.code)
