@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from accounts.services import EventInput, account_events_record
-from gates.services import ramp_plan_create
+from gates.choices import Outcome
+from gates.services import decision_draft, decision_sign, ramp_plan_create, review_open
 from reports.metrics import METRICS
 from reports.models import MetricSnapshot
 from routing.services import ticket_intake
@@ -111,3 +112,19 @@ def signup(make_account, system):
         return account
 
     return _make
+
+
+def sign_proceed(plan, owner, *, review_date: date):
+    """A signed proceed on a new review of ``plan``: the plan ramps from today."""
+    review = review_open(plan=plan, actor=owner)
+    decision = decision_draft(
+        review=review,
+        outcome=Outcome.PROCEED,
+        rationale="Ready.",
+        attendees=["Dana"],
+        expected_volume=300,
+        next_step="1.5x now",
+        review_date=review_date,
+        actor=owner,
+    )
+    return decision_sign(decision=decision, actor=owner)

@@ -6,9 +6,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from gates.choices import Outcome
-from gates.services import decision_draft, decision_sign, review_open, stop_rules_evaluate
-from tests.gates.conftest import days_before
+from gates.services import stop_rules_evaluate
+from tests.gates.conftest import days_before, sign_proceed
 from tests.helpers.clients import https_client
 
 pytestmark = pytest.mark.django_db
@@ -62,18 +61,7 @@ def test_unknown_channel_is_a_json_404(api_client_for):
 
 
 def proceed(plan, owner):
-    review = review_open(plan=plan, actor=owner)
-    decision = decision_draft(
-        review=review,
-        outcome=Outcome.PROCEED,
-        rationale="Ready.",
-        attendees=["Dana"],
-        expected_volume=300,
-        next_step="1.5x now",
-        review_date=TODAY + timedelta(days=14),
-        actor=owner,
-    )
-    return decision_sign(decision=decision, actor=owner)
+    return sign_proceed(plan, owner, review_date=TODAY + timedelta(days=14))
 
 
 def test_may_ramp_only_when_ramping_on_a_signed_proceed_with_every_rule_passing(

@@ -17,25 +17,14 @@ from gates.services import (
     stop_rules_evaluate,
 )
 from reports.models import MetricSnapshot
-from tests.gates.conftest import days_before
+from tests.gates.conftest import days_before, sign_proceed
 from tests.helpers.race import run_together
 
 TODAY = timezone.now().date()
 
 
 def start_ramp(plan, owner, *, started: date):
-    review = review_open(plan=plan, actor=owner)
-    decision = decision_draft(
-        review=review,
-        outcome=Outcome.PROCEED,
-        rationale="Ready.",
-        attendees=["Dana"],
-        expected_volume=300,
-        next_step="1.5x now",
-        review_date=TODAY + timedelta(days=14),
-        actor=owner,
-    )
-    decision_sign(decision=decision, actor=owner)
+    sign_proceed(plan, owner, review_date=TODAY + timedelta(days=14))
     RampPlan.objects.filter(pk=plan.pk).update(ramp_started_on=started)  # the ramp began earlier
     plan.refresh_from_db()
     return plan
