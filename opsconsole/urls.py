@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("opsconsole.api.urls")),
     path("api/v1/", include("routing.api.urls")),
     path("api/v1/", include("reports.api.urls")),
+    path("api/v1/", include("gates.api.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[PublicEndpoint]),

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "simple_history",
+    # Database triggers declared on models (gates: a signed decision is immutable).
+    "pgtrigger",
     # The project's apps in layer order, bottom up: each imports only from those above it in
     # this list, and seed_demo runs their demo seeders in this order.
     "opsconsole.apps.OpsConsoleConfig",
