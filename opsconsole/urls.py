@@ -1,7 +1,10 @@
+from csp.constants import SELF as CSP_SELF
+from csp.constants import UNSAFE_INLINE as CSP_UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from accounts.billing.webhooks import stripe_webhook
 from opsconsole import errorpages
@@ -13,21 +16,36 @@ urlpatterns = [
     path("api/v1/", include("opsconsole.api.urls")),
     path("api/v1/", include("routing.api.urls")),
     path("api/v1/", include("reports.api.urls")),
+    path("api/v1/", include("gates.api.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[PublicEndpoint]),
         name="api-schema",
     ),
+    # The API docs, from our own static files (drf-spectacular-sidecar); the Swagger UI's setup
+    # script is a separate response (``?script``), so neither page has an inline script or style.
     path(
         "api/docs/",
-        # Served from the project (drf-spectacular-sidecar), its set-up script a separate request:
-        # nothing from a CDN and no inline script, as the Content-Security-Policy demands.
         SpectacularSwaggerSplitView.as_view(
             url_name="api-schema",
             permission_classes=[PublicEndpoint],
             template_name="opsconsole/api/swagger_ui.html",
         ),
         name="api-docs",
+    ),
+    # Redoc styles itself with <style> elements it writes at run time (styled-components), and
+    # renders its search index in a blob: worker: this one page, which shows only the public
+    # schema, allows both. Scripts stay 'self' only.
+    path(
+        "api/redoc/",
+        csp_update({"style-src": [CSP_UNSAFE_INLINE], "worker-src": [CSP_SELF, "blob:"]})(
+            SpectacularRedocView.as_view(
+                url_name="api-schema",
+                permission_classes=[PublicEndpoint],
+                template_name="opsconsole/api/redoc.html",
+            )
+        ),
+        name="api-redoc",
     ),
     # Passkey ceremonies (JSON) for the sign-in steps and the security page.
     path("login/passkey/", include("opsconsole.staffauth.urls")),

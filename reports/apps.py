@@ -11,7 +11,7 @@ class ReportsConfig(AppConfig):
 
         from accounts import signals as accounts_signals
         from accounts.models import Account
-        from opsconsole import app_pages, list_filters, panels
+        from opsconsole import app_pages, list_filters, navigation, panels
         from opsconsole import signals as opsconsole_signals
         from opsconsole.roles import VIEW_DASHBOARD
         from reports import facts, tasks  # noqa: F401  (tasks: registers them by name)
@@ -37,6 +37,13 @@ class ReportsConfig(AppConfig):
                 dispatch_uid=f"reports.facts.{receiver.__name__}",
             )
 
+        navigation.place(
+            navigation.REPORTS,
+            "reports.reports_dashboard",
+            "reports.reports_cohorts",
+            "reports.MetricSnapshot",
+        )
+
         # The weekly rule review (routing's page) shows the escalation rate beside the rules.
         panels.register(RULE_REVIEW, engineering_escalations_panel)
 
@@ -44,6 +51,11 @@ class ReportsConfig(AppConfig):
         # account list filtered to exactly its accounts.
         app_pages.register("reports", "Channel dashboard", "reports:dashboard", permission=VIEW_DASHBOARD)
         app_pages.register("reports", "Cohorts by signup week", "reports:cohorts", permission=VIEW_DASHBOARD)
+        # From numbers to a ranked constraint list (issue 12): failure reasons, constraints, data
+        # quality, the cost model, the funnel, timelines, operational drag, refunds.
+        app_pages.register(
+            "reports", "Constraints", "admin:reports_constraints_index", permission=VIEW_DASHBOARD
+        )
         list_filters.register("accounts.account", CohortCellFilter)
 
         # The constraint pages' demo data (channel spends, refused events, refunds).

@@ -415,6 +415,7 @@ class SlaBreach(models.Model):
     history = audited_history()
 
     class Meta:
+        verbose_name, verbose_name_plural = "SLA breach", "SLA breaches"  # not "Sla breachs"
         constraints = [models.UniqueConstraint(fields=["ticket", "target"], name="one_breach_per_target")]
 
     def __str__(self):

@@ -100,6 +100,7 @@ def render(request, *, title: str, scope: Scope, tables: list[Table], template: 
     channels = list(Channel.objects.order_by("code").values_list("code", "name"))
     context = {
         **admin.site.each_context(request),
+        "is_nav_sidebar_enabled": False,  # the tables need the width
         "title": title,
         "scope": scope,
         "tables": tables,
