@@ -63,6 +63,19 @@ class ConsoleAutoSchema(AutoSchema):
             responses.setdefault(str(code), documented)
         return responses
 
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        for name, prop in schema.get("properties", {}).items():
+            # drf-spectacular offers a blank-allowed text with a pattern as oneOf(pattern, ""), but
+            # NO_NUL already matches "", so "" would match both and break the oneOf: one schema.
+            alternatives = prop.get("oneOf") or []
+            if len(alternatives) == 2 and alternatives[0].get("pattern") == NO_NUL:
+                schema["properties"][name] = {
+                    **{k: v for k, v in prop.items() if k != "oneOf"},
+                    **alternatives[0],
+                }
+        return schema
+
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if (

@@ -78,6 +78,12 @@ def only_meaningful_positive_cases(ctx, case):
         stamp = body.get(name) if isinstance(body, dict) else None
         if isinstance(stamp, str) and _in_the_future(stamp):
             return False
+    if (
+        isinstance(body, dict)
+        and "type" in body
+        and (body.get("rating") is None) == (body["type"] == "satisfaction")
+    ):
+        return False  # a help-desk update carries a rating exactly when it is a satisfaction
     since, until = query.get("since"), query.get("until")
     if isinstance(since, str) and isinstance(until, str):
         try:
