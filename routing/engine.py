@@ -92,6 +92,12 @@ _SCALAR_CHECK: dict[str, Callable[[Any], bool]] = {
 }
 
 
+def _of_kind(kind: str, value) -> bool:
+    if kind == LIST:
+        return isinstance(value, list)
+    return _SCALAR_CHECK[kind](value)
+
+
 def validate_condition(condition: Any) -> str | None:
     """The problem with one condition, in words, or None when it is sound."""
     if not isinstance(condition, dict) or set(condition) != {"field", "op", "value"}:
@@ -269,8 +275,10 @@ def compile_rules(specs: list[RuleSpec], *, version: int, revision: int) -> Comp
 def fold_context(context: dict) -> dict:
     """The context as rules see it: strings case-folded (and capped), lists of strings too."""
     folded = {}
-    for name in CONTEXT_FIELDS:
+    for name, kind in CONTEXT_FIELDS.items():
         value = context.get(name)
+        if value is not None and not _of_kind(kind, value):
+            value = None  # a value of the wrong kind counts as missing, rather than crash a rule
         if isinstance(value, str):
             value = value[:MAX_MATCH_TEXT].casefold()
         elif isinstance(value, list):

@@ -57,8 +57,8 @@ def test_sound_rules_route_any_context_to_one_rule(conditions, match, context):
         return
     assert all(validate_condition(c) is None for c in conditions)
     matched = route(rules, context)
-    assert matched.spec.key in {"r", "default"}
+    assert matched.rule.key in {"r", "default"}
     if not conditions:
         return
     # The catch-all only when the rule did not match: routing the same context is stable.
-    assert route(rules, context).spec.key == matched.spec.key
+    assert route(rules, context).rule.key == matched.rule.key
