@@ -157,6 +157,8 @@ class Account(models.Model):
         indexes = [
             models.Index(fields=["channel", "signed_up_at"], name="account_channel_signup_idx"),
             models.Index(fields=["admin_email"], name="account_admin_email_idx"),
+            # The console's list, newest first (its order and the admin's pk tie-break).
+            models.Index(fields=["-signed_up_at", "-id"], name="account_signup_recent_idx"),
         ]
         constraints = [
             # One Stripe customer belongs to one account; the webhook race is settled by a lock,
@@ -209,6 +211,8 @@ class AccountEvent(models.Model):
             models.Index(fields=["account", "-occurred_at"], name="event_account_recent_idx"),
             models.Index(fields=["channel", "occurred_at"], name="event_channel_day_idx"),
             models.Index(fields=["type", "occurred_at"], name="event_type_day_idx"),
+            models.Index(fields=["-occurred_at", "-id"], name="event_recent_idx"),
+            models.Index(fields=["request_id"], name="event_request_idx", condition=~Q(request_id="")),
         ]
 
     def __str__(self):
@@ -296,6 +300,8 @@ class OpsException(models.Model):
         indexes = [
             models.Index(fields=["status", "respond_by"], name="exception_queue_idx"),
             models.Index(fields=["owner_team", "status"], name="exception_team_idx"),
+            models.Index(fields=["respond_by"], name="exception_respond_by_idx"),
+            models.Index(fields=["opened_at"], name="exception_opened_idx"),
         ]
 
     def __str__(self):

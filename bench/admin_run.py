@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.db.models import BigIntegerField
+from django.db.models.functions import Cast
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
@@ -130,7 +132,11 @@ def restricted_list(args, median_time) -> list[str]:
         return list(selectors.accounts_with_open_counts(user).order_by(*ordering, "-pk")[:per_page])
 
     page_s, rows = median_time(first_page, args.repeat)
-    granted = UserObjectPermission.objects.filter(user=user, permission=permission).values("object_pk")
+    granted = (
+        UserObjectPermission.objects.filter(user=user, permission=permission)
+        .annotate(key=Cast("object_pk", BigIntegerField()))
+        .values("key")
+    )
     bare_s, _ = median_time(
         lambda: list(Account.objects.filter(pk__in=granted).order_by(*ordering, "-pk")[:per_page]),
         args.repeat,

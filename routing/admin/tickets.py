@@ -27,7 +27,12 @@ class TicketAdmin(GuardedActionsAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
         "due",
     )
     list_filter = ("status", "severity", "category", "queue")
-    search_fields = ("external_id", "subject", "requester_email", "account__external_id")
+    search_fields = (
+        "external_id__startswith",
+        "subject",
+        "requester_email__istartswith",
+        "account__external_id__startswith",
+    )
     list_select_related = ("queue", "owner")
     date_hierarchy = "created_at"
     change_form_template = "admin/routing/ticket/change_form.html"
