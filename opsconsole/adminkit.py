@@ -4,7 +4,7 @@ revert, service calls that turn refusals into messages, and status badges."""
 import json
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
@@ -104,7 +104,10 @@ class EstimatedCountPaginator(Paginator):
 
 def planner_rows(qs: QuerySet) -> int:
     """How many rows PostgreSQL's planner expects ``qs`` to return (no rows are read)."""
-    sql, params = qs.order_by().values("pk").query.sql_with_params()
+    try:
+        sql, params = qs.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # a filter nothing can match (``pk__in=[]``)
+        return 0
     with connections[qs.db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         (plan,) = cursor.fetchone()

@@ -4,7 +4,7 @@
 - ``date_hierarchy`` without a scan: Django lists the years, months or days that hold rows
   with ``SELECT DISTINCT date_trunc(...)`` over the whole list. Here the bounds come from
   ``MIN``/``MAX`` (an index on the field answers them) and each candidate period is one
-  ``EXISTS`` probe of that index: at most 31.
+  ``LIMIT 1`` probe of that index, all in one ``UNION ALL``: two statements in all.
 - the values of a plain field's list filter without a scan: Django's ``AllValuesFieldListFilter``
   runs ``SELECT DISTINCT field``; ``IndexedValuesListFilter`` walks the index that leads with
   the field (a "loose index scan": one probe per distinct value).
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.contrib.admin.filters import AllValuesFieldListFilter
 from django.contrib.admin.views.main import ChangeList
 from django.db import connections
-from django.db.models import Max, Min, QuerySet
+from django.db.models import IntegerField, Max, Min, QuerySet, Value
 from django.utils import timezone
 
 
@@ -49,11 +49,17 @@ class ProbedDatesQuerySet(QuerySet):
         if bounds["first"] is None:
             return []
         first, last = (bounds[k].astimezone(tz) for k in ("first", "last"))
-        found = [
-            start
-            for start, end in _periods(first, last, kind)
-            if self.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end}).exists()
+        periods = list(_periods(first, last, kind))
+        # One statement: a UNION ALL of one LIMIT 1 probe per period.
+        probes = [
+            self.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
+            .order_by()
+            .annotate(period=Value(n, output_field=IntegerField()))
+            .values_list("period", flat=True)[:1]
+            for n, (start, end) in enumerate(periods)
         ]
+        held = set(probes[0].union(*probes[1:], all=True)) if len(probes) > 1 else set(probes[0])
+        found = [start for n, (start, _) in enumerate(periods) if n in held]
         return found if order == "ASC" else found[::-1]
 
     def dates(self, field_name, kind, order="ASC"):
