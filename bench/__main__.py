@@ -21,6 +21,9 @@ SCENARIOS = {
     "routing_engine": ("bench.routing_engine", [], ["--tickets", "10000", "--intake", "100"]),
     "intake_api": ("bench.intake_api", [], ["--tickets", "100000", "--requests", "300"]),
     "reconcile_stripe": ("bench.reconcile_stripe", [], ["--subscriptions", "1000"]),
+    # Both load 1M accounts with generate_data --bulk once (the second finds them there).
+    "reports": ("bench.reports", [], ["--accounts", "20000", "--repeat", "1", "--batches", "5"]),
+    "admin_pages": ("bench.admin_pages", [], ["--accounts", "20000", "--repeat", "1", "--grants", "2000"]),
 }
 
 
