@@ -21,10 +21,10 @@ from accounts.services.accounts import account_mark_duplicate
 from accounts.services.events import account_event_note
 from accounts.services.exceptions import exception_resolve, exception_set_status
 from opsconsole.actions.registry import Action, ActionContext, register
-from opsconsole.errors import Conflict, ValidationFailed
+from opsconsole.errors import Conflict, PermissionRefused, ValidationFailed
 from opsconsole.models import ActionRun, ActionStatus
 from opsconsole.outbox import outbox_enqueue
-from opsconsole.roles import ENGINEERING, OPERATOR_ROLES, SUPPORT
+from opsconsole.roles import ENGINEERING, OPERATOR_ROLES, OPS_LEAD, SUPPORT
 
 ESCALATE = "escalate_to_engineering"
 # Import failures a restart can fix. Anything else (a schema error) needs engineering.
@@ -36,6 +36,27 @@ MAX_IMPORT_RESTARTS = 3
 def exception_require_open(exception) -> None:
     if exception.status == ExceptionStatus.RESOLVED:
         raise Conflict("exception_resolved", "This exception is already resolved.")
+
+
+def exception_work_problem(user, exception) -> str | None:
+    """Why ``user`` may not move ``exception``, or None: the owner team, the assignee and ops
+    leads may."""
+    if user.is_superuser or exception.owner_user_id == user.pk:
+        return None
+    roles = set(user.groups.values_list("name", flat=True))
+    if OPS_LEAD in roles or exception.owner_team in roles:
+        return None
+    return (
+        f"This exception belongs to {exception.get_owner_team_display()}; only that team, "
+        "its assignee or an ops lead may change its status."
+    )
+
+
+def exception_work_require(ctx: ActionContext) -> None:
+    exception_require_open(ctx.target)
+    problem = exception_work_problem(ctx.actor, ctx.target)
+    if problem:
+        raise PermissionRefused("not_your_exception", problem, {"owner_team": ctx.target.owner_team})
 
 
 class ExceptionAction(Action):
@@ -55,6 +76,7 @@ class ResolveInput(serializers.Serializer):
 @register
 class ResolveException(ExceptionAction):
     name = "resolve_exception"
+    works_the_case = True
     # The resolution counts its reason code's estimated handling minutes; nothing on top.
     handling_minutes = 0
     roles = OPERATOR_ROLES
@@ -63,7 +85,7 @@ class ResolveException(ExceptionAction):
     Input = ResolveInput
 
     def check(self, ctx: ActionContext) -> None:
-        exception_require_open(ctx.target)
+        exception_work_require(ctx)
 
     def perform(self, ctx: ActionContext) -> dict:
         exception = exception_resolve(exception=ctx.target, note=ctx.params["note"], actor=ctx.actor)
@@ -154,6 +176,8 @@ class ResendInvite(Action):
     label = "Resend invite"
     description = "Ask the product to send the admin invitation again."
     target_model = "accounts.Account"
+    # The customer has to accept the new invitation; invite.accepted resolves the exception.
+    exception_status_after = ExceptionStatus.WAITING_ON_CUSTOMER
 
     def _invite_step(self, account):
         return provisioning_step_of(account=account, step=ProvisioningStepName.INVITE_ADMIN)

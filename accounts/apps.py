@@ -8,12 +8,13 @@ class AccountsConfig(AppConfig):
         # The framework never imports accounts: accounts tells it here what it needs to know.
         # Billing's console pages, guarded actions and Celery tasks register on import; Celery's
         # autodiscovery looks only for accounts.tasks, not accounts.billing.tasks.
-        from accounts import demo, demo_actions
+        from accounts import demo, demo_actions, exception_actions  # noqa: F401
         from accounts.billing import actions, admin, crm, tasks  # noqa: F401
         from accounts.billing import demo as billing_demo
         from accounts.models import Account, OpsException
         from accounts.pages import ACCOUNT_PAGE
         from accounts.selectors import open_exceptions
+        from accounts.services.exceptions import exception_fix_applied
         from opsconsole import demo as demo_seeders
         from opsconsole import outbox_destinations, panels
         from opsconsole.actions import targets
@@ -29,6 +30,7 @@ class AccountsConfig(AppConfig):
             OpsException,
             account_of=lambda exception: exception.account,
             runbook_cases=lambda exception: [exception],
+            fix_applied=exception_fix_applied,
         )
         outbox_destinations.register(
             crm.OUTBOX_DESTINATION, label="CRM (CRM_ADAPTER)", sender=crm.crm_outbox_sender

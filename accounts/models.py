@@ -27,6 +27,7 @@ from accounts.choices import (
 )
 from accounts.shapes import PLANS, SHAPES
 from opsconsole.history import audited_history
+from opsconsole.request_id import request_id_field
 from opsconsole.restrict import RestrictedQuerySet
 
 SHAPE_CHOICES = [(s.code, s.name) for s in SHAPES.values()]
@@ -157,8 +158,6 @@ class Account(models.Model):
         indexes = [
             models.Index(fields=["channel", "signed_up_at"], name="account_channel_signup_idx"),
             models.Index(fields=["admin_email"], name="account_admin_email_idx"),
-            # The console's list, newest first (its order and the admin's pk tie-break).
-            models.Index(fields=["-signed_up_at", "-id"], name="account_signup_recent_idx"),
         ]
         constraints = [
             # One Stripe customer belongs to one account; the webhook race is settled by a lock,
@@ -176,6 +175,12 @@ class Account(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.external_id})"
+
+
+class AccountPartQuerySet(RestrictedQuerySet):
+    def restrict_by_grants(self, user, action: str) -> RestrictedQuerySet:
+        # Exceptions, events, steps, overrides, drifts, Stripe events: as visible as their account.
+        return self.restrict_through("account", user, action)
 
 
 class AccountEvent(models.Model):
@@ -204,6 +209,9 @@ class AccountEvent(models.Model):
     )
     # Which intake wrote the row; lets a batch learn which of its events were new.
     intake_id = models.UUIDField(db_index=True)
+    ingress_request_id = request_id_field()
+
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -211,8 +219,6 @@ class AccountEvent(models.Model):
             models.Index(fields=["account", "-occurred_at"], name="event_account_recent_idx"),
             models.Index(fields=["channel", "occurred_at"], name="event_channel_day_idx"),
             models.Index(fields=["type", "occurred_at"], name="event_type_day_idx"),
-            models.Index(fields=["-occurred_at", "-id"], name="event_recent_idx"),
-            models.Index(fields=["request_id"], name="event_request_idx", condition=~Q(request_id="")),
         ]
 
     def __str__(self):
@@ -235,18 +241,13 @@ class ProvisioningStep(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
     history = audited_history()
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "step"], name="provisioning_step_unique")]
 
     def __str__(self):
         return f"{self.account_id}:{self.step}={self.status}"
-
-
-class OpsExceptionQuerySet(RestrictedQuerySet):
-    def restrict_by_grants(self, user, action: str) -> RestrictedQuerySet:
-        # An exception is as visible as its account.
-        return self.restrict_through("account", user, action)
 
 
 class OpsException(models.Model):
@@ -281,7 +282,7 @@ class OpsException(models.Model):
     )
     history = audited_history()
 
-    objects = OpsExceptionQuerySet.as_manager()
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["respond_by"]
@@ -300,8 +301,6 @@ class OpsException(models.Model):
         indexes = [
             models.Index(fields=["status", "respond_by"], name="exception_queue_idx"),
             models.Index(fields=["owner_team", "status"], name="exception_team_idx"),
-            models.Index(fields=["respond_by"], name="exception_respond_by_idx"),
-            models.Index(fields=["opened_at"], name="exception_opened_idx"),
         ]
 
     def __str__(self):
@@ -331,6 +330,7 @@ class EntitlementOverride(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = audited_history()
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -369,6 +369,7 @@ class StripeEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=300, blank=True)
     history = audited_history()
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -482,6 +483,7 @@ class BillingDrift(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
     history = audited_history()
+    objects = AccountPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -496,3 +498,6 @@ class BillingDrift(models.Model):
 
     def __str__(self):
         return f"{self.kind} on {self.subject} ({self.status})"
+
+
+from accounts.rejections import RejectedEvent, RejectionReason  # noqa: E402, F401  (models of this app)

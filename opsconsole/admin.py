@@ -11,10 +11,22 @@ from opsconsole.staffauth import admin as staffauth_admin  # noqa: F401  (the si
 @admin.register(ServiceToken)
 class ServiceTokenAdmin(RestrictedAdminMixin, ReadOnlyHistoryAdmin):
     # Only the prefix identifies a key; the hash is never shown (and the key is never stored).
-    list_display = ("name", "user", "key_prefix", "created_at", "revoked_at")
+    list_display = ("name", "user", "key_prefix", "last_used_at", "expires_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("name", "user__username", "key_prefix")
-    fields = ("name", "user", "key_prefix", "created_at", "revoked_at")
+    fields = (
+        "name",
+        "user",
+        "scopes",
+        "key_prefix",
+        "created_at",
+        "rotated_at",
+        "previous_key_prefix",
+        "previous_key_expires_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_select_related = ("user",)
 
 

@@ -1,15 +1,34 @@
 from django.contrib import admin
+from django.db.models.base import ModelBase
 from django.shortcuts import redirect
 from django.urls import path
 
+from opsconsole.adminkit import RestrictedAdminMixin
 from opsconsole.staffauth import security, views
 from opsconsole.staffauth.session import second_factor_satisfied
+
+
+def restricted_admin(model, admin_class):
+    restrictable = hasattr(model._default_manager.all(), "restrict")
+    stock_queryset = admin_class.get_queryset is admin.ModelAdmin.get_queryset
+    if not (restrictable and stock_queryset) or issubclass(admin_class, RestrictedAdminMixin):
+        return admin_class
+    return type(
+        admin_class.__name__, (RestrictedAdminMixin, admin_class), {"__module__": admin_class.__module__}
+    )
 
 
 class OpsConsoleAdminSite(admin.AdminSite):
     site_header = "Ops console"
     site_title = "Ops console"
     index_title = "Accounts, exceptions, tickets and gates"
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every page of a model with ``restrict`` starts from it: an admin that does not choose
+        its own queryset gets ``RestrictedAdminMixin``, so no page lists every row by default."""
+        models = [model_or_iterable] if isinstance(model_or_iterable, ModelBase) else list(model_or_iterable)
+        for model in models:
+            super().register(model, restricted_admin(model, admin_class or admin.ModelAdmin), **options)
 
     def has_permission(self, request):
         """Every console page needs an active staff user whose session passed a second factor."""

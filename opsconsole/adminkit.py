@@ -4,11 +4,13 @@ revert, service calls that turn refusals into messages, and status badges."""
 import json
 
 from django.contrib import messages
-from django.core.exceptions import EmptyResultSet, PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.text import smart_split, unescape_string_literal
@@ -213,10 +215,33 @@ class HistoryAdmin(ScaleAdminMixin, SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None):
         return True
 
+    def history_visible(self, request, object_id) -> bool:
+        """Whether this user may read the history of ``object_id``: the row is in their
+        restricted queryset, or it is gone and they hold the model's view permission.
+        (simple-history would otherwise show the last historical copy of any row it cannot find
+        in the queryset, so a row outside someone's grants would leak through its history.)"""
+        pk = unquote(object_id)
+        try:
+            if self.get_queryset(request).filter(pk=pk).exists():
+                return True
+            if self.model._default_manager.filter(pk=pk).exists():
+                return False
+        except (ValueError, TypeError, ValidationError):
+            return False
+        opts = self.model._meta
+        return request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.history_visible(request, object_id):
+            raise Http404("No such record, or not one you may see.")
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # simple-history saves a POSTed revert even when the button is hidden; refuse it here.
         if request.method != "GET":
             raise PermissionDenied("History is read-only.")
+        if not self.history_visible(request, object_id):
+            raise Http404("No such record, or not one you may see.")
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 

@@ -23,6 +23,9 @@ SYSTEM_RECONCILER = "system:reconciler"
 SYSTEM_SEEDER = "system:seeder"
 SYSTEM_SCHEDULER = "system:scheduler"
 SYSTEM_INTAKE = "system:intake"
+# A service token's user is named this plus the token's name: a system calling the API, not a
+# person (reads that tell people from systems import it from here, not from the services).
+SERVICE_USER_PREFIX = "service:"
 
 
 @contextmanager

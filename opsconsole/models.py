@@ -5,6 +5,7 @@ from django.db import models
 
 from opsconsole.history import audited_history
 from opsconsole.outbox_destinations import PRODUCT, destination_choices
+from opsconsole.request_id import request_id_field
 from opsconsole.restrict import RestrictedQuerySet
 
 
@@ -31,9 +32,22 @@ class ServiceToken(models.Model):
     )
     key_prefix = models.CharField(max_length=12, help_text="First characters, to recognise a key.")
     key_hash = models.CharField(max_length=64, unique=True)
+    # After a rotation the old key keeps working until previous_key_expires_at (the overlap).
+    previous_key_prefix = models.CharField(max_length=12, blank=True)
+    previous_key_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    previous_key_expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='The endpoints\' scopes this token may call, e.g. ["accounts:read"].',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: the token does not expire.")
     revoked_at = models.DateTimeField(null=True, blank=True)
-    history = audited_history()
+    # Telemetry, not state: written at most once a minute without a history row.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    history = audited_history(excluded_fields=["last_used_at"])
 
     objects = RestrictedQuerySet.as_manager()
 
@@ -324,6 +338,7 @@ class OutboxMessage(models.Model):
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    ingress_request_id = request_id_field()
     history = audited_history()
 
     objects = AccountRecordQuerySet.as_manager()

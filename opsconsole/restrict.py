@@ -39,6 +39,10 @@ class RestrictedQuerySet(models.QuerySet):
 
     def restrict_by_grants(self, user, action: str) -> RestrictedQuerySet:
         """The rows this user holds an object grant for (guardian); override to follow a parent."""
+        if self.model._meta.proxy:
+            # Guardian files grants under the concrete model, so none name a proxy's rows (and
+            # asking it with the proxy's permission raises): a proxy shows by permission only.
+            return self.none()
         granted = _generic_grants(self.model, user, self.permission_for(action))
         if granted is not None:
             return self.filter(pk__in=granted)

@@ -30,6 +30,13 @@ ALL_ROLES = STAFF_ROLES + SERVICE_ROLES
 VIEW_DASHBOARD = "reports.view_dashboard"
 
 _READ_EVERYTHING = ["accounts.view_*", "routing.view_*", "gates.view_*", "reports.view_*"]
+# Billing's records (Stripe payloads, drifts quoting subscriptions, reconciliation runs): the
+# billing state the account page hides from other roles, so only billing and ops leads read them.
+_BILLING_RECORDS = [
+    f"accounts.view_{historical}{model}"
+    for model in ("billingdrift", "stripeevent", "reconciliationrun", "reconciliationmark")
+    for historical in ("", "historical")
+]
 # Every staff role sees the action runs, approvals, runbooks and product commands.
 _ACTIONS_EVERYONE = [
     "opsconsole.view_actionrun",
@@ -49,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + [
         "accounts.change_opsexception",
         "accounts.view_billing",
+        *_BILLING_RECORDS,
     ],
     ENGINEERING: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
@@ -71,6 +79,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.change_entitlementoverride",
         "accounts.delete_entitlementoverride",
         "accounts.view_billing",
+        *_BILLING_RECORDS,
         "routing.*",
         "gates.*",
         "opsconsole.view_*",
@@ -78,6 +87,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "opsconsole.reset_devices",
         "opsconsole.lift_lockout",
         VIEW_DASHBOARD,
+        # The cost model's inputs (reports, issue 12), kept in history.
+        "reports.change_costsettings",
+        "reports.add_channelspend",
+        "reports.change_channelspend",
     ],
     # Reads what every staff role reads (a cohort's accounts, the gates), and the dashboard;
     # changes nothing and runs no action (gate decisions come with the gates).
@@ -98,7 +111,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 _NEVER_GRANTED = ("*.change_historical*", "*.delete_historical*", "*.add_historical*")
 # Sensitive permissions a wildcard such as "accounts.view_*" must not hand out by accident:
 # a role holds them only when it names them.
-GRANTED_BY_NAME_ONLY = frozenset({"accounts.view_billing", "accounts.approve_account", VIEW_DASHBOARD})
+GRANTED_BY_NAME_ONLY = frozenset(
+    {"accounts.view_billing", "accounts.approve_account", VIEW_DASHBOARD, *_BILLING_RECORDS}
+)
 
 
 def _action_roles() -> dict[str, tuple[str, ...]]:

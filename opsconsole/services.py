@@ -10,13 +10,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from opsconsole import roles
+from opsconsole.api.scopes import all_scopes, scopes_for_permissions
 from opsconsole.errors import Conflict, Unprocessable, ValidationFailed
-from opsconsole.history import service
+from opsconsole.history import (
+    SERVICE_USER_PREFIX,  # noqa: F401  (defined beside SYSTEM_USER_PREFIX)
+    service,
+)
 from opsconsole.models import IdempotencyRecord, ServiceToken
 
 TOKEN_BYTES = 32
-# A service token's user is named this plus the token's name: a system calling the API, not a person.
-SERVICE_USER_PREFIX = "service:"
 # A claim older than this belongs to a request that died; a retry may take it over.
 STALE_IN_FLIGHT_AFTER = timedelta(minutes=2)
 
@@ -25,10 +27,38 @@ def hash_token_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _scopes_checked(scopes: list[str]) -> list[str]:
+    known = all_scopes()
+    unknown = sorted(set(scopes) - set(known))
+    if unknown:
+        raise ValidationFailed(
+            "unknown_scope",
+            f"Unknown scope(s) {', '.join(unknown)}; one of: {', '.join(known)}.",
+            {"scopes": known},
+        )
+    return sorted(set(scopes))
+
+
+def _role_scopes(role: str) -> list[str]:
+    group = Group.objects.get(name=role)
+    held = {
+        f"{app}.{codename}"
+        for app, codename in group.permissions.values_list("content_type__app_label", "codename")
+    }
+    return scopes_for_permissions(held)
+
+
+def _new_key() -> tuple[str, str]:
+    key = secrets.token_urlsafe(TOKEN_BYTES)
+    return key, hash_token_key(key)
+
+
 @service
-def service_token_issue(*, name: str, role: str, actor) -> tuple[ServiceToken, str]:
+def service_token_issue(
+    *, name: str, role: str, scopes: list[str] | None = None, expires_at=None, actor
+) -> tuple[ServiceToken, str]:
     """Create a service user in ``role`` and a token for it. Returns the token and its key,
-    which is shown once and never stored."""
+    which is shown once and never stored. ``scopes`` defaults to every endpoint the role may call."""
     if role not in roles.ALL_ROLES:
         raise ValidationFailed(
             "unknown_role",
@@ -37,6 +67,9 @@ def service_token_issue(*, name: str, role: str, actor) -> tuple[ServiceToken, s
         )
     if ServiceToken.objects.filter(name=name).exists():
         raise Conflict("token_exists", f"A service token named {name!r} already exists.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed("expiry_in_past", "A token's expiry must be in the future.")
+    granted = _scopes_checked(scopes) if scopes is not None else _role_scopes(role)
     User = get_user_model()
     user, _ = User.objects.get_or_create(
         username=f"{SERVICE_USER_PREFIX}{name}", defaults={"is_staff": False, "is_active": True}
@@ -44,15 +77,49 @@ def service_token_issue(*, name: str, role: str, actor) -> tuple[ServiceToken, s
     user.set_unusable_password()
     user.save()
     user.groups.add(Group.objects.get(name=role))
-    key = secrets.token_urlsafe(TOKEN_BYTES)
+    key, digest = _new_key()
     token = ServiceToken.objects.create(
-        name=name, user=user, key_prefix=key[:8], key_hash=hash_token_key(key)
+        name=name, user=user, key_prefix=key[:8], key_hash=digest, scopes=granted, expires_at=expires_at
     )
     return token, key
 
 
 @service
+def service_token_rotate(*, token: ServiceToken, overlap: timedelta, actor) -> tuple[ServiceToken, str]:
+    """A new key for ``token``; the current one keeps working for ``overlap`` (then stops), so
+    the caller can deploy the new key without an outage. Returns the token and the new key."""
+    token = ServiceToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        raise Conflict("token_revoked", f"Token {token.name!r} is revoked; issue a new one.")
+    if overlap < timedelta(0):
+        raise ValidationFailed("overlap_negative", "The overlap window cannot be negative.")
+    now = timezone.now()
+    key, digest = _new_key()
+    token.previous_key_prefix = token.key_prefix
+    token.previous_key_hash = token.key_hash if overlap else None
+    token.previous_key_expires_at = now + overlap if overlap else None
+    token.key_prefix, token.key_hash, token.rotated_at = key[:8], digest, now
+    token.save()
+    return token, key
+
+
+@service
+def service_token_update(
+    *, token: ServiceToken, scopes: list[str] | None = None, expires_at=..., actor
+) -> ServiceToken:
+    """Change a token's scopes and/or expiry (``expires_at=None`` removes the expiry)."""
+    token = ServiceToken.objects.select_for_update().get(pk=token.pk)
+    if scopes is not None:
+        token.scopes = _scopes_checked(scopes)
+    if expires_at is not ...:
+        token.expires_at = expires_at
+    token.save()
+    return token
+
+
+@service
 def service_token_revoke(*, token: ServiceToken, actor) -> ServiceToken:
+    """Revoke the token, both its keys, at once."""
     token = ServiceToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()

@@ -27,3 +27,7 @@ class MetricSnapshotAdmin(ReadOnlyHistoryAdmin):
         return [
             path(route, self.admin_site.admin_view(view), name=name) for route, view, name in exports
         ] + super().get_urls()
+
+
+# The constraint pages (issue 12) and the cost model's inputs.
+from reports.pages import admin as constraint_pages  # noqa: E402, F401

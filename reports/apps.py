@@ -37,3 +37,11 @@ class ReportsConfig(AppConfig):
 
         # The weekly rule review (routing's page) shows the escalation rate beside the rules.
         panels.register(RULE_REVIEW, engineering_escalations_panel)
+
+        # The constraint pages' demo data (channel spends, refused events, refunds).
+        from opsconsole import demo as demo_seeders
+        from reports import demo
+
+        demo_seeders.register(
+            "constraints", demo.seed_demo, app_label=self.label, stage=demo_seeders.WALK_THROUGH
+        )

@@ -39,9 +39,8 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import Account, AccountEvent, OpsException
 from opsconsole.actions.registry import DEFAULT_HANDLING_MINUTES, all_actions, handling_minutes_of
-from opsconsole.history import SYSTEM_USER_PREFIX
+from opsconsole.history import SERVICE_USER_PREFIX, SYSTEM_USER_PREFIX
 from opsconsole.models import ActionRun, ActionStatus, ServiceToken
-from opsconsole.services import SERVICE_USER_PREFIX
 from reports.metrics.definitions import (
     ACTIVATION_24H,
     ESCALATIONS_WINDOW,

@@ -88,3 +88,43 @@ class MetricSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.metric} {self.channel_id} {self.period} v{self.version}"
+
+
+class CostSettings(models.Model):
+    """The cost model's inputs (one row, ``pk`` 1): what an hour of staff time costs, what a
+    ticket takes, what a dispute costs beyond its amount. Ops leads edit them through
+    ``reports.costs.services``; history keeps every value they held."""
+
+    support_hour_cents = models.PositiveIntegerField(default=5_500, help_text="Loaded cost per support hour.")
+    engineering_hour_cents = models.PositiveIntegerField(
+        default=11_500, help_text="Loaded cost per engineering hour."
+    )
+    minutes_per_ticket = models.PositiveIntegerField(default=12)
+    minutes_per_escalation = models.PositiveIntegerField(
+        default=60, help_text="Engineering minutes one escalation takes."
+    )
+    dispute_fee_cents = models.PositiveIntegerField(default=1_500, help_text="Stripe's fee per dispute.")
+    updated_at = models.DateTimeField(auto_now=True)
+    history = audited_history()
+
+    class Meta:
+        verbose_name_plural = "cost settings"
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="cost_settings_single_row")]
+
+    def __str__(self):
+        return "Cost model inputs"
+
+
+class ChannelSpend(models.Model):
+    """A channel's acquisition spend per month, for the cost model (edited by ops leads)."""
+
+    channel = models.OneToOneField("accounts.Channel", on_delete=models.CASCADE, related_name="+")
+    monthly_spend_cents = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = audited_history()
+
+    class Meta:
+        ordering = ["channel__code"]
+
+    def __str__(self):
+        return f"spend of {self.channel_id}"

@@ -20,7 +20,7 @@ from accounts.choices import ExceptionStatus
 from accounts.services import exception_set_status
 from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict
-from opsconsole.roles import OPERATOR_ROLES
+from opsconsole.roles import BILLING, OPERATOR_ROLES, OPS_LEAD, SUPPORT
 from routing.choices import OPEN_TICKET_STATUSES, Category, Severity, TicketStatus
 from routing.models import Queue
 from routing.services.escalations import escalation_create, ticket_escalate
@@ -225,7 +225,8 @@ class EscalateToEngineering(ExceptionAction):
     name = ESCALATE
     # Gather the telemetry and write up the defect for engineering.
     handling_minutes = 15
-    roles = OPERATOR_ROLES
+    # Engineering is where it goes: engineering works the exception instead of escalating it.
+    roles = (SUPPORT, BILLING, OPS_LEAD)
     label = "Escalate to engineering"
     description = "Open an escalation carrying the account's telemetry and last five events."
     Input = EscalateExceptionInput

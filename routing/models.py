@@ -6,6 +6,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from accounts.choices import Team
 from accounts.models import SHAPE_CHOICES
 from opsconsole.history import audited_history
+from opsconsole.request_id import request_id_field
 from opsconsole.restrict import RestrictedQuerySet
 from routing.choices import (
     OPEN_TICKET_STATUSES,
@@ -407,6 +408,7 @@ class Escalation(models.Model):
     telemetry = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ingress_request_id = request_id_field()
     resolved_at = models.DateTimeField(null=True, blank=True)
     objects = EscalationQuerySet.as_manager()
     history = audited_history()

@@ -149,8 +149,14 @@ def celery_worker_on_redis(redis_url):
 def pytest_collection_modifyitems(items):
     """Transactional tests (threads, live_server) end with a flush that empties every table,
     including the rows migrations seed (reason codes, runbooks). Serialized rollback restores
-    that snapshot before each such test, so no test depends on running before another."""
+    that snapshot before each such test, so no test depends on running before another.
+
+    The suite runs on several processes (pytest-xdist, ``--dist loadgroup``), each with its own
+    test database; the tests that need the real broker share one Redis queue (and purge it), so
+    they run on one process, one after another."""
     for item in items:
+        if item.get_closest_marker("redis"):
+            item.add_marker(pytest.mark.xdist_group("redis"))
         marker = item.get_closest_marker("django_db")
         transactional = (
             (marker is not None and marker.kwargs.get("transaction"))

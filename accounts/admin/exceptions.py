@@ -1,18 +1,16 @@
-"""The exception pages: the list by response target, and working states set through a service.
-Resolving is the ``resolve_exception`` guarded action (invariant 2)."""
+"""The exception pages: the list by response target, and a read-only page whose guarded actions
+(acknowledge, wait on the customer, reassign, the runbook's fixes, resolve) are the only way its
+status or owner changes (invariant 2)."""
 
-from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.admin.display import CONSOLE_CSS, EXCEPTION_TONES, local_time
-from accounts.choices import ExceptionStatus
 from accounts.models import OpsException
 from accounts.selectors import exceptions_by_overdue
-from accounts.services.exceptions import exception_set_status
 from opsconsole.actions.admin import GuardedActionsAdminMixin
-from opsconsole.adminkit import HistoryAdmin, ServiceCallAdminMixin, badge
+from opsconsole.adminkit import HistoryAdmin, badge
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -28,25 +26,8 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class OpsExceptionForm(forms.ModelForm):
-    """Working states only. Resolving is the ``resolve_exception`` guarded action (invariant 2),
-    so it is permission-checked, needs its note and leaves an ActionRun."""
-
-    status = forms.ChoiceField(
-        choices=[
-            (value, label) for value, label in ExceptionStatus.choices if value != ExceptionStatus.RESOLVED
-        ],
-        help_text="To resolve, use the Resolve exception action above: it asks for the resolution note.",
-    )
-
-    class Meta:
-        model = OpsException
-        fields = ("status",)
-
-
 @admin.register(OpsException)
-class OpsExceptionAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAdmin):
-    form = OpsExceptionForm
+class OpsExceptionAdmin(GuardedActionsAdminMixin, HistoryAdmin):
     list_display = (
         "title",
         "account_link",
@@ -62,7 +43,7 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, History
     list_select_related = ("account", "account__channel", "reason_code", "owner_user")
     date_hierarchy = "opened_at"
     list_per_page = 50
-    actions = ("mark_in_progress", "mark_waiting_on_customer", "mark_escalated")
+    actions = None
     fieldsets = (
         (None, {"fields": ("account_link", "reason_summary", "summary", "evidence", "opened_by_event")}),
         (
@@ -78,7 +59,14 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, History
                 )
             },
         ),
-        ("Status", {"fields": ("status", "resolution_note", "resolved_at")}),
+        (
+            "Status",
+            {
+                "fields": ("status", "resolution_note", "resolved_at"),
+                "description": "The status changes only through the actions below: Acknowledge, "
+                "Waiting on customer, Reassign, the fixes the runbook allows, and Resolve.",
+            },
+        ),
     )
 
     class Media:
@@ -93,8 +81,8 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, History
         )
 
     def get_readonly_fields(self, request, obj=None):
-        editable = OpsExceptionForm.Meta.fields
-        return [f for _, options in self.fieldsets for f in options["fields"] if f not in editable]
+        # Every field: the status and owner move through guarded actions only (invariant 2).
+        return [f for _, options in self.fieldsets for f in options["fields"]]
 
     def has_add_permission(self, request):
         return False  # exceptions open from events and services, with their evidence
@@ -103,9 +91,7 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, History
         return False
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.status == ExceptionStatus.RESOLVED:
-            return False  # a resolved exception is a record; a recurrence opens a new one
-        return super().has_change_permission(request, obj)
+        return False  # no edit form: the actions on the page change an exception
 
     @admin.display(description="Exception", ordering="pk")
     def title(self, obj):
@@ -150,33 +136,3 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, History
             reason.customer_next_action,
             " (runbook available)" if reason.has_runbook else "",
         )
-
-    def save_model(self, request, obj, form, change):
-        # The form only carries the working status; the service makes the change and its history.
-        if "status" in form.changed_data:
-            self.call_service(request, exception_set_status, exception=obj, status=obj.status)
-
-    def _set_status(self, request, queryset, status):
-        changed = sum(
-            1
-            for exception in queryset
-            if self.call_service(request, exception_set_status, exception=exception, status=status)
-        )
-        if changed:
-            self.message_user(
-                request,
-                f"{changed} exception(s) now {ExceptionStatus(status).label.lower()}.",
-                messages.SUCCESS,
-            )
-
-    @admin.action(description="Mark selected as in progress", permissions=["change"])
-    def mark_in_progress(self, request, queryset):
-        self._set_status(request, queryset, ExceptionStatus.IN_PROGRESS)
-
-    @admin.action(description="Mark selected as waiting on customer", permissions=["change"])
-    def mark_waiting_on_customer(self, request, queryset):
-        self._set_status(request, queryset, ExceptionStatus.WAITING_ON_CUSTOMER)
-
-    @admin.action(description="Mark selected as escalated", permissions=["change"])
-    def mark_escalated(self, request, queryset):
-        self._set_status(request, queryset, ExceptionStatus.ESCALATED)

@@ -239,10 +239,29 @@ class EventSerializer(serializers.Serializer):
         return value
 
 
-class EventBatchSerializer(serializers.Serializer):
-    """Only for the schema: the view checks the batch itself so each event is judged alone."""
+def _judged_alone(help_text: str):
+    return serializers.JSONField(required=False, help_text=help_text)
 
-    events = EventSerializer(many=True)
+
+class EventIntakeBodySerializer(serializers.Serializer):
+    """Only for the schema: what the endpoint takes is any JSON object, since each event is
+    judged alone and its problems come back in ``rejected`` with a 200."""
+
+    events = serializers.ListField(
+        child=serializers.JSONField(),
+        required=False,
+        min_length=1,
+        max_length=500,
+        help_text="A batch: 1 to 500 event objects. Without it, the body is one event.",
+    )
+    event_id = _judged_alone("One event: string, unique; a repeat is a duplicate.")
+    account = _judged_alone("One event: string, the account's external_id.")
+    type = _judged_alone("One event: string, a dotted event type.")
+    occurred_at = _judged_alone("One event: date-time, not in the future.")
+    request_id = _judged_alone("One event: string, optional.")
+    error_code = _judged_alone("One event: string, optional.")
+    feature_area = _judged_alone("One event: string, optional.")
+    data = _judged_alone("One event: object, optional, free-form.")
 
 
 class RejectedEventSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 """REST API v1 for the product: signups, account reads, provisioning status and events."""
 
-from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,11 +10,12 @@ from accounts.api.serializers import (
     AccountSerializer,
     EntitlementSerializer,
     EntitlementsSerializer,
-    EventBatchSerializer,
+    EventIntakeBodySerializer,
     EventIntakeResultSerializer,
     EventSerializer,
     ProvisioningStatusSerializer,
 )
+from accounts.rejections import RejectionReason
 from accounts.selectors import (
     account_get,
     accounts_visible_by_external_id,
@@ -22,7 +23,12 @@ from accounts.selectors import (
     provisioning_status,
 )
 from accounts.services.accounts import account_create
-from accounts.services.events import EventInput, account_events_record_batch
+from accounts.services.events import (
+    EventInput,
+    Rejection,
+    account_events_record_batch,
+    rejected_events_record,
+)
 from opsconsole.api.idempotency import (
     IDEMPOTENCY_KEY_PARAMETER,
     REPLAYED_HEADER_PARAMETER,
@@ -38,6 +44,7 @@ NOT_FOUND = {404: error_response("No account with this external_id is visible to
 
 class AccountCreateView(APIView):
     required_permissions = {"POST": ["accounts.add_account"]}
+    token_scopes = {"POST": "accounts:write"}
 
     @extend_schema(
         operation_id="accounts_create",
@@ -69,6 +76,7 @@ class AccountCreateView(APIView):
 
 class AccountDetailView(APIView):
     required_permissions = {"GET": ["accounts.view_account"]}
+    token_scopes = {"GET": "accounts:read"}
 
     @extend_schema(
         operation_id="accounts_retrieve",
@@ -82,6 +90,7 @@ class AccountDetailView(APIView):
 
 class ProvisioningStatusView(APIView):
     required_permissions = {"GET": ["accounts.view_account", "accounts.view_provisioningstep"]}
+    token_scopes = {"GET": "accounts:read"}
 
     @extend_schema(
         operation_id="accounts_provisioning_status",
@@ -95,6 +104,7 @@ class ProvisioningStatusView(APIView):
 
 class EntitlementsView(APIView):
     required_permissions = {"GET": ["accounts.view_account", "accounts.view_entitlementoverride"]}
+    token_scopes = {"GET": "accounts:read"}
 
     @extend_schema(
         operation_id="accounts_entitlements",
@@ -109,6 +119,7 @@ class EntitlementsView(APIView):
 
 class EventIntakeView(APIView):
     required_permissions = {"POST": ["accounts.add_accountevent"]}
+    token_scopes = {"POST": "events:write"}
 
     @extend_schema(
         operation_id="events_create",
@@ -121,11 +132,7 @@ class EventIntakeView(APIView):
             "as a duplicate and is stored once. A malformed body or a batch over 500 is a 400 "
             "and stores nothing."
         ),
-        request=PolymorphicProxySerializer(
-            component_name="EventIntake",
-            serializers=[EventSerializer, EventBatchSerializer],
-            resource_type_field_name=None,
-        ),
+        request=EventIntakeBodySerializer,
         responses={
             200: EventIntakeResultSerializer,
             400: error_response("`malformed_request`, `invalid_batch` or `batch_too_large`."),
@@ -148,13 +155,14 @@ class EventIntakeView(APIView):
     )
     def post(self, request):
         items = _event_items(request.data)
-        valid, rejected = [], []
+        valid, rejected, kept = [], [], []
         for index, item in enumerate(items):
             event = EventSerializer(data=item)
             if event.is_valid():
                 valid.append((index, event.validated_data))
             else:
                 rejected.append({"index": index, "errors": event.errors})
+                kept.append(_invalid_rejection(item, event.errors))
 
         accounts = accounts_visible_by_external_id(
             user=request.user, external_ids={data["account"] for _, data in valid}
@@ -165,12 +173,42 @@ class EventIntakeView(APIView):
             if account is None:
                 unknown = f"No account with external_id {data['account']!r}."
                 rejected.append({"index": index, "errors": {"account": [unknown]}})
+                kept.append(
+                    Rejection(
+                        reason=RejectionReason.UNKNOWN_ACCOUNT,
+                        errors={"account": [unknown]},
+                        event_id=data["event_id"],
+                        account_ref=data["account"],
+                        type=data["type"],
+                        occurred_at=data["occurred_at"],
+                    )
+                )
                 continue
             to_record.append((account, _event_input(data)))
+        if kept:
+            # The data-quality panel counts what the intake refused (reports, issue 12).
+            rejected_events_record(rejections=kept, actor=request.user)
         result = account_events_record_batch(events=to_record, actor=request.user)
         rejected.sort(key=lambda r: r["index"])
         body = {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected}
         return Response(body, status=status.HTTP_200_OK)
+
+
+def _invalid_rejection(item, errors) -> Rejection:
+    """A refusal for invalid fields, with whatever id, account and type the item carried."""
+    item = item if isinstance(item, dict) else {}
+
+    def text(name: str) -> str:
+        value = item.get(name)
+        return value if isinstance(value, str) else ""
+
+    return Rejection(
+        reason=RejectionReason.INVALID,
+        errors=dict(errors),
+        event_id=text("event_id"),
+        account_ref=text("account"),
+        type=text("type"),
+    )
 
 
 def _event_input(data: dict) -> EventInput:

@@ -8,6 +8,7 @@ read here only: localstripe knows Plans, real Stripe has Prices, and this adapte
 The account id our objects carry in their metadata is written and read here too.
 """
 
+import json
 import logging
 import random
 import time
@@ -255,17 +256,96 @@ def customer_delete(customer_id: str) -> dict:
 # --- Webhooks -----------------------------------------------------------------------------
 
 
+class WebhookEventInvalid(Exception):
+    """A correctly signed body that is not a Stripe event (not an object, no id, odd fields)."""
+
+
+# Deeper than this is no Stripe event; refusing it early keeps the parser and JSONB out of it.
+WEBHOOK_MAX_DEPTH = 64
+
+
+def _signed_at(signature_header: str) -> int | None:
+    for part in signature_header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t" and value.isdigit():
+            return int(value)
+    return None
+
+
+def _too_deep(payload: bytes) -> bool:
+    """Whether brackets nest deeper than WEBHOOK_MAX_DEPTH, counted outside strings (no parse)."""
+    depth, in_string, escaped = 0, False, False
+    for byte in payload:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > WEBHOOK_MAX_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def _check_event_shape(event) -> dict:
+    if not isinstance(event, dict):
+        raise WebhookEventInvalid(f"The body is a JSON {type(event).__name__}, not an event object.")
+    if not isinstance(event.get("id"), str) or not event["id"].strip():
+        raise WebhookEventInvalid("The event has no id.")
+    if len(event["id"]) > 255:
+        raise WebhookEventInvalid("The event id is too long.")
+    if not isinstance(event.get("type"), str) or not event["type"] or len(event["type"]) > 100:
+        raise WebhookEventInvalid("The event has no type.")
+    created = event.get("created")
+    if created is not None and (isinstance(created, bool) or not isinstance(created, int) or created < 0):
+        raise WebhookEventInvalid("`created` is not a Unix time in seconds.")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise WebhookEventInvalid("`data.object` is not an object.")
+    object_id = data["object"].get("id", "")
+    if object_id is not None and not isinstance(object_id, str):
+        raise WebhookEventInvalid("`data.object.id` is not a string.")
+    return event
+
+
 def event_from_webhook(payload: bytes, signature_header: str | None) -> dict:
-    """The event in a webhook body, after checking its signature over the raw bytes."""
+    """The event in a webhook body, after checking its signature over the raw bytes.
+
+    Raises WebhookSignatureInvalid for a missing, wrong, stale or future-dated signature, and
+    WebhookEventInvalid for a signed body that is not an event of the shape Stripe sends.
+    """
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret:
         raise WebhookSignatureInvalid("STRIPE_WEBHOOK_SECRET is not configured.")
     try:
-        event = stripe.Webhook.construct_event(
-            payload, signature_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Stripe sends UTF-8 JSON; no signature makes other bytes an event.
+        raise WebhookEventInvalid("The body is not UTF-8.") from exc
+    try:
+        stripe.WebhookSignature.verify_header(
+            text,
+            signature_header or "",
+            secret,
+            tolerance=WEBHOOK_TOLERANCE_SECONDS,
         )
     except stripe.SignatureVerificationError as exc:
         raise WebhookSignatureInvalid(str(exc)) from exc
-    except ValueError as exc:
-        raise WebhookSignatureInvalid(f"Body is not a JSON event: {exc}") from exc
-    return _plain(event)
+    # Stripe's check bounds the age only; a signature from the future is as suspect as a stale one.
+    signed_at = _signed_at(signature_header or "")
+    if signed_at is None or signed_at > time.time() + WEBHOOK_TOLERANCE_SECONDS:
+        raise WebhookSignatureInvalid("The signature's timestamp is in the future.")
+    if _too_deep(payload):
+        raise WebhookEventInvalid(f"The body nests deeper than {WEBHOOK_MAX_DEPTH} levels.")
+    try:
+        event = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        raise WebhookEventInvalid(f"The body is not JSON: {exc}") from exc
+    return _check_event_shape(event)

@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.billing.stripe_events import SYSTEM_STRIPE, stripe_event_record
-from accounts.billing.stripe_gateway import WebhookSignatureInvalid, event_from_webhook
+from accounts.billing.stripe_gateway import WebhookEventInvalid, WebhookSignatureInvalid, event_from_webhook
 from accounts.choices import StripeEventVia
 from opsconsole.api.errors import error_body
 from opsconsole.history import system_user
@@ -30,8 +30,10 @@ def stripe_webhook(request):
             error_body("invalid_signature", "The Stripe signature is missing, wrong or stale."),
             status=400,
         )
-    if not isinstance(event.get("id"), str) or not event["id"]:
-        return JsonResponse(error_body("invalid_event", "The event has no id."), status=400)
+    except WebhookEventInvalid as exc:
+        # Signed but not an event: a 400 Stripe will not fix by retrying, and nothing is stored.
+        logger.warning("Refused a signed Stripe webhook that is not an event: %s", exc)
+        return JsonResponse(error_body("invalid_event", f"The body is not a Stripe event: {exc}"), status=400)
     row, created = stripe_event_record(
         event=event, via=StripeEventVia.WEBHOOK, actor=system_user(SYSTEM_STRIPE)
     )

@@ -36,6 +36,7 @@ from accounts.services.events import (
 from accounts.services.exceptions import (
     exception_open,
     exception_open_locked,
+    exception_reassign,
     exception_resolve,
     exception_resolve_locked,
     exception_set_status,
@@ -58,6 +59,7 @@ __all__ = [
     "channel_update",
     "exception_open",
     "exception_open_locked",
+    "exception_reassign",
     "exception_resolve",
     "exception_resolve_locked",
     "exception_set_status",

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from accounts.choices import EventSource
-from accounts.models import Account, AccountEvent, ReasonCode
+from accounts.models import Account, AccountEvent, ReasonCode, RejectedEvent
 from accounts.services.provisioning import account_events_apply
 from accounts.shapes import EVENT_STEP_TRANSITIONS, is_failure_event
 from accounts.signals import account_events_recorded
@@ -162,3 +162,36 @@ def account_event_note(*, account: Account, type: str, payload: dict, actor) -> 
     )
     (row,) = insert_timeline_rows(events=[(account, note)], actor=actor)
     return row
+
+
+@dataclass
+class Rejection:
+    """One event the intake refused: what it named, and why."""
+
+    reason: str
+    errors: dict
+    event_id: str = ""
+    account_ref: str = ""
+    type: str = ""
+    occurred_at: datetime | None = None
+
+
+@service
+def rejected_events_record(*, rejections: list[Rejection], actor) -> None:
+    """Keep the intake's refusals (the data-quality panel counts them); a refusal delivered
+    again is kept once (unique event id and reason)."""
+    now = timezone.now()
+    rows = [
+        RejectedEvent(
+            event_id=r.event_id[:200],
+            account_ref=r.account_ref[:200],
+            type=r.type[:64],
+            occurred_at=r.occurred_at,
+            reason=r.reason,
+            errors=r.errors,
+            received_at=now,
+            received_by=actor,
+        )
+        for r in rejections
+    ]
+    insert_rows(rows, ignore_conflicts=True)

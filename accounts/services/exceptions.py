@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.choices import UNRESOLVED_EXCEPTION_STATUSES, ExceptionStatus
+from accounts.choices import UNRESOLVED_EXCEPTION_STATUSES, ExceptionStatus, Team
 from accounts.models import Account, AccountEvent, OpsException, ReasonCode
 from accounts.rules import response_target_minutes
 from accounts.signals import exception_resolved
@@ -107,8 +107,9 @@ def exception_resolve(*, exception: OpsException, note: str, actor) -> OpsExcept
 
 
 @service
-def exception_set_status(*, exception: OpsException, status: str, actor) -> OpsException:
-    """Move an exception between its working states; resolving goes through exception_resolve."""
+def exception_set_status(*, exception: OpsException, status: str, actor, reason: str = "") -> OpsException:
+    """Move an exception between its working states; resolving goes through exception_resolve.
+    Leaving Open is the first response (the response clock stops). ``reason`` goes to history."""
     if status not in ExceptionStatus.values or status == ExceptionStatus.RESOLVED:
         raise ValidationFailed("invalid_status", f"Cannot set status {status!r} here.")
     exception = OpsException.objects.select_for_update().get(pk=exception.pk)
@@ -117,5 +118,44 @@ def exception_set_status(*, exception: OpsException, status: str, actor) -> OpsE
     exception.status = status
     if exception.first_response_at is None and status != ExceptionStatus.OPEN:
         exception.first_response_at = timezone.now()
+    exception._change_reason = (reason or f"Status set to {ExceptionStatus(status).label.lower()}.")[:100]
     exception.save()
     return exception
+
+
+@service
+def exception_reassign(
+    *, exception: OpsException, team: str, owner_user=None, reason: str, actor
+) -> OpsException:
+    """Give an exception to another team, or a person in it, and say why (kept in history).
+    A reassignment is not a response: the response clock keeps running."""
+    if team not in Team.values:
+        raise ValidationFailed("invalid_team", f"No team {team!r}.", {"team": ["Unknown team."]})
+    if not reason or not reason.strip():
+        raise ValidationFailed("reason_required", "Say why it goes there.", {"reason": ["Required."]})
+    exception = OpsException.objects.select_for_update().get(pk=exception.pk)
+    if exception.status == ExceptionStatus.RESOLVED:
+        raise Conflict("exception_already_resolved", "This exception is already resolved.")
+    if exception.owner_team == team and exception.owner_user_id == (owner_user.pk if owner_user else None):
+        raise Conflict("already_owned", "The exception already has this owner.")
+    exception.owner_team = team
+    exception.owner_user = owner_user
+    exception._change_reason = reason.strip()[:100]
+    exception.save()
+    return exception
+
+
+def exception_fix_applied(exception: OpsException, action, actor) -> None:
+    """A fix its runbook allows ran on the exception's account (``resend_invite``): that is
+    its first response, and it now waits (on the customer, for ``resend_invite``) for the
+    success event that resolves it. Registered as the exception target's ``fix_applied``."""
+    status = getattr(action, "exception_status_after", ExceptionStatus.IN_PROGRESS)
+    current = OpsException.objects.filter(pk=exception.pk).values_list("status", flat=True).first()
+    if current in (None, ExceptionStatus.RESOLVED, status):
+        return
+    exception_set_status(
+        exception=exception,
+        status=status,
+        reason=f"{action.name} ran; waiting for the success event.",
+        actor=actor,
+    )

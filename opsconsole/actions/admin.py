@@ -9,7 +9,8 @@ from django.utils.html import format_html
 from opsconsole.actions import views
 from opsconsole.actions.permissions import may_run
 from opsconsole.actions.registry import get_action
-from opsconsole.actions.selectors import actions_offered, approvals_waiting_for
+from opsconsole.actions.selectors import actions_offered, approvals_waiting_for, money_moves
+from opsconsole.actions.services import pending_run_preview
 from opsconsole.adminkit import (
     HistoryAdmin,
     ReadOnlyAdminMixin,
@@ -107,6 +108,8 @@ class ActionRunAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
     @admin.display(description="field changes")
     def changes_table(self, run):
+        if not run.changes and run.status == ActionStatus.AWAITING_APPROVAL:
+            return "Not made yet: what the run will change is listed above, under Approval."
         rows = [
             (c["model"], c["pk"], f["field"], fact_value(f["before"]), fact_value(f["after"]))
             for c in run.changes
@@ -160,12 +163,17 @@ class ActionRunAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
             )
             approval = getattr(run, "approval", None)
             context["approval"] = approval
+            context["run"] = run
             context["can_decide"] = (
                 approval is not None
                 and approval.status == ApprovalStatus.PENDING
                 and approval.requested_by_id != request.user.pk
                 and request.user.has_perm("opsconsole.approve_actionrun")
             )
+            if run.status == ActionStatus.AWAITING_APPROVAL:
+                planned = pending_run_preview(run)
+                context["planned"] = planned
+                context["money_moves"] = money_moves(planned.get("changes") or [])
         return super().change_view(request, object_id, form_url, extra_context=context)
 
 

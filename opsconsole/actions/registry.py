@@ -71,6 +71,12 @@ class Action(ABC):
     reversible: ClassVar[bool] = False
     Input: ClassVar[type[serializers.Serializer]] = serializers.Serializer
     handling_minutes: ClassVar[int] = DEFAULT_HANDLING_MINUTES
+    # Working a case (acknowledging it, waiting on the customer, reassigning it) fixes nothing,
+    # so every runbook allows it; a runbook's ``allowed_actions`` lists the fixes.
+    works_the_case: ClassVar[bool] = False
+    # Whether a page may run ``check`` to grey out a button whose check fails now; False for a
+    # check that calls another system (Stripe), which only a submitted form should wait for.
+    checked_on_page: ClassVar[bool] = True
 
     @property
     def permission(self) -> str:

@@ -4,7 +4,8 @@ The framework never names a domain model. An app registers each model its action
 its ``AppConfig.ready()``::
 
     targets.register(Account, public_id="external_id", account_of=lambda a: a)
-    targets.register(OpsException, account_of=lambda e: e.account, runbook_cases=lambda e: [e])
+    targets.register(OpsException, account_of=lambda e: e.account, runbook_cases=lambda e: [e],
+                     fix_applied=exception_fix_applied)
 
 and the framework asks the registry how to find a target from a request, whom a run is
 recorded against, and which runbooks govern it. The registry is filled at start-up and read
@@ -30,6 +31,10 @@ def _no_cases(_target) -> list:
     return []
 
 
+def _nothing(_case, _action, _actor) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class ActionTarget:
     model: type[models.Model]
@@ -39,6 +44,9 @@ class ActionTarget:
     account_of: Callable[[models.Model], models.Model | None] = _no_account
     # The cases (open exceptions, say) whose runbooks may govern an action on this target.
     runbook_cases: Callable[[models.Model], Iterable[models.Model]] = _no_cases
+    # For a case: what a fix its runbook allows does to it when run on another target (its
+    # account): the first response, and the state it waits in for the success event.
+    fix_applied: Callable[[models.Model, object, object], None] = _nothing
 
     @property
     def label(self) -> str:
@@ -84,10 +92,11 @@ def register(
     public_id: str = "pk",
     account_of: Callable[[models.Model], models.Model | None] = _no_account,
     runbook_cases: Callable[[models.Model], Iterable[models.Model]] = _no_cases,
+    fix_applied: Callable[[models.Model, object, object], None] = _nothing,
 ) -> ActionTarget:
     if not hasattr(model.objects, "restrict"):
         raise TypeError(f"{model._meta.label} needs a RestrictedQuerySet manager to be an action target.")
-    target = ActionTarget(model, public_id, account_of, runbook_cases)
+    target = ActionTarget(model, public_id, account_of, runbook_cases, fix_applied)
     _TARGETS[target.label] = target
     return target
 

@@ -19,6 +19,7 @@ from opsconsole.actions.services import action_run_reverse, approval_decide, run
 from opsconsole.errors import ApplicationError
 from opsconsole.links import action_run_url, admin_change_url
 from opsconsole.models import ActionApproval, ActionRun
+from opsconsole.request_id import current_request_id
 from opsconsole.runbooks import runbook_for_action
 
 
@@ -102,7 +103,7 @@ def action_form_view(request, admin_site, name: str, model_name: str, pk: str):
                 actor=request.user,
                 preview_token=request.POST["preview_token"],
                 entry_point="console",
-                request_id=request.headers.get("X-Request-ID", ""),
+                request_id=current_request_id(),
             )
         except ApplicationError as exc:
             announce_refusal(request, exc, target)

@@ -1,5 +1,6 @@
 """``POST /api/v1/actions/{name}/``: the API entry point to ``run_action`` (and its dry run)."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -11,6 +12,7 @@ from opsconsole.actions.services import action_run_reverse, run_action
 from opsconsole.api.idempotency import HEADER, REPLAYED_HEADER
 from opsconsole.errors import NotFound
 from opsconsole.models import ActionRun, ActionStatus
+from opsconsole.request_id import current_request_id
 
 RUN_PERMISSION = "opsconsole.view_actionrun"
 
@@ -77,6 +79,7 @@ class ActionRunView(APIView):
     commits a preview."""
 
     required_permissions = {"POST": [RUN_PERMISSION]}
+    token_scopes = {"POST": "actions:run"}
 
     @extend_schema(
         request=ActionRequestSerializer,
@@ -113,7 +116,7 @@ class ActionRunView(APIView):
                 target=action_target_get(action=action, public_id=data["target"], user=request.user),
                 params=data["params"],
                 evidence=data["evidence"],
-                request_id=request.headers.get("X-Request-ID", ""),
+                request_id=current_request_id(),
                 entry_point="api",
                 **common,
             )
@@ -131,8 +134,17 @@ class ActionRunView(APIView):
 
 class ActionRunDetailView(APIView):
     required_permissions = {"GET": [RUN_PERMISSION]}
+    token_scopes = {"GET": "actions:read"}
 
-    @extend_schema(responses=ActionRunSerializer)
-    def get(self, request, pk: int):
-        run = action_run_get(pk, user=request.user)
+    @extend_schema(
+        responses=ActionRunSerializer,
+        parameters=[
+            OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The run's id.")
+        ],
+    )
+    def get(self, request, pk: str):
+        # Any text reaches the view (a JSON 404 rather than the console's HTML one for "abc").
+        if not pk.isascii() or not pk.isdigit():
+            raise NotFound("action_run_not_found", f"No action run {pk!r}.")
+        run = action_run_get(int(pk), user=request.user)
         return Response(ActionRunSerializer(run).data)

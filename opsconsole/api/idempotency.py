@@ -24,7 +24,8 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name=HEADER,
-    type=OpenApiTypes.STR,
+    # 1 to 255 characters, not all whitespace (the key is stripped before use).
+    type={"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
     location=OpenApiParameter.HEADER,
     required=True,
     description=(

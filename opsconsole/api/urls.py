@@ -4,5 +4,5 @@ from opsconsole.api.actions import ActionRunDetailView, ActionRunView
 
 urlpatterns = [
     path("actions/<str:name>/", ActionRunView.as_view(), name="api-action-run"),
-    path("action-runs/<int:pk>/", ActionRunDetailView.as_view(), name="api-action-run-detail"),
+    path("action-runs/<str:pk>/", ActionRunDetailView.as_view(), name="api-action-run-detail"),
 ]

@@ -8,10 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import structlog
 from celery.schedules import crontab
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from opsconsole.settings.env import env_bool, env_list, env_str
+from opsconsole.settings.env import cache_from_env, env_bool, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -40,6 +43,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",
     "axes",
+    "django_structlog",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "guardian",
@@ -59,11 +64,17 @@ if BENCHMARKS:
     INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
+    # First: every response, even a refused one, carries the request's X-Request-ID.
+    "opsconsole.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "opsconsole.security_headers.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # One structured line per request (request_started/finished), bound to its request id and user.
+    "django_structlog.middlewares.RequestMiddleware",
     # request.user.is_verified(): whether this session passed a second factor.
     "django_otp.middleware.OTPMiddleware",
     "opsconsole.middleware.AdminSessionTimeoutMiddleware",
@@ -153,6 +164,24 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts from the console's own
+# origin only; no inline script or style anywhere (templates keep CSS/JS in static files), no
+# frames, no plugins. The offline API docs (drf-spectacular-sidecar) are served from static too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF],
+        "img-src": [CSP_SELF, "data:"],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    }
+}
+
 # Console sessions end after 30 minutes idle (refreshed on each request) and after 12 hours
 # at most (enforced by AdminSessionTimeoutMiddleware from the login time).
 SESSION_COOKIE_AGE = 30 * 60
@@ -167,21 +196,38 @@ REST_FRAMEWORK = {
         # A console session counts only once it passed its second factor.
         "opsconsole.staffauth.session.VerifiedSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["opsconsole.api.permissions.DeclaredPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "opsconsole.api.permissions.DeclaredPermissions",
+        # A service token also needs the endpoint's declared scope (opsconsole/api/scopes.py).
+        "opsconsole.api.scopes.TokenScopes",
+    ],
+    # Per token, on the shared cache: 429 with Retry-After past API_TOKEN_RATE.
+    "DEFAULT_THROTTLE_CLASSES": ["opsconsole.api.throttling.ServiceTokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["opsconsole.api.parsers.GuardedJSONParser"],
     "EXCEPTION_HANDLER": "opsconsole.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "opsconsole.api.schema.ConsoleAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+# Requests per token ("N/s", "N/min", "N/hour"); each token counts on its own.
+API_TOKEN_RATE = env_str("OPSCONSOLE_API_TOKEN_RATE", default="1200/min")
+
+# The cache (API throttles; anything shared between processes): Redis when CACHE_URL names it
+# or the Celery broker is Redis, so every gunicorn process counts together; else local memory.
+CACHES = {
+    "default": cache_from_env(env_str("CACHE_URL", default=""), env_str("CELERY_BROKER_URL", default=""))
+}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "opsconsole API",
     "DESCRIPTION": "Provisioning status, events and ticket intake for the product.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Input serializers get their own components, so required texts carry minLength 1.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Several components have a "status" field with different choices; name each set once.
     "ENUM_NAME_OVERRIDES": {
         "ProvisioningStatusEnum": "accounts.choices.ProvisioningStatus",
@@ -227,20 +273,66 @@ CRM_PUSH_LIFECYCLE = env_bool("CRM_PUSH_LIFECYCLE", default=False)
 ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL", default="")
 PRODUCT_WEBHOOK_URL = env_str("PRODUCT_WEBHOOK_URL", default="")
 
+# --- Logging: one structured line per event (logfmt on stderr), each with its request_id. ---
+# Standard-library loggers go through the same formatter, so Django's, Celery's and ours look
+# alike. Django's own request loggers are off: django-structlog's request_finished (4xx as a
+# warning, no traceback) and request_failed (5xx, with the traceback) say the same thing once.
+_LOG_PROCESSORS = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+structlog.configure(
+    processors=[
+        structlog.stdlib.filter_by_level,
+        *_LOG_PROCESSORS,
+        structlog.processors.StackInfoRenderer(),
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    cache_logger_on_first_use=True,
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "structured": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.LogfmtRenderer(
+                    key_order=["timestamp", "level", "event", "logger", "request_id"], drop_missing=True
+                ),
+            ],
+            "foreign_pre_chain": [*_LOG_PROCESSORS, structlog.stdlib.ExtraAdder(allow=["status_code"])],
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", default="INFO")},
-    # The stripe SDK logs every request at INFO; that buries reconcile progress and alerts.
     "loggers": {
+        # Django's defaults give "django" its own console handler in debug mode, on top of the
+        # root's: every line twice. No handler here; it propagates to the root once.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # The 403/404 lines with a traceback each (exc_info), and runserver's access lines: both
+        # repeat django_structlog's request_finished.
+        "django.request": {"handlers": [], "propagate": False},
+        "django.server": {"handlers": [], "propagate": False},
+        "django.security.DisallowedHost": {"handlers": [], "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # The stripe SDK logs every request at INFO; that buries reconcile progress and alerts.
         "stripe": {"level": "WARNING"},
         # django-axes logs every attempt at INFO; its warnings (lockouts) stay.
         "axes": {"level": "WARNING"},
     },
 }
+# django-structlog: keep a well-formed incoming X-Request-ID (RequestIdMiddleware vets it) and
+# carry it into the Celery tasks a request enqueues.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 
 # --- Guarded actions (opsconsole.actions) ---
 # A plan change whose MRR moves by more than this needs a second person (cents).
@@ -313,3 +405,35 @@ AXES_VERBOSE = False
 # Reverse proxies in front of the console that append the client to X-Forwarded-For: the
 # client address is the one the nearest of them saw. 0: REMOTE_ADDR is the client.
 TRUSTED_PROXY_COUNT = int(env_str("OPSCONSOLE_TRUSTED_PROXIES", default="0"))
+
+# --- Reports: the constraint list, the data-quality panel, timelines (reports/constraints) ---
+# The ranked constraint list: cost = accounts hit x handling minutes x risk weight, where the
+# risk weight is the mean over the accounts hit of
+#   shape value x (1 + MRR in dollars / MRR_UNIT) x (BLOCKING_FACTOR if the reason blocks the
+#   account's activation, else 1)
+REPORTS_CONSTRAINT_WEIGHTS = {
+    "shape_value": {
+        "free_trial": 1.0,
+        "self_serve_team": 1.5,
+        "sales_assisted_business": 3.0,
+        "enterprise": 4.0,
+    },
+    "mrr_unit_dollars": 1000,
+    "blocking_factor": 3.0,
+}
+# The data-quality panel flags a check whose count over the range is above its threshold.
+REPORTS_QUALITY_THRESHOLDS = {
+    "no_channel_source": 10,
+    "unmatched_events": 0,
+    "events_before_signup": 0,
+    "late_events": 50,
+    "duplicate_workspaces": 5,
+    "unmatched_billing": 0,
+}
+# An event is late when recorded this long after it occurred.
+REPORTS_LATE_EVENT_HOURS = 24
+# Account timelines highlight a gap longer than this between two rows.
+REPORTS_TIMELINE_GAP_HOURS = 24
+# Operational drag: a Stripe event still pending after this long is stuck; a running
+# reconciliation run with no heartbeat for this long has stalled.
+REPORTS_STUCK_AFTER_MINUTES = 60

@@ -32,3 +32,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def cache_from_env(cache_url: str, broker_url: str) -> dict:
+    """Django's default cache: ``CACHE_URL`` when set (``redis://``/``rediss://``, or
+    ``locmem://``), else the Celery broker when it is Redis, else local memory (one process)."""
+    for url in (cache_url, broker_url):
+        if url.startswith(("redis://", "rediss://")):
+            return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        if url:
+            if url.startswith("locmem://") or url is broker_url:
+                break
+            raise ValueError(f"CACHE_URL={url!r} is not redis://, rediss:// or locmem://")
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "opsconsole"}

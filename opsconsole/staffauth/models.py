@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import timezone
 
+from opsconsole.request_id import request_id_field
 from opsconsole.restrict import RestrictedQuerySet
 
 
@@ -53,6 +54,7 @@ class LoginEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    ingress_request_id = request_id_field()
 
     objects = LoginEventQuerySet.as_manager()
 

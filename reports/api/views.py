@@ -27,6 +27,7 @@ RANGE_PARAMETERS = [
 
 class ChannelReportView(APIView):
     required_permissions = {"GET": [VIEW_DASHBOARD]}
+    token_scopes = {"GET": "reports:read"}
 
     @extend_schema(
         operation_id="reports_channels",
@@ -49,6 +50,7 @@ class ChannelReportView(APIView):
 
 class CohortsView(APIView):
     required_permissions = {"GET": [VIEW_DASHBOARD]}
+    token_scopes = {"GET": "reports:read"}
 
     @extend_schema(
         operation_id="reports_cohorts",

@@ -25,6 +25,7 @@ class TicketIntakeView(APIView):
     """Ticket intake from the help desk; idempotent on (source, external_id)."""
 
     required_permissions = {"POST": ["routing.add_ticket"]}
+    token_scopes = {"POST": "tickets:write"}
 
     @extend_schema(
         request=TicketIntakeSerializer,

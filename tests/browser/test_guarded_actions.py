@@ -41,11 +41,11 @@ def test_support_restarts_once_then_escalates(admin_page, screenshot, account, f
     screenshot(page, "actions-3-restart-done")
     assert ActionRun.objects.get().status == ActionStatus.SUCCEEDED
 
+    # The one allowed restart is used: the button is greyed and says why, escalation is offered.
     page.goto(f"/accounts/opsexception/{exception.pk}/change/")
-    page.click("a[data-action=restart_import]")
-    _run_action_form(page, {"evidence_note": "failed again"})
-    refusal = page.locator(".messagelist").inner_text()
-    assert "escalate to engineering" in refusal
+    assert page.locator("a[data-action=restart_import]").count() == 0
+    refusal = page.locator("[data-refused-action=restart_import]").inner_text()
+    assert "already restarted" in refusal and "escalate to engineering" in refusal
     screenshot(page, "actions-4-second-restart-refused")
 
     page.get_by_role("link", name="Escalate to engineering").click()
@@ -83,7 +83,11 @@ def test_billing_previews_a_plan_change_the_lead_approves_then_billing_reverses(
     page.goto("/opsconsole/actionapproval/")
     assert "Waiting for you (1)" in page.content()
     screenshot(page, "actions-7-approval-inbox")
-    page.locator("#approval-inbox button[value=approve]").click()
+    # No one-click approval in the inbox: the request opens on its run page, which shows the change.
+    assert page.locator("#approval-inbox button[value=approve]").count() == 0
+    page.locator(f"#approval-inbox a[data-review='{run.pk}']").click()
+    page.wait_for_url(re.compile(rf"/opsconsole/actionrun/{run.pk}/change/"))
+    page.locator("#approval button[value=approve]").click()
     page.wait_for_load_state()
     run.refresh_from_db()
     account.refresh_from_db()

@@ -33,8 +33,18 @@ def test_schema_generates_and_validates_without_warnings(tmp_path):
     assert {p["name"] for p in channels["parameters"]} == {"since", "until", "shape", "plan"}
     cohorts = paths["/api/v1/reports/cohorts/"]["get"]
     assert {"metric", "period", "since", "until"} <= {p["name"] for p in cohorts["parameters"]}
-    intake = schema["components"]["schemas"]["TicketIntake"]["properties"]
+    intake = schema["components"]["schemas"]["TicketIntakeRequest"]["properties"]
     assert "created_at" in intake
+    # Required texts may not be blank, in the schema as in the code; the key neither.
+    for name in ("source", "external_id", "subject"):
+        assert intake[name]["minLength"] == 1 and intake[name]["pattern"]
+    assert header["schema"]["minLength"] == 1 and header["schema"]["maxLength"] == 255
+    # Every operation documents the errors any of them can answer.
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            assert {"400", "401", "403", "404", "429"} <= set(operation["responses"]), (method, path)
+            if method == "post":
+                assert {"409", "422"} <= set(operation["responses"]), (method, path)
 
 
 @pytest.mark.django_db

@@ -40,11 +40,13 @@ def test_exception_page_shows_runbook_and_only_allowed_actions_per_role(
     page = _get(console_for("support"), _exception_url(exception))
     assert "Runbook: Import timed out" in page.content.decode()
     assert "support may restart once" in page.content.decode()
-    assert _buttons(page) == {"restart_import", "resolve_exception", "escalate_to_engineering"}
-    assert _buttons(_get(console_for("billing"), _exception_url(exception))) == {
-        "resolve_exception",
-        "escalate_to_engineering",
-    }
+    working = {"acknowledge_exception", "await_customer", "reassign_exception", "resolve_exception"}
+    assert _buttons(page) == {"restart_import", "escalate_to_engineering", *working}
+    # Billing may escalate support's exception, not move it: those buttons are greyed, saying why.
+    billing_page = _get(console_for("billing"), _exception_url(exception))
+    assert _buttons(billing_page) == {"escalate_to_engineering"}
+    assert set(re.findall(r'data-refused-action="([a-z_]+)"', billing_page.content.decode())) == working
+    assert "This exception belongs to Support" in billing_page.content.decode()
     schema = fail_import(make_account(), "schema_error")
     assert "restart_import" not in _buttons(_get(console_for("support"), _exception_url(schema)))
 

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from guardian.shortcuts import assign_perm
 
 from accounts.choices import BillingStatus, DriftKind, SystemOfRecord
+from accounts.models import OpsException
 from opsconsole import roles
 from opsconsole.actions.registry import all_actions
 from opsconsole.actions.services import run_action
@@ -28,33 +29,37 @@ BILLING_FIXES = {
     "merge_stripe_customers",
     "link_stripe_customer",
 }
+# Every operator role may work an exception (the owner team, the assignee or an ops lead: that
+# object rule is tested in tests/accounts/test_exception_actions.py; here the user is the
+# assignee, so only the role's permission can refuse).
+EXCEPTION_WORK = {"acknowledge_exception", "await_customer", "reassign_exception", "resolve_exception"}
 # Every staff role may work a ticket (TICKET_ACTIONS): the queue grant decides which.
 ALLOWED = {
     "support": {
         "restart_import",
         "resend_invite",
         "mark_duplicate",
-        "resolve_exception",
         "escalate_to_engineering",
+        *EXCEPTION_WORK,
         *TICKET_ACTIONS,
     },
     "billing": {
         "reassign_plan",
         "replay_webhook",
         "push_to_crm",
-        "resolve_exception",
         "escalate_to_engineering",
+        *EXCEPTION_WORK,
         *BILLING_FIXES,
         *TICKET_ACTIONS,
     },
+    # Engineering is where escalations go: it is not offered escalate_to_engineering.
     "engineering": {
         "restart_import",
         "replay_webhook",
-        "resolve_exception",
-        "escalate_to_engineering",
+        *EXCEPTION_WORK,
         *TICKET_ACTIONS,
     },
-    "ops_lead": {"push_to_crm", "resolve_exception", "escalate_to_engineering", *TICKET_ACTIONS},
+    "ops_lead": {"push_to_crm", "escalate_to_engineering", *EXCEPTION_WORK, *TICKET_ACTIONS},
     # Reads reports and gates; even granted a queue, it works no ticket.
     "leadership": set(),
     "product": set(),
@@ -77,6 +82,13 @@ def _restart_import(fixture, account):
 
 def _resolve_exception(fixture, account):
     return fixture("fail_import")(account, "timeout"), {"note": "done"}, {"note": "n"}
+
+
+def _working(params):
+    def _case(fixture, account):
+        return fixture("fail_import")(account, "timeout"), params, {"note": "n"}
+
+    return _case
 
 
 def _escalate_to_engineering(fixture, account):
@@ -173,6 +185,9 @@ CASES = {
     "replay_webhook": _replay_webhook,
     "mark_duplicate": _mark_duplicate,
     "resolve_exception": _resolve_exception,
+    "acknowledge_exception": _working({}),
+    "await_customer": _working({"note": "asked them to reconnect"}),
+    "reassign_exception": _working({"team": "engineering", "reason": "needs a look"}),
     "escalate_to_engineering": _escalate_to_engineering,
     "push_to_crm": _push_to_crm,
     "adopt_stripe_value": _adopt_stripe_value,
@@ -197,6 +212,10 @@ def case(request, account):
 
 def _attempt(name, case, user):
     target, params, evidence = case(name)
+    if isinstance(target, OpsException) and name in EXCEPTION_WORK:
+        # The assignee may work it whatever their team: only the role's permission decides here.
+        OpsException.objects.filter(pk=target.pk).update(owner_user=user)
+        target.refresh_from_db()
     return run_action(name=name, target=target, actor=user, params=params, evidence=evidence, dry_run=True)
 
 

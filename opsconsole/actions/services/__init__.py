@@ -4,7 +4,12 @@ the run's result) and ``approvals``. Other layers import from here; inside the p
 from the module."""
 
 from opsconsole.actions.services.approvals import approval_decide, approvals_alert_overdue, approvals_expire
-from opsconsole.actions.services.running import ActionOutcome, action_run_reverse, run_action
+from opsconsole.actions.services.running import (
+    ActionOutcome,
+    action_run_reverse,
+    pending_run_preview,
+    run_action,
+)
 
 __all__ = [
     "ActionOutcome",
@@ -12,5 +17,6 @@ __all__ = [
     "approval_decide",
     "approvals_alert_overdue",
     "approvals_expire",
+    "pending_run_preview",
     "run_action",
 ]

@@ -9,7 +9,7 @@ from opsconsole.actions.registry import ActionContext, get_action
 from opsconsole.actions.services.checks import action_check
 from opsconsole.actions.services.effects import action_execute, run_finish
 from opsconsole.alerts import Alert, alert_send
-from opsconsole.errors import ApplicationError, Conflict, PermissionRefused
+from opsconsole.errors import ApplicationError, Conflict, PermissionRefused, ValidationFailed
 from opsconsole.history import SYSTEM_SCHEDULER, acting_as, system_user
 from opsconsole.links import action_run_url
 from opsconsole.models import ActionApproval, ActionRun, ActionStatus, ApprovalStatus
@@ -93,6 +93,12 @@ def approval_decide(*, approval: ActionApproval, approve: bool, note: str = "", 
             raise PermissionRefused("self_approval", "You cannot approve or reject your own request.")
         if not actor.has_perm("opsconsole.approve_actionrun"):
             raise PermissionRefused("approval_not_permitted", "Your role may not decide approvals.")
+        if not approve and not (note or "").strip():
+            raise ValidationFailed(
+                "rejection_note_required",
+                "Say why you reject it: the requester reads your comment.",
+                {"note": ["Required to reject."]},
+            )
         now = timezone.now()
         if approval.expires_at <= now:
             _close_approval(approval, ApprovalStatus.EXPIRED, actor=None, note="")

@@ -26,7 +26,7 @@ def evidence_require(*, runbook, evidence: dict) -> dict:
 
 
 def _check_runbook(action: Action, runbook) -> None:
-    if runbook is not None and action.name not in runbook.allowed_actions:
+    if runbook is not None and not action.works_the_case and action.name not in runbook.allowed_actions:
         raise Conflict(
             "not_allowed_by_runbook",
             f"Runbook {runbook.code} does not allow {action.name}; it allows "
@@ -49,6 +49,12 @@ def action_check(ctx: ActionContext) -> None:
 
 def _check_reversible(ctx: ActionContext) -> None:
     original = ctx.reversal_of = ActionRun.objects.select_for_update().get(pk=ctx.reversal_of.pk)
+    if original.reversal_of_id is not None:
+        raise Conflict(
+            "reversal_not_reversible",
+            f"Run #{original.pk} is itself a reversal; a reversal cannot be reversed.",
+            {"action_run": original.pk},
+        )
     if not ctx.action.reversible:
         raise Conflict("not_reversible", f"{ctx.action.name} cannot be reversed.")
     if original.status != ActionStatus.SUCCEEDED:

@@ -7,6 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from opsconsole.actions import targets
 from opsconsole.actions.recorder import EffectRecorder, recording, to_json
 from opsconsole.actions.registry import ActionContext
 from opsconsole.actions.services.checks import changed_row_lock
@@ -15,6 +16,7 @@ from opsconsole.errors import ApplicationError
 from opsconsole.links import action_run_url
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage
 from opsconsole.outbox_destinations import destination_names
+from opsconsole.runbooks import runbook_for_case
 from opsconsole.signals import action_run_finished
 
 logger = logging.getLogger("opsconsole.actions")
@@ -36,7 +38,19 @@ def effect_perform(ctx: ActionContext, recorder: EffectRecorder) -> dict:
         if ctx.reversal_of is not None:
             _restore_fields(ctx.reversal_of)
             return ctx.action.reverse_external(ctx) or {}
-        return ctx.action.perform(ctx) or {}
+        result = ctx.action.perform(ctx) or {}
+        _cases_move_on(ctx)
+        return result
+
+
+def _cases_move_on(ctx: ActionContext) -> None:
+    """A fix run on another target than its case (resend_invite on the account of an
+    invite_expired exception) is the case's response: tell each case whose runbook allowed it."""
+    if ctx.runbook is None:
+        return
+    for case in list(targets.target_for(ctx.target).runbook_cases(ctx.target)):
+        if case != ctx.target and runbook_for_case(case) == ctx.runbook:
+            targets.target_for(case).fix_applied(case, ctx.action, ctx.actor)
 
 
 def _restore_fields(original: ActionRun) -> None:

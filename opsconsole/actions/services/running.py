@@ -25,6 +25,7 @@ from opsconsole.actions.services.effects import action_execute, derived_changes,
 from opsconsole.errors import ApplicationError, Conflict, Unprocessable, ValidationFailed
 from opsconsole.history import acting_as
 from opsconsole.models import ActionRun, ActionStatus, OutboxMessage
+from opsconsole.request_id import current_request_id
 from opsconsole.runbooks import runbook_for_action
 
 logger = logging.getLogger("opsconsole.actions")
@@ -105,7 +106,23 @@ def run_action(
     )
 
 
-def _dry_run(action, target, actor, params, evidence, runbook, reversal_of) -> ActionOutcome:
+def pending_run_preview(run: ActionRun) -> dict:
+    """What a run waiting for approval will do, for its approver: the preview its requester
+    confirmed, or (a run requested through the API without one) a dry run of it now, as its
+    requester. A run that could no longer run says why under ``error``."""
+    if run.preview:
+        return run.preview
+    action = get_action(run.action)
+    target = run.target_type.get_object_for_this_type(pk=run.target_id)
+    try:
+        return _dry_run(
+            action, target, run.actor, run.params, run.evidence, run.runbook, None, pending=run
+        ).preview
+    except ApplicationError as exc:
+        return {"error": exc.message, "changes": [], "derived_changes": [], "external_calls": []}
+
+
+def _dry_run(action, target, actor, params, evidence, runbook, reversal_of, pending=None) -> ActionOutcome:
     recorder = EffectRecorder(dry_run=True, ignored_models=(OutboxMessage,))
     captured = {}
     try:
@@ -118,7 +135,9 @@ def _dry_run(action, target, actor, params, evidence, runbook, reversal_of) -> A
             captured["approval"] = action.approval_reason(ctx) if reversal_of is None else None
             if captured["approval"]:
                 target_type = ContentType.objects.get_for_model(locked)
-                waiting = approval_waiting(action.name, target_type.pk, locked.pk)
+                waiting = approval_waiting(
+                    action.name, target_type.pk, locked.pk, exclude=pending.pk if pending else None
+                )
                 if waiting is not None:
                     raise already_requested(waiting)
             captured["before"] = to_json(action.derived_state(locked))
@@ -206,7 +225,7 @@ def _run_live(
                     evidence=evidence,
                     runbook=runbook,
                     entry_point=entry_point,
-                    request_id=request_id[:100],
+                    request_id=(request_id or current_request_id())[:100],
                     idempotency_key=key,
                     reversal_of=reversal_of,
                     preview=token_data["preview"] if token_data else None,
@@ -219,6 +238,14 @@ def _run_live(
                     "This action run was already reversed.",
                     {"action_run": reversal_of.pk},
                 ) from None
+            _same_request_require(
+                existing,
+                action=action,
+                target=target,
+                params=params,
+                evidence=evidence,
+                reversal_of=reversal_of,
+            )
             return ActionOutcome(run=existing, duplicate=True)
 
         locked = action.lock(target)
@@ -249,6 +276,39 @@ def _run_live(
     return ActionOutcome(run=run)
 
 
+def _same_request_require(existing: ActionRun, *, action, target, params, evidence, reversal_of) -> None:
+    """A key replays only the request it was first used with, as every ledger here does: the
+    same key with another action, target, parameters or evidence answers 422."""
+    same = (
+        existing.action == action.name
+        and existing.target_type_id == ContentType.objects.get_for_model(target).pk
+        and existing.target_id == str(target.pk)
+        and existing.params == to_json(params)
+        and existing.evidence == to_json(evidence)
+        and existing.reversal_of_id == (reversal_of.pk if reversal_of else None)
+    )
+    if not same:
+        raise Unprocessable(
+            "idempotency_key_reused",
+            f"This Idempotency-Key was used for run #{existing.pk} ({existing.action} on "
+            f"{existing.target_repr}) with other parameters; use a new key for a new request.",
+            {"action_run": existing.pk},
+        )
+
+
+def reversal_refusal(run: ActionRun) -> Conflict | None:
+    """Why ``run`` cannot be reversed before anything is recorded, or None: a reversal is
+    never reversed itself (run the action again instead)."""
+    if run.reversal_of_id is not None:
+        return Conflict(
+            "reversal_not_reversible",
+            f"Run #{run.pk} is itself the reversal of run #{run.reversal_of_id}; a reversal cannot be "
+            f"reversed. Run {run.action} again instead.",
+            {"action_run": run.pk, "reversal_of": run.reversal_of_id},
+        )
+    return None
+
+
 def action_run_reverse(
     *,
     run: ActionRun,
@@ -259,6 +319,9 @@ def action_run_reverse(
     entry_point: str = "console",
 ) -> ActionOutcome:
     """Reverse a succeeded run: a new run of the same action, through the same path."""
+    refusal = reversal_refusal(run)
+    if refusal is not None:
+        raise refusal
     target = run.target_type.get_object_for_this_type(pk=run.target_id)
     return run_action(
         name=run.action,

@@ -283,3 +283,65 @@ def test_unknown_stripe_plan_is_reported_not_written(linked_account):
     assert linked_account.plan == "team"
     drift = BillingDrift.objects.get(kind=DriftKind.PLAN)
     assert drift.theirs["plan"] == "legacy_gold" and drift.exception.is_open
+
+
+def _signed_post(body: bytes, *, timestamp: int | None = None):
+    return Client().post(
+        URL,
+        data=body,
+        content_type="application/json",
+        secure=True,
+        HTTP_STRIPE_SIGNATURE=sign(body, timestamp=timestamp),
+    )
+
+
+def _valid_event_with(**changes) -> bytes:
+    event = make_event("customer.subscription.updated", subscription_object())
+    event.update(changes)
+    return json.dumps(event).encode()
+
+
+ODD_BODIES = {
+    "empty_list": b"[]",
+    "string": b'"x"',
+    "null": b"null",
+    "number": b"42",
+    "data_is_string": _valid_event_with(data="x"),
+    "object_is_list": _valid_event_with(data={"object": []}),
+    "created_is_word": _valid_event_with(created="yesterday"),
+    "created_is_bool": _valid_event_with(created=True),
+    "no_type": _valid_event_with(type=None),
+    "id_is_number": _valid_event_with(id=7),
+    "deep_lists": b"[" * 100_000 + b"]" * 100_000,
+    "deep_in_data": _valid_event_with(data={"object": {"id": "x", "n": 0}}).replace(
+        b'"n": 0', b'"n": ' + b"[" * 100_000 + b"]" * 100_000
+    ),
+    "not_json": b"{not json",
+    "not_utf8": b'{"id": "\xff"}',
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ODD_BODIES.values(), ids=ODD_BODIES.keys())
+def test_signed_body_that_is_not_an_event_answers_400_and_stores_nothing(body):
+    response = _signed_post(body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+    assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ahead", [301, 3600])
+def test_signature_from_the_future_is_refused(ahead):
+    response = _signed_post(_valid_event_with(), timestamp=int(time.time()) + ahead)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_signature"
+    assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_signature_a_little_ahead_of_our_clock_is_accepted(linked_account):
+    # Clocks drift: within the tolerance, ahead is as good as behind.
+    assert _signed_post(_valid_event_with(), timestamp=int(time.time()) + 60).status_code == 200

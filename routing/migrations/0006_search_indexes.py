@@ -1,6 +1,6 @@
 """Indexes for the ticket list's search at a million tickets (issue 14): external ids by
 prefix, requester emails by case-insensitive prefix and subjects by contains (``pg_trgm``,
-whose extension accounts' migration 0008 creates). PostgreSQL only, like those of accounts.
+whose extension accounts. migration 0010 creates). PostgreSQL only, like those of accounts.
 """
 
 from django.db import migrations
@@ -16,8 +16,8 @@ INDEXES = {
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("routing", "0004_sla_check_indexes"),
-        ("accounts", "0008_list_and_search_indexes"),
+        ("routing", "0005_escalation_ingress_request_id"),
+        ("accounts", "0010_list_and_search_indexes"),
     ]
 
     operations = [migrations.RunPython(*postgres_indexes(INDEXES), elidable=False)]

@@ -1,0 +1,1 @@
+"""Operational drag per day (issue 12, item 7)."""

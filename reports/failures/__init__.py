@@ -1,0 +1,1 @@
+"""Failure reasons per channel: the top reason codes, their time cost and the leader sentence."""

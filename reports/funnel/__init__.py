@@ -1,0 +1,1 @@
+"""The step-gap funnel over the post-acquisition journey (issue 12, item 5)."""

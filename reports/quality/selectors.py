@@ -1,0 +1,233 @@
+"""The data-quality panel: six checks, each a query for its rows, counted over a range and per
+day. A check's count is its rows' count, so the list behind a number has as many rows.
+Thresholds are the setting ``REPORTS_QUALITY_THRESHOLDS``; a check over its threshold is
+flagged (gates' observability check reads ``quality_checks``).
+
+- ``no_channel_source``: cohort accounts (signed up in the range, not duplicates) of the
+  ``unattributed`` channel, or of a paid or partner channel with no ``utm_source``;
+- ``unmatched_events``: product events the intake refused because their account matches no
+  account (``accounts.RejectedEvent``), by the day received. They have no account, so no
+  channel: a channel's panel shows every one of them;
+- ``events_before_signup``: product events of cohort accounts dated before the account's signup;
+- ``late_events``: product events that occurred in the range and were recorded more than
+  ``REPORTS_LATE_EVENT_HOURS`` after they occurred (the events opsconsole writes itself, such
+  as ``account.created`` of a backfilled signup, are not the product's lateness);
+- ``duplicate_workspaces``: cohort-range accounts marked duplicate, and candidates: an account
+  with the name (case aside) and admin email domain of an earlier account not marked duplicate;
+- ``unmatched_billing``: Stripe customers no account claims (reconciliation's
+  ``unmatched_billing_record`` drift), by the day it was found; no channel, like unmatched events.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Lower, StrIndex, Substr, TruncDate
+
+from accounts.choices import ChannelKind, DriftKind, EventSource
+from accounts.models import (
+    UNATTRIBUTED_CHANNEL,
+    Account,
+    AccountEvent,
+    BillingDrift,
+    RejectedEvent,
+    RejectionReason,
+)
+from reports.query import query_date
+from reports.rowlists import register_list, rows_url
+from reports.scope import bounds, channel_named
+
+# Channels whose signups must carry a utm_source.
+SOURCED_KINDS = (ChannelKind.PAID_SEARCH, ChannelKind.PAID_SOCIAL, ChannelKind.PARTNER)
+
+
+@dataclass(frozen=True)
+class QualityCheck:
+    code: str
+    label: str
+    count: int
+    threshold: int
+    over_threshold: bool
+    rows_url: str
+
+
+@dataclass(frozen=True)
+class _Check:
+    code: str
+    label: str
+    day_field: str
+    rows: Callable[..., QuerySet]  # rows(start, end, channel) with channel a Channel or None
+    by_channel: bool = True
+
+
+def _accounts(start, end, channel) -> QuerySet[Account]:
+    qs = Account.objects.filter(signed_up_at__gte=start, signed_up_at__lt=end)
+    return qs.filter(channel=channel) if channel is not None else qs
+
+
+def _no_channel_source(start, end, channel):
+    missing = Q(channel__code=UNATTRIBUTED_CHANNEL) | Q(channel__kind__in=SOURCED_KINDS, utm_source="")
+    return _accounts(start, end, channel).filter(missing, duplicate_of__isnull=True)
+
+
+def _unmatched_events(start, end, channel):
+    return RejectedEvent.objects.filter(
+        reason=RejectionReason.UNKNOWN_ACCOUNT, received_at__gte=start, received_at__lt=end
+    )
+
+
+def _events_before_signup(start, end, channel):
+    qs = AccountEvent.objects.filter(
+        source=EventSource.PRODUCT,
+        account__signed_up_at__gte=start,
+        account__signed_up_at__lt=end,
+        account__duplicate_of__isnull=True,
+        occurred_at__lt=F("account__signed_up_at"),
+    )
+    return qs.filter(account__channel=channel) if channel is not None else qs
+
+
+def _late_events(start, end, channel):
+    late = timedelta(hours=settings.REPORTS_LATE_EVENT_HOURS)
+    qs = AccountEvent.objects.filter(
+        source=EventSource.PRODUCT,
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        recorded_at__gt=F("occurred_at") + late,
+    )
+    return qs.filter(channel=channel) if channel is not None else qs
+
+
+def _domain(path: str = "admin_email"):
+    return Lower(Substr(path, StrIndex(path, Value("@")) + 1))
+
+
+def _duplicate_workspaces(start, end, channel):
+    earlier = Account.objects.annotate(domain=_domain(), lname=Lower("name")).filter(
+        duplicate_of__isnull=True,
+        lname=OuterRef("lname"),
+        domain=OuterRef("domain"),
+        signed_up_at__lte=OuterRef("signed_up_at"),
+        pk__lt=OuterRef("pk"),
+    )
+    qs = _accounts(start, end, channel).annotate(domain=_domain(), lname=Lower("name"))
+    return qs.filter(Q(duplicate_of__isnull=False) | Q(Exists(earlier)))
+
+
+def _unmatched_billing(start, end, channel):
+    return BillingDrift.objects.filter(kind=DriftKind.UNMATCHED, opened_at__gte=start, opened_at__lt=end)
+
+
+CHECKS = (
+    _Check("no_channel_source", "Accounts with no channel source", "signed_up_at", _no_channel_source),
+    _Check("unmatched_events", "Events naming no account", "received_at", _unmatched_events, False),
+    _Check(
+        "events_before_signup", "Events dated before signup", "account__signed_up_at", _events_before_signup
+    ),
+    _Check("late_events", "Late events (recorded > 24 h after)", "occurred_at", _late_events),
+    _Check(
+        "duplicate_workspaces",
+        "Duplicate workspaces (marked and candidates)",
+        "signed_up_at",
+        _duplicate_workspaces,
+    ),
+    _Check("unmatched_billing", "Billing records no account claims", "opened_at", _unmatched_billing, False),
+)
+CHECKS_BY_CODE = {c.code: c for c in CHECKS}
+
+
+def check_rows(code: str, *, since: date, until: date, channel: str | None = None) -> QuerySet:
+    """The rows behind one check's count."""
+    start, end = bounds(since, until)
+    return CHECKS_BY_CODE[code].rows(start, end, channel_named(channel))
+
+
+def threshold_of(code: str) -> int:
+    return int(settings.REPORTS_QUALITY_THRESHOLDS.get(code, 0))
+
+
+def quality_checks(*, since: date, until: date, channel: str | None = None) -> list[QualityCheck]:
+    """Every check's count over [since, until), its threshold and whether it is over it."""
+    found = []
+    for check in CHECKS:
+        count = check_rows(check.code, since=since, until=until, channel=channel).count()
+        threshold = threshold_of(check.code)
+        url = rows_url(f"quality_{check.code}", since=since, until=until, channel=channel)
+        found.append(QualityCheck(check.code, check.label, count, threshold, count > threshold, url))
+    return found
+
+
+def quality_by_day(*, since: date, until: date, channel: str | None = None) -> dict[str, dict[date, int]]:
+    """check code -> {day: count}, days (UTC) with none left out."""
+    per_day: dict[str, dict[date, int]] = defaultdict(dict)
+    for check in CHECKS:
+        rows = check_rows(check.code, since=since, until=until, channel=channel)
+        grouped = (
+            rows.annotate(day=TruncDate(check.day_field, tzinfo=UTC))
+            .values("day")
+            .annotate(n=Count("pk", distinct=True))
+            .order_by()
+        )
+        for row in grouped:
+            per_day[check.code][row["day"]] = row["n"]
+    return per_day
+
+
+def _list_rows(code: str):
+    def rows(params: dict) -> QuerySet:
+        return check_rows(
+            code,
+            since=query_date(params, "since"),
+            until=query_date(params, "until"),
+            channel=params.get("channel") or None,
+        )
+
+    return rows
+
+
+_ACCOUNT_COLUMNS = (
+    ("id", "pk"),
+    ("Account", "external_id"),
+    ("Name", "name"),
+    ("Admin email", "admin_email"),
+    ("Channel", "channel__code"),
+    ("utm_source", "utm_source"),
+    ("Signed up", "signed_up_at"),
+    ("Duplicate of", "duplicate_of__external_id"),
+)
+_EVENT_COLUMNS = (
+    ("id", "pk"),
+    ("Event", "event_id"),
+    ("Account", "account__external_id"),
+    ("Type", "type"),
+    ("Occurred", "occurred_at"),
+    ("Recorded", "recorded_at"),
+    ("Signed up", "account__signed_up_at"),
+)
+_COLUMNS = {
+    "no_channel_source": _ACCOUNT_COLUMNS,
+    "duplicate_workspaces": _ACCOUNT_COLUMNS,
+    "events_before_signup": _EVENT_COLUMNS,
+    "late_events": _EVENT_COLUMNS,
+    "unmatched_events": (
+        ("id", "pk"),
+        ("Event", "event_id"),
+        ("Account named", "account_ref"),
+        ("Type", "type"),
+        ("Occurred", "occurred_at"),
+        ("Received", "received_at"),
+        ("Errors", "errors"),
+    ),
+    "unmatched_billing": (
+        ("id", "pk"),
+        ("Stripe object", "subject"),
+        ("Status", "status"),
+        ("Found", "opened_at"),
+        ("Last seen", "last_seen_at"),
+    ),
+}
+for _check in CHECKS:
+    register_list(f"quality_{_check.code}", _check.label, _COLUMNS[_check.code], _list_rows(_check.code))

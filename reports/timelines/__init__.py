@@ -1,0 +1,1 @@
+"""Account timelines for the gate meeting (issue 12)."""
