@@ -152,6 +152,7 @@ class ScaleAdminMixin:
         if not search_term or not fields or connections[queryset.db].vendor != "postgresql":
             return super().get_search_results(request, queryset, search_term)
         lookups = [search_lookup(f) for f in fields]
+        base = self.model._default_manager.db_manager(queryset.db).order_by()
         wanted = Q()
         for bit in smart_split(search_term):
             if bit[:1] in ('"', "'") and bit[-1:] == bit[:1]:
@@ -166,6 +167,12 @@ class ScaleAdminMixin:
                 # The related rows first (their own index), then the keys as a list the
                 # planner can OR with the other indexes; a subquery past RELATED_KEYS.
                 related = field.related_model._default_manager.db_manager(queryset.db).filter(**{rest: bit})
+                if planner_rows(base) < planner_rows(
+                    related.model._default_manager.db_manager(queryset.db).all()
+                ):
+                    # A list smaller than the table it points to (billing drifts, overrides):
+                    # only the related rows it names, or a contains match reads them all.
+                    related = related.filter(pk__in=base.values(first))
                 keys = list(related.values_list("pk", flat=True)[: self.RELATED_KEYS + 1])
                 if len(keys) > self.RELATED_KEYS:
                     keys = related.values("pk")
@@ -174,7 +181,6 @@ class ScaleAdminMixin:
         # The matching keys first, unordered: the planner ORs the indexes. Ordered and
         # limited to a page, it would walk the list's order index hoping to meet matches
         # soon, through every row when they are rare. Many matches: the ordered walk is right.
-        base = self.model._default_manager.db_manager(queryset.db).order_by()
         keys = list(base.filter(wanted).values_list("pk", flat=True)[: self.SEARCH_KEYS + 1])
         if len(keys) <= self.SEARCH_KEYS:
             return queryset.filter(pk__in=keys), False
