@@ -37,6 +37,11 @@ run: install
 	else \
 		echo "seed_demo is not in this checkout yet: serving without demo data"; \
 	fi
+	@# The beat schedule (SLA checks, escalations, approval expiry, outbox retries) runs in a
+	@# second process beside the server, eagerly, and stops with it.
+	@$(PY) manage.py run_beat & beat=$$!; \
+	trap 'kill $$beat 2>/dev/null' EXIT INT TERM; \
+	echo "Serving the console on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it and the beat)"; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # PostgreSQL, Redis and Chromium are found or started by scripts/services.py, which prints

@@ -4,22 +4,44 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
 
+    def import_models(self):
+        super().import_models()
+        # late import: the event intake's refusals live in their own module (accounts/models.py
+        # is at its size limit); importing it here registers the model with this app.
+        import accounts.rejections  # noqa: F401
+
     def ready(self):
         # The framework never imports accounts: accounts tells it here what it needs to know.
         # Billing's console pages, guarded actions and Celery tasks register on import; Celery's
         # autodiscovery looks only for accounts.tasks, not accounts.billing.tasks.
         from accounts import demo, demo_actions, exception_actions  # noqa: F401
+        from accounts import panels as accounts_panels
         from accounts.billing import actions, admin, crm, tasks  # noqa: F401
         from accounts.billing import demo as billing_demo
         from accounts.models import Account, OpsException
         from accounts.pages import ACCOUNT_PAGE
-        from accounts.selectors import open_exceptions
+        from accounts.selectors import my_exceptions, open_exceptions, search_accounts_and_exceptions
         from accounts.services.exceptions import exception_fix_applied
         from opsconsole import demo as demo_seeders
-        from opsconsole import outbox_destinations, panels
+        from opsconsole import home, navigation, outbox_destinations, panels
         from opsconsole.actions import targets
 
         panels.declare_page(ACCOUNT_PAGE)
+        # The console's home: my exceptions, and finding an account or an exception.
+        home.register_work(my_exceptions)
+        home.register_search(search_accounts_and_exceptions)
+        panels.register(home.HOME_PAGE, accounts_panels.home_team_exceptions_panel)
+        navigation.place(navigation.WORK, "accounts.OpsException", rank=20)
+        navigation.place(
+            navigation.ACCOUNTS,
+            "accounts.Account",
+            "accounts.AccountEvent",
+            "accounts.ProvisioningStep",
+            "accounts.EntitlementOverride",
+            "accounts.Channel",
+        )
+        navigation.place(navigation.ROUTING_SETUP, "accounts.ReasonCode", rank=50)
+        navigation.place(navigation.BILLING, "accounts.BillingDrift", "accounts.ReconciliationRun")
         targets.register(
             Account,
             public_id="external_id",

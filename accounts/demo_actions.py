@@ -11,7 +11,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from accounts.models import Account, Channel
+from accounts.rules import applicable_steps
 from accounts.services import EventInput, account_create, account_events_record, exception_open
+from accounts.shapes import EVENT_STEP_TRANSITIONS
 
 DEMO_CHANNEL = "actions-demo"
 
@@ -48,9 +50,19 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
         )
         if isinstance(happening, tuple):
             event_type, error_code = happening
+            # The steps before the failing one went through first, minutes apart, as they would.
+            lead_up = [
+                EventInput(
+                    event_id=f"demo:{external_id}:{earlier}",
+                    type=earlier,
+                    occurred_at=signed_up + timedelta(minutes=minute),
+                )
+                for minute, earlier in enumerate(lead_up_event_types(account, event_type), start=1)
+            ]
             account_events_record(
                 account=account,
                 events=[
+                    *lead_up,
                     EventInput(
                         event_id=f"demo:{external_id}:{event_type}",
                         type=event_type,
@@ -58,7 +70,7 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
                         error_code=error_code,
                         request_id=f"req_demo_{rng.randrange(16**8):08x}",
                         feature_area="imports" if event_type.startswith("import") else "onboarding",
-                    )
+                    ),
                 ],
                 actor=actor,
             )
@@ -71,3 +83,21 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
             )
         created.append(external_id)
     stdout.write(f"guarded-actions demo accounts: {', '.join(created) or 'none'} created")
+
+
+def lead_up_event_types(account: Account, failure_type: str) -> list[str]:
+    """The events that bring ``account`` to the point where ``failure_type`` can happen: a
+    success for each of its steps before the failing one, then the failing step's start (an
+    import fails after it started, not while the workspace is still pending)."""
+    failing_step = EVENT_STEP_TRANSITIONS[failure_type].step
+
+    def first(step: str, outcome: str) -> list[str]:
+        found = [t for t, tr in EVENT_STEP_TRANSITIONS.items() if tr.step == step and tr.outcome == outcome]
+        return found[:1]
+
+    types = []
+    for step in applicable_steps(account):
+        if step == failing_step:
+            return types + first(step, "started")
+        types += first(step, "succeeded")
+    return types

@@ -312,9 +312,9 @@ class OpsException(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        """Still waiting for a person past its respond-by time (the same rule as the selector
-        ``exceptions_by_overdue``, for one row in memory)."""
-        return self.is_open and self.respond_by < timezone.now()
+        """Still waiting for its first response past its respond-by time (the same rule as the
+        selector ``exceptions_by_overdue``, for one row in memory)."""
+        return self.is_open and self.first_response_at is None and self.respond_by < timezone.now()
 
 
 class EntitlementOverride(models.Model):
@@ -498,6 +498,3 @@ class BillingDrift(models.Model):
 
     def __str__(self):
         return f"{self.kind} on {self.subject} ({self.status})"
-
-
-from accounts.rejections import RejectedEvent, RejectionReason  # noqa: E402, F401  (models of this app)

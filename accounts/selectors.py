@@ -13,7 +13,9 @@ from accounts.choices import (
     LifecycleStage,
     ProvisioningStatus,
     StepStatus,
+    Team,
 )
+from accounts.help import help_url
 from accounts.models import (
     Account,
     AccountEvent,
@@ -24,6 +26,8 @@ from accounts.models import (
 from accounts.rules import applicable_steps
 from accounts.shapes import plan_for, shape_for
 from opsconsole.errors import NotFound
+from opsconsole.home import MY_WORK_LIMIT, SEARCH_LIMIT, SearchHit, WorkItem
+from opsconsole.links import admin_change_url
 
 
 def accounts_with_open_counts(user) -> QuerySet[Account]:
@@ -92,6 +96,7 @@ class Blocking:
     reason_code: str
     message: str
     next_action: str
+    help_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,11 +119,16 @@ def provisioning_status(account: Account) -> ProvisioningStatusView:
     if failed:
         first = failed[0]
         reason = first.blocking_exception.reason_code if first.blocking_exception else None
+        evidence = first.blocking_exception.evidence if first.blocking_exception else {}
         blocking = Blocking(
             step=first.step,
             reason_code=reason.code if reason else "unknown",
             message=reason.customer_message if reason else "A setup step failed.",
             next_action=reason.customer_next_action if reason else "Contact support.",
+            help_url=help_url(
+                reason_code=reason.code if reason else "",
+                feature_area=(evidence or {}).get("feature_area") or "",
+            ),
         )
     status = _overall_status(account, steps, blocking)
     updated = max([s.updated_at for s in steps] + [account.updated_at])
@@ -217,9 +227,14 @@ def open_exceptions(account: Account) -> QuerySet[OpsException]:
 
 
 def exceptions_by_overdue(exceptions: QuerySet[OpsException], *, overdue: bool) -> QuerySet[OpsException]:
-    """The unresolved ``exceptions`` past their respond-by time (``overdue``), or all the others.
+    """The unresolved ``exceptions`` past their respond-by time with no first response yet
+    (``overdue``): the response clock stops at the first response. Or all the others.
     ``OpsException.is_overdue`` is the same rule for one row in memory."""
-    past_due = Q(status__in=UNRESOLVED_EXCEPTION_STATUSES, respond_by__lt=timezone.now())
+    past_due = Q(
+        status__in=UNRESOLVED_EXCEPTION_STATUSES,
+        first_response_at__isnull=True,
+        respond_by__lt=timezone.now(),
+    )
     return exceptions.filter(past_due) if overdue else exceptions.exclude(past_due)
 
 
@@ -282,3 +297,100 @@ def account_external_ids(*, prefix: str = "", limit: int | None = None) -> list[
     """External ids in a stable order (demo and benchmark data pick accounts from it)."""
     ids = Account.objects.filter(external_id__startswith=prefix).order_by("external_id")
     return list(ids.values_list("external_id", flat=True)[:limit])
+
+
+# --- The console's home (opsconsole.home): my exceptions, and finding an account -------------
+
+
+def teams_of(user) -> list[str]:
+    """The teams a staff member works in: their roles that are teams."""
+    return list(user.groups.filter(name__in=Team.values).values_list("name", flat=True))
+
+
+def my_exceptions(user, *, now: datetime) -> list[WorkItem]:
+    """The unresolved exceptions ``user`` owns, as work items due at their respond-by time
+    (``OpsException.is_overdue``'s rule). Their teams' unowned ones are counted apart
+    (``team_exception_counts``): they are the team's to pick up, not this person's."""
+    exceptions = (
+        OpsException.objects.restrict(user, "view")
+        .filter(owner_user=user, status__in=UNRESOLVED_EXCEPTION_STATUSES)
+        .select_related("account", "reason_code")
+        .order_by("respond_by", "pk")[:MY_WORK_LIMIT]
+    )
+    return [
+        WorkItem(
+            kind="Exception",
+            label=f"#{e.pk} {e.reason_code.code}",
+            title=e.summary or e.reason_code.title,
+            url=admin_change_url(e),
+            due_at=e.respond_by,
+            status=e.get_status_display(),
+            account=e.account.external_id,
+        )
+        for e in exceptions
+    ]
+
+
+def team_exception_counts(user, *, now: datetime) -> list[dict]:
+    """Per team of ``user``: its unresolved exceptions nobody owns yet, and how many of those
+    are past their respond-by time."""
+    unowned = OpsException.objects.restrict(user, "view").filter(
+        owner_user__isnull=True, status__in=UNRESOLVED_EXCEPTION_STATUSES, owner_team__in=teams_of(user)
+    )
+    rows = unowned.values("owner_team").annotate(
+        open=Count("pk"), overdue=Count("pk", filter=Q(respond_by__lt=now))
+    )
+    return [{**row, "team": Team(row["owner_team"]).label} for row in rows.order_by("owner_team")]
+
+
+def search_accounts_and_exceptions(user, query: str) -> list[SearchHit]:
+    """Accounts ``user`` may see whose external id, admin email, email domain or Stripe
+    customer or subscription id is ``query``, or that sent an event with that request id; and
+    the exception ``#<n>`` when ``query`` names one they may see."""
+    text = query.strip().lower()
+    domain = text.lstrip("@")
+    matches = [
+        ("external id", Q(external_id__iexact=text)),
+        ("email", Q(admin_email__iexact=text)),
+        ("Stripe id", Q(stripe_customer_id=query.strip()) | Q(stripe_subscription_id=query.strip())),
+        (
+            "request id",
+            Q(pk__in=AccountEvent.objects.filter(request_id=query.strip()).values("account_id")),
+        ),
+    ]
+    if "@" not in domain and "." in domain:
+        matches.append(("domain", Q(admin_email__iendswith=f"@{domain}")))
+    visible = Account.objects.restrict(user, "view").select_related("channel")
+    hits, seen = [], set()
+    for matched, condition in matches:
+        for account in visible.filter(condition).order_by("external_id")[:SEARCH_LIMIT]:
+            if account.pk not in seen:
+                seen.add(account.pk)
+                hits.append(
+                    SearchHit(
+                        kind="Account",
+                        label=account.external_id,
+                        detail=f"{account.name} · {account.admin_email} · {account.channel.code}",
+                        url=admin_change_url(account),
+                        matched=matched,
+                    )
+                )
+    number = text.removeprefix("#")
+    if number.isdigit():
+        exception = (
+            OpsException.objects.restrict(user, "view")
+            .filter(pk=int(number))
+            .select_related("account", "reason_code")
+            .first()
+        )
+        if exception is not None:
+            hits.append(
+                SearchHit(
+                    kind="Exception",
+                    label=f"#{exception.pk} {exception.reason_code.code}",
+                    detail=f"{exception.account.external_id} · {exception.get_status_display()}",
+                    url=admin_change_url(exception),
+                    matched="exception number",
+                )
+            )
+    return hits[:SEARCH_LIMIT]

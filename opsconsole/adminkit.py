@@ -3,12 +3,13 @@ revert, service calls that turn refusals into messages, and status badges."""
 
 import json
 
-from django.contrib import messages
+from django.apps import apps
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections
+from django.db import connections, models
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.functional import cached_property
@@ -16,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import smart_split, unescape_string_literal
 from simple_history.admin import SimpleHistoryAdmin
 
+from opsconsole import list_filters
 from opsconsole.adminscale import ScaledChangeList, scaled_list_filter
 from opsconsole.errors import ApplicationError
 
@@ -57,6 +59,31 @@ def fact_value(item):
     if len(text) <= FOLD_AFTER:
         return text
     return json_details(item, f"{text[:FOLD_AFTER]}…")
+
+
+def facts_list(value):
+    """A JSON object as a definition list (evidence, a context): each key a term, its value as
+    ``fact_value`` shows it; "—" for nothing."""
+    if value in (None, "", {}, []):
+        return "—"
+    if not isinstance(value, dict):
+        return fact_value(value)
+    rows = [(str(key).replace("_", " ").capitalize(), fact_value(item)) for key, item in value.items()]
+    return format_html('<dl class="oc-dl">{}</dl>', format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+
+def person_facing_fields(change: dict) -> list[dict]:
+    """A recorded change's fields as a person reviews them: without the row links and
+    bookkeeping ids (``account_id``, ``recorded_by_id``, an intake's UUID) that only the
+    database reads. The run keeps every field; this is what a preview or a run page shows."""
+    try:
+        model = apps.get_model(change["model"])
+    except (LookupError, ValueError):
+        return change["fields"]
+    internal = {
+        f.attname for f in model._meta.concrete_fields if f.is_relation or isinstance(f, models.UUIDField)
+    }
+    return [f for f in change["fields"] if f["field"] not in internal]
 
 
 def rows_table(headers: tuple[str, ...], rows: list[tuple]):
@@ -221,6 +248,10 @@ class HistoryAdmin(ScaleAdminMixin, SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None):
         return True
 
+    def get_list_filter(self, request):
+        # Filters higher layers registered for this list (opsconsole.list_filters) come last.
+        return (*super().get_list_filter(request), *list_filters.registered(self.model._meta.label_lower))
+
     def history_visible(self, request, object_id) -> bool:
         """Whether this user may read the history of ``object_id``: the row is in their
         restricted queryset, or it is gone and they hold the model's view permission.
@@ -271,3 +302,46 @@ class ServiceCallAdminMixin:
 
 class ReadOnlyHistoryAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     pass
+
+
+OPEN_WORK = "open_work"
+ALL = "all"
+
+
+def open_first_status_filter(
+    open_statuses, choices, *, field: str = "status", title: str = "status", open_label: str = "Open"
+):
+    """A status filter for a work list that opens on the open work: with no choice in the URL
+    it shows the rows in ``open_statuses`` (one choice, ``open_label``, or that one status
+    when there is only one); "All" shows every row, and each status is a choice. ``choices``
+    are the field's (value, label) pairs."""
+    open_values = [str(value) for value in open_statuses]
+    default = open_values[0] if len(open_values) == 1 else OPEN_WORK
+    lookups = list(choices) if default != OPEN_WORK else [(OPEN_WORK, open_label), *choices]
+    lookups = [(value, f"{label} (default)" if str(value) == default else label) for value, label in lookups]
+
+    class OpenFirstStatusFilter(admin.SimpleListFilter):
+        parameter_name = field
+
+        def lookups(self, request, model_admin):
+            return [*lookups, (ALL, "All")]
+
+        def choices(self, changelist):
+            current = self.value() or default
+            for value, label in self.lookup_choices:
+                yield {
+                    "selected": current == str(value),
+                    "query_string": changelist.get_query_string({self.parameter_name: value}),
+                    "display": label,
+                }
+
+        def queryset(self, request, queryset):
+            current = self.value() or default
+            if current == ALL:
+                return queryset
+            if current == OPEN_WORK:
+                return queryset.filter(**{f"{field}__in": open_values})
+            return queryset.filter(**{field: current})
+
+    OpenFirstStatusFilter.title = title
+    return OpenFirstStatusFilter

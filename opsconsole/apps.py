@@ -14,7 +14,7 @@ class OpsConsoleConfig(AppConfig):
         from django.db.models.signals import post_migrate
         from django.utils.module_loading import autodiscover_modules
 
-        from opsconsole import demo, outbox, outbox_destinations, roles
+        from opsconsole import demo, home, navigation, outbox, outbox_destinations, panels, roles
         from opsconsole.actions import (
             permissions,
             recorder,  # noqa: F401  (connects the change recorder)
@@ -35,6 +35,12 @@ class OpsConsoleConfig(AppConfig):
             outbox_destinations.PRODUCT, label="Product (PRODUCT_WEBHOOK_URL)", sender=outbox.product_sender
         )
         demo.register("opsconsole", demo.seed_demo, app_label=self.label)
+        # Apps add their panels to the home page (my queues, a lead's breaches).
+        panels.declare_page(home.HOME_PAGE)
+        # The sidebar by what people do; the rest of the framework's pages are Admin internals.
+        navigation.place(navigation.WORK, "opsconsole.ActionApproval", rank=30)
+        navigation.place(navigation.WORK, "opsconsole.ActionRun", rank=60)
+        navigation.place(navigation.ROUTING_SETUP, "opsconsole.Runbook", rank=60)
         # The login audit listens to Django's and django-axes' sign-in signals.
         staffauth_signals.connect()
 

@@ -5,6 +5,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
 
 CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
 
@@ -22,8 +24,11 @@ def relative_age(moment: datetime, now: datetime | None = None) -> str:
     return f"in {amount} {unit}" if future else f"{amount} {unit} ago"
 
 
-def human_time(moment: datetime | None, now: datetime | None = None) -> str:
-    """'2026-11-30 16:48 · 21 h ago' in the current time zone; '—' for no time."""
+def human_time(moment: datetime | str | None, now: datetime | None = None) -> str:
+    """'2026-11-30 16:48 · 21 h ago' in the current time zone; '—' for no time. Takes an ISO
+    8601 string too (times kept in JSON, such as a ticket's context at intake)."""
+    if isinstance(moment, str):
+        moment = parse_datetime(moment)
     if moment is None:
         return "—"
     local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
@@ -39,3 +44,15 @@ def money(cents: int | None, currency: str = "usd") -> str:
     text = f"{abs(amount):,.2f}"
     sign = "-" if amount < 0 else ""
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency.upper()}"
+
+
+def human_time_html(moment: datetime | str | None, now: datetime | None = None):
+    """``human_time`` for a narrow table cell: the same text, which may break between the date
+    and the age but never inside either."""
+    text = human_time(moment, now)
+    if " · " not in text:
+        return text
+    date_part, age = text.split(" · ", 1)
+    return format_html(
+        '<span class="oc-when-part">{}</span> · <span class="oc-when-part">{}</span>', date_part, age
+    )

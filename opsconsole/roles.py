@@ -28,6 +28,11 @@ ALL_ROLES = STAFF_ROLES + SERVICE_ROLES
 
 # The channel dashboard, cohorts, their CSV and the reports API (METRICS.md).
 VIEW_DASHBOARD = "reports.view_dashboard"
+# A channel's ramp status (GET /api/v1/channels/{code}/ramp-status/); signing a gate decision
+# (an executive owner signs the plans they own) and overriding a failed gate check.
+VIEW_RAMP = "gates.view_ramp"
+SIGN_DECISION = "gates.sign_decision"
+OVERRIDE_CHECK = "gates.override_check"
 
 _READ_EVERYTHING = ["accounts.view_*", "routing.view_*", "gates.view_*", "reports.view_*"]
 # Billing's records (Stripe payloads, drifts quoting subscriptions, reconciliation runs): the
@@ -50,6 +55,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + [
         "accounts.change_opsexception",
         "routing.change_ticket",
+        # Known issues: support records them and links tickets; closing one is not theirs.
+        "routing.add_knownissue",
+        "routing.link_knownissue",
     ],
     BILLING: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
@@ -63,6 +71,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + [
         "accounts.change_opsexception",
         "routing.change_ticket",
+        "routing.add_knownissue",
+        "routing.link_knownissue",
+        "routing.close_knownissue",
+        "routing.add_release",
     ],
     OPS_LEAD: _READ_EVERYTHING
     + _ACTIONS_EVERYONE
@@ -87,6 +99,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "opsconsole.reset_devices",
         "opsconsole.lift_lockout",
         VIEW_DASHBOARD,
+        VIEW_RAMP,
+        SIGN_DECISION,
+        OVERRIDE_CHECK,
         # The cost model's inputs (reports, issue 12), kept in history.
         "reports.change_costsettings",
         "reports.add_channelspend",
@@ -94,7 +109,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     # Reads what every staff role reads (a cohort's accounts, the gates), and the dashboard;
     # changes nothing and runs no action (gate decisions come with the gates).
-    LEADERSHIP: _READ_EVERYTHING + [VIEW_DASHBOARD],
+    LEADERSHIP: _READ_EVERYTHING + [VIEW_DASHBOARD, VIEW_RAMP, SIGN_DECISION],
     PRODUCT: [
         "accounts.add_account",
         "accounts.view_account",
@@ -102,9 +117,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.view_provisioningstep",
         "accounts.view_entitlementoverride",
         "routing.add_ticket",
-        "gates.view_ramp",
+        "routing.add_ticketupdate",
+        "routing.view_knownissue",
     ],
-    ANALYTICS: [VIEW_DASHBOARD, "gates.view_ramp"],
+    ANALYTICS: [VIEW_DASHBOARD, VIEW_RAMP],
 }
 
 # Audit and history rows are written by services only: no role may change or delete them.
@@ -112,7 +128,15 @@ _NEVER_GRANTED = ("*.change_historical*", "*.delete_historical*", "*.add_histori
 # Sensitive permissions a wildcard such as "accounts.view_*" must not hand out by accident:
 # a role holds them only when it names them.
 GRANTED_BY_NAME_ONLY = frozenset(
-    {"accounts.view_billing", "accounts.approve_account", VIEW_DASHBOARD, *_BILLING_RECORDS}
+    {
+        "accounts.view_billing",
+        "accounts.approve_account",
+        VIEW_DASHBOARD,
+        VIEW_RAMP,
+        SIGN_DECISION,
+        OVERRIDE_CHECK,
+        *_BILLING_RECORDS,
+    }
 )
 
 

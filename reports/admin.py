@@ -1,12 +1,12 @@
 """Reports in the console: the metric snapshots (read-only, with their history) and the CSV
 exports the dashboard links to (``admin:reports_export_channels``, ``..._cohorts``,
-``..._cohort_accounts``)."""
+``..._cohort_accounts``), and the Support page (``admin:reports_support``)."""
 
 from django.contrib import admin
 from django.urls import path
 
 from opsconsole.adminkit import ReadOnlyHistoryAdmin
-from reports import views
+from reports import support_page, views
 from reports.models import MetricSnapshot
 
 
@@ -24,9 +24,14 @@ class MetricSnapshotAdmin(ReadOnlyHistoryAdmin):
             ("export/cohorts.csv", views.cohorts_export, "reports_export_cohorts"),
             ("export/cohort-accounts.csv", views.cohort_accounts_export, "reports_export_cohort_accounts"),
         ]
-        return [
-            path(route, self.admin_site.admin_view(view), name=name) for route, view, name in exports
-        ] + super().get_urls()
+        support = self.admin_site.admin_view(
+            lambda request: support_page.support_view(request, self.admin_site)
+        )
+        return (
+            [path(route, self.admin_site.admin_view(view), name=name) for route, view, name in exports]
+            + [path("support/", support, name="reports_support")]
+            + super().get_urls()
+        )
 
 
 # The constraint pages (issue 12) and the cost model's inputs.

@@ -11,9 +11,11 @@ class ReportsConfig(AppConfig):
 
         from accounts import signals as accounts_signals
         from accounts.models import Account
-        from opsconsole import panels
+        from opsconsole import app_pages, list_filters, navigation, panels
         from opsconsole import signals as opsconsole_signals
+        from opsconsole.roles import VIEW_DASHBOARD
         from reports import facts, tasks  # noqa: F401  (tasks: registers them by name)
+        from reports.dashboard.cell_filter import CohortCellFilter
         from reports.panels import engineering_escalations_panel
         from routing import signals as routing_signals
         from routing.panels import RULE_REVIEW
@@ -35,8 +37,26 @@ class ReportsConfig(AppConfig):
                 dispatch_uid=f"reports.facts.{receiver.__name__}",
             )
 
+        navigation.place(
+            navigation.REPORTS,
+            "reports.reports_dashboard",
+            "reports.reports_cohorts",
+            "reports.MetricSnapshot",
+        )
+
         # The weekly rule review (routing's page) shows the escalation rate beside the rules.
         panels.register(RULE_REVIEW, engineering_escalations_panel)
+
+        # The dashboard and the heat map under "Reports" on the index; a heat-map cell opens the
+        # account list filtered to exactly its accounts.
+        app_pages.register("reports", "Channel dashboard", "reports:dashboard", permission=VIEW_DASHBOARD)
+        app_pages.register("reports", "Cohorts by signup week", "reports:cohorts", permission=VIEW_DASHBOARD)
+        # From numbers to a ranked constraint list (issue 12): failure reasons, constraints, data
+        # quality, the cost model, the funnel, timelines, operational drag, refunds.
+        app_pages.register(
+            "reports", "Constraints", "admin:reports_constraints_index", permission=VIEW_DASHBOARD
+        )
+        list_filters.register("accounts.account", CohortCellFilter)
 
         # The constraint pages' demo data (channel spends, refused events, refunds).
         from opsconsole import demo as demo_seeders

@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.billing.services import drift_open
-from accounts.billing.stripe_events import stripe_event_record
+from accounts.billing.stripe_events import stripe_event_process, stripe_event_record
 from accounts.choices import DriftKind, ReconciliationTarget, StripeEventVia
-from accounts.models import Account, Channel, RejectedEvent, RejectionReason
+from accounts.models import Account, Channel
+from accounts.rejections import RejectedEvent, RejectionReason
 from accounts.services.events import Rejection, rejected_events_record
 from opsconsole.history import acting_as
 from reports.costs.services import channel_spend_set
@@ -86,7 +87,7 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
             break
         field = "amount_refunded" if type_ == "charge.refunded" else "amount"
         created = now - timedelta(days=rng.randint(1, 25), minutes=rng.randint(0, 1_000))
-        _, new = stripe_event_record(
+        row, new = stripe_event_record(
             event={
                 "id": event_id,
                 "type": type_,
@@ -103,6 +104,9 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
             dispatch=False,
             actor=actor,
         )
+        if new:
+            # As the webhook's task would: no handler for these, so they are kept, not applied.
+            stripe_event_process(stripe_event=row, actor=actor)
         charged += new
     stdout.write(
         f"constraints demo: {spent} channel spends, {REJECTED} refused events, "

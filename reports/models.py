@@ -108,7 +108,8 @@ class CostSettings(models.Model):
     history = audited_history()
 
     class Meta:
-        verbose_name_plural = "cost settings"
+        verbose_name = "constraints and cost model"
+        verbose_name_plural = "constraints and cost model"
         constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="cost_settings_single_row")]
 
     def __str__(self):

@@ -21,7 +21,7 @@ from accounts.services import exception_set_status
 from opsconsole.actions.registry import Action, ActionContext, register
 from opsconsole.errors import Conflict
 from opsconsole.roles import BILLING, OPERATOR_ROLES, OPS_LEAD, SUPPORT
-from routing.choices import OPEN_TICKET_STATUSES, Category, Severity, TicketStatus
+from routing.choices import OPEN_TICKET_STATUSES, Category, Severity, TicketStatus, TicketType
 from routing.models import Queue
 from routing.services.escalations import escalation_create, ticket_escalate
 from routing.services.queues import queue_access_require
@@ -177,6 +177,11 @@ class SolveInput(serializers.Serializer):
     final_category = serializers.ChoiceField(
         choices=Category.choices, help_text="What it turned out to be, for the weekly rule review."
     )
+    final_type = serializers.ChoiceField(
+        choices=TicketType.choices,
+        required=False,
+        help_text="Confirm or change the ticket's type (bug, friction, request, ...); blank keeps it.",
+    )
 
 
 @register
@@ -188,7 +193,12 @@ class SolveTicket(TicketAction):
     Input = SolveInput
 
     def perform(self, ctx: ActionContext) -> dict:
-        ticket = ticket_solve(ticket=ctx.target, final_category=ctx.params["final_category"], actor=ctx.actor)
+        ticket = ticket_solve(
+            ticket=ctx.target,
+            final_category=ctx.params["final_category"],
+            final_type=ctx.params.get("final_type") or None,
+            actor=ctx.actor,
+        )
         return ticket_outcome(ticket)
 
 

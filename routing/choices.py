@@ -73,3 +73,66 @@ class BacktestStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+
+
+class Via(models.TextChoices):
+    """How the customer reached the help desk."""
+
+    CHAT = "chat", "Chat"
+    EMAIL = "email", "Email"
+    WEB = "web", "Web form"
+    PHONE = "phone", "Phone"
+    API = "api", "API"
+
+
+class TicketType(models.TextChoices):
+    """What a ticket is evidence of, for the product backlog."""
+
+    BUG = "bug", "Bug"
+    FRICTION = "friction", "Friction"
+    REQUEST = "request", "Feature request"
+    STRATEGY_SIGNAL = "strategy_signal", "Strategy signal"
+    QUESTION = "question", "Question"
+    BILLING = "billing", "Billing"
+    ACCOUNT_SPECIFIC = "account_specific", "Account-specific"
+
+
+class UpdateKind(models.TextChoices):
+    """An update the help desk sends about a ticket."""
+
+    AGENT_REPLIED = "agent_replied", "Agent replied"
+    CUSTOMER_REPLIED = "customer_replied", "Customer replied"
+    SOLVED = "solved", "Solved"
+    REOPENED = "reopened", "Reopened"
+    SATISFACTION = "satisfaction", "Satisfaction rating"
+
+
+class Rating(models.TextChoices):
+    GOOD = "good", "Good"
+    BAD = "bad", "Bad"
+
+
+class Tier(models.IntegerChoices):
+    """Who works a queue: tier 0 is self-service (help articles) and has no queue."""
+
+    FRONTLINE = 1, "Tier 1: frontline"
+    SPECIALIST = 2, "Tier 2: specialist"
+    ENGINEERING = 3, "Tier 3: engineering"
+
+
+class KnownIssueStatus(models.TextChoices):
+    INVESTIGATING = "investigating", "Investigating"
+    FIX_IN_PROGRESS = "fix_in_progress", "Fix in progress"
+    FIXED = "fixed", "Fixed"
+    WONT_FIX = "wont_fix", "Won't fix"
+
+
+OPEN_KNOWN_ISSUE_STATUSES = [KnownIssueStatus.INVESTIGATING, KnownIssueStatus.FIX_IN_PROGRESS]
+CLOSED_KNOWN_ISSUE_STATUSES = [KnownIssueStatus.FIXED, KnownIssueStatus.WONT_FIX]
+
+
+class NoticeKind(models.TextChoices):
+    """Why a ticket's requester was told something when a known issue closed."""
+
+    FIXED = "fixed", "Fixed in a release"
+    WONT_FIX = "wont_fix", "Won't fix"

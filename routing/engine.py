@@ -27,6 +27,7 @@ CONTEXT_FIELDS: dict[str, str] = {
     "error_code": STR,
     "request_id": STR,
     "feature_area": STR,
+    "via": STR,
     # the account, when one matched
     "account_matched": BOOL,
     "account_external_id": STR,
@@ -231,9 +232,24 @@ class Match:
     def reason(self) -> str:
         if not self.triggers:
             return f"No other rule matched; the catch-all rule {self.rule.name!r} took it."
-        parts = [f"{t['field']} {t['op']} {t['value']!r} (was {t['actual']!r})" for t in self.triggers]
+        parts = [f"{t['field']} {t['op']} {t['value']!r} (was {_shown(t['actual'])})" for t in self.triggers]
         joiner = " and " if self.rule.match == "all" else " or "
         return f"Rule {self.rule.name!r} matched: {joiner.join(parts)}."
+
+
+# A field's value in a reason is cut here: a ticket's whole text would drown the rule.
+REASON_VALUE_CHARS = 80
+
+
+def _shown(value) -> str:
+    """A field's value as a person reads it in a reason: text on one line (no literal ``\\n``
+    from ``repr``), quoted and cut short; other values as they are."""
+    if not isinstance(value, str):
+        return repr(value)
+    flat = " ".join(value.split())
+    if len(flat) > REASON_VALUE_CHARS:
+        flat = flat[: REASON_VALUE_CHARS - 1] + "…"
+    return f"'{flat}'"
 
 
 def compile_rules(specs: list[RuleSpec], *, version: int, revision: int) -> CompiledRuleSet:

@@ -21,6 +21,9 @@ from routing.choices import (
     Severity,
     SlaTarget,
     TicketStatus,
+    TicketType,
+    Tier,
+    Via,
 )
 
 # Queues the code itself routes to; a data migration creates them so they always exist.
@@ -124,6 +127,12 @@ class SlaPolicy(models.Model):
     channel = models.ForeignKey(
         "accounts.Channel", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    via = models.CharField(
+        max_length=8,
+        choices=Via.choices,
+        blank=True,
+        help_text="Only tickets that came this way; blank: any.",
+    )
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="policies")
     business_hours = models.BooleanField(default=True)
     owner_minutes = models.PositiveIntegerField()
@@ -152,6 +161,10 @@ class Queue(models.Model):
     code = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
     team = models.CharField(max_length=20, choices=Team.choices)
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.FRONTLINE)
+    helpdesk_group = models.CharField(
+        max_length=64, blank=True, help_text="The help desk's group id for this queue; blank sends a tag."
+    )
     pager_webhook_url = models.URLField(
         blank=True, help_text="Where sev1 pages and breach alerts go; blank uses ALERT_WEBHOOK_URL."
     )
@@ -231,6 +244,12 @@ class RoutingRule(models.Model):
     )
     sla_policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, null=True, blank=True)
     page_oncall = models.BooleanField(default=False)
+    ticket_type = models.CharField(
+        max_length=20,
+        choices=TicketType.choices,
+        blank=True,
+        help_text="The type it gives a ticket; blank: none.",
+    )
     revision = models.PositiveIntegerField(default=1)
     history = audited_history()
 
@@ -266,6 +285,7 @@ class Ticket(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     request_id = models.CharField(max_length=100, blank=True)
     feature_area = models.CharField(max_length=64, blank=True)
+    via = models.CharField(max_length=8, choices=Via.choices, blank=True)
     context = models.JSONField(default=dict, blank=True, help_text="Enrichment snapshot at intake.")
 
     category = models.CharField(max_length=24, choices=Category.choices)
@@ -277,7 +297,21 @@ class Ticket(models.Model):
     status = models.CharField(max_length=10, choices=TicketStatus.choices, default=TicketStatus.NEW)
     sla_policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, null=True, blank=True)
     final_category = models.CharField(max_length=24, choices=Category.choices, blank=True)
+    ticket_type = models.CharField(max_length=20, choices=TicketType.choices, blank=True)
+    final_type = models.CharField(
+        max_length=20,
+        choices=TicketType.choices,
+        blank=True,
+        help_text="The type the agent confirmed at solve.",
+    )
     reassignment_count = models.PositiveIntegerField(default=0)
+    # Help-desk sync (routing/support); status_changed_at keeps a late solve/reopen from undoing.
+    reopen_count = models.PositiveIntegerField(default=0)
+    first_solved_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    csat_rating = models.CharField(max_length=4, blank=True)
+    csat_comment = models.TextField(blank=True)
+    csat_rated_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField()
     owner_assigned_at = models.DateTimeField(null=True, blank=True)
@@ -346,6 +380,7 @@ class RoutingDecision(models.Model):
     triggers = models.JSONField(default=list, blank=True, help_text="[{field, op, value, actual}]")
     category = models.CharField(max_length=24, choices=Category.choices)
     severity = models.CharField(max_length=8, choices=Severity.choices)
+    ticket_type = models.CharField(max_length=20, choices=TicketType.choices, blank=True)
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -380,6 +415,7 @@ class SlaBreach(models.Model):
     history = audited_history()
 
     class Meta:
+        verbose_name, verbose_name_plural = "SLA breach", "SLA breaches"  # not "Sla breachs"
         constraints = [models.UniqueConstraint(fields=["ticket", "target"], name="one_breach_per_target")]
 
     def __str__(self):
@@ -458,3 +494,7 @@ class Backtest(models.Model):
 
     def __str__(self):
         return f"Backtest of v{self.rule_set.version} ({self.status})"
+
+
+# The support sub-domain's models live in routing/support/models.py; this registers them.
+from routing.support.models import *  # noqa: E402, F403

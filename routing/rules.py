@@ -18,17 +18,22 @@ SLA_FIELDS = {
 }
 
 
-def choose_policy(policies, *, severity: str, shape: str | None, channel_code: str | None):
-    """The most specific policy for a severity: one for the channel, else the shape, else general."""
+def choose_policy(
+    policies, *, severity: str, shape: str | None, channel_code: str | None, via: str | None = None
+):
+    """The most specific policy for a severity: one for the channel, else the way the ticket
+    came (chat, email, ...), else the shape, else general."""
     best, best_score = None, -1
     for policy in policies:
         if policy.severity != severity:
             continue
         if policy.channel_id and (policy.channel.code != channel_code):
             continue
+        if policy.via and policy.via != via:
+            continue
         if policy.shape and policy.shape != shape:
             continue
-        score = (2 if policy.channel_id else 0) + (1 if policy.shape else 0)
+        score = (4 if policy.channel_id else 0) + (2 if policy.via else 0) + (1 if policy.shape else 0)
         if score > best_score:
             best, best_score = policy, score
     return best

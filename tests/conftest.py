@@ -20,6 +20,7 @@ from opsconsole.history import system_user
 pytest_plugins = [
     "tests.helpers.localstripe",
     "tests.helpers.hubspot",
+    "tests.helpers.zendesk",
     "tests.helpers.clients",
     "tests.helpers.second_factor",
 ]

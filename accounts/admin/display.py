@@ -1,7 +1,6 @@
 """How the account pages show things: status tones, times, owners of record and links."""
 
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.choices import (
@@ -13,6 +12,7 @@ from accounts.choices import (
     SystemOfRecord,
 )
 from accounts.models import OpsException
+from opsconsole.formatting import human_time_html
 
 CONSOLE_CSS = {"all": ("opsconsole/console.css",)}
 
@@ -62,7 +62,9 @@ def with_source(value, source: str):
 
 
 def local_time(value):
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+    """The console's one format for a time: '2026-11-30 16:48 · 21 h ago' (``human_time``),
+    breaking between the date and the age in a narrow column."""
+    return human_time_html(value)
 
 
 def exception_link(exception: OpsException):

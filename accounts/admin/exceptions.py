@@ -5,12 +5,14 @@ status or owner changes (invariant 2)."""
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from accounts.admin.display import CONSOLE_CSS, EXCEPTION_TONES, local_time
+from accounts.choices import UNRESOLVED_EXCEPTION_STATUSES, ExceptionStatus
 from accounts.models import OpsException
 from accounts.selectors import exceptions_by_overdue
 from opsconsole.actions.admin import GuardedActionsAdminMixin
-from opsconsole.adminkit import HistoryAdmin, badge
+from opsconsole.adminkit import HistoryAdmin, badge, facts_list, open_first_status_filter
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -28,24 +30,26 @@ class OverdueFilter(admin.SimpleListFilter):
 
 @admin.register(OpsException)
 class OpsExceptionAdmin(GuardedActionsAdminMixin, HistoryAdmin):
-    list_display = (
-        "title",
-        "account_link",
-        "channel",
-        "status_badge",
-        "owner",
-        "opened",
-        "respond_by_display",
-    )
+    # Five columns fit a 1280 px laptop; channel, opening time and evidence are on the page.
+    list_display = ("title", "account_link", "status_badge", "owner", "respond_by_display")
     list_display_links = ("title",)
-    list_filter = ("status", OverdueFilter, "owner_team", "reason_code", "account__channel")
+    # Open work first: unresolved exceptions, the most overdue at the top (Meta.ordering).
+    list_filter = (
+        open_first_status_filter(
+            UNRESOLVED_EXCEPTION_STATUSES, ExceptionStatus.choices, open_label="Unresolved"
+        ),
+        OverdueFilter,
+        "owner_team",
+        "reason_code",
+        "account__channel",
+    )
     search_fields = ("account__external_id__startswith", "account__name", "summary")
     list_select_related = ("account", "account__channel", "reason_code", "owner_user")
     date_hierarchy = "opened_at"
     list_per_page = 50
     actions = None
     fieldsets = (
-        (None, {"fields": ("account_link", "reason_summary", "summary", "evidence", "opened_by_event")}),
+        (None, {"fields": ("account_link", "reason_summary", "summary", "evidence_list", "opened_by_event")}),
         (
             "Owner and response target",
             {
@@ -95,7 +99,12 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, HistoryAdmin):
 
     @admin.display(description="Exception", ordering="pk")
     def title(self, obj):
-        return f"#{obj.pk} {obj.reason_code.code}"
+        return format_html(
+            '#{} {}<div class="oc-quiet">{}</div>',
+            obj.pk,
+            obj.reason_code.code,
+            Truncator(obj.summary or obj.reason_code.title).chars(60),
+        )
 
     @admin.display(description="Account", ordering="account__external_id")
     def account_link(self, obj):
@@ -124,6 +133,10 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, HistoryAdmin):
         if obj.is_overdue:
             return format_html("{} {}", local_time(obj.respond_by), badge("overdue", "bad"))
         return local_time(obj.respond_by)
+
+    @admin.display(description="Evidence")
+    def evidence_list(self, obj):
+        return facts_list(obj.evidence)
 
     @admin.display(description="Reason")
     def reason_summary(self, obj):

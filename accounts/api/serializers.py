@@ -95,6 +95,9 @@ class BlockingSerializer(serializers.Serializer):
     reason_code = serializers.CharField()
     message = serializers.CharField(help_text="Written for the customer.")
     next_action = serializers.CharField(help_text="What the customer can do next.")
+    help_url = serializers.URLField(
+        allow_null=True, help_text="Tier 0: the help article that lets the customer fix it themselves."
+    )
 
 
 class ProvisioningStepSerializer(serializers.Serializer):

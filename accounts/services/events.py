@@ -8,7 +8,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from accounts.choices import EventSource
-from accounts.models import Account, AccountEvent, ReasonCode, RejectedEvent
+from accounts.models import Account, AccountEvent, ReasonCode
+from accounts.rejections import RejectedEvent
 from accounts.services.provisioning import account_events_apply
 from accounts.shapes import EVENT_STEP_TRANSITIONS, is_failure_event
 from accounts.signals import account_events_recorded

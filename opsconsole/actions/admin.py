@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from opsconsole.actions import views
 from opsconsole.actions.permissions import may_run
-from opsconsole.actions.registry import get_action
+from opsconsole.actions.registry import action_label, get_action
 from opsconsole.actions.selectors import actions_offered, approvals_waiting_for, money_moves
 from opsconsole.actions.services import pending_run_preview
 from opsconsole.adminkit import (
@@ -16,10 +16,14 @@ from opsconsole.adminkit import (
     ReadOnlyAdminMixin,
     RestrictedAdminMixin,
     fact_value,
+    facts_list,
     facts_table,
     json_details,
+    open_first_status_filter,
+    person_facing_fields,
     rows_table,
 )
+from opsconsole.formatting import human_time_html
 from opsconsole.links import action_run_url, admin_url
 from opsconsole.models import ActionApproval, ActionRun, ActionStatus, ApprovalStatus, OutboxMessage, Runbook
 from opsconsole.runbooks import case_runbook
@@ -46,7 +50,8 @@ class OutboxInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(ActionRun)
 class ActionRunAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "created_at", "action", "target_repr", "actor", "status", "entry_point")
+    list_display = ("run", "target", "actor", "status_label", "created")
+    list_display_links = ("run",)
     list_filter = ("status", "action", "entry_point")
     search_fields = ("target_repr", "actor__username", "idempotency_key", "request_id")
     date_hierarchy = "created_at"
@@ -56,7 +61,7 @@ class ActionRunAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
         "action",
         "status",
         "actor",
-        "target_repr",
+        "target",
         "account",
         "entry_point",
         "request_id",
@@ -77,13 +82,31 @@ class ActionRunAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     )
     readonly_fields = fields
 
+    @admin.display(description="Run", ordering="pk")
+    def run(self, run):
+        return format_html(
+            '#{} {}<div class="oc-quiet">{}</div>', run.pk, action_label(run.action), run.entry_point
+        )
+
+    @admin.display(description="On", ordering="target_repr")
+    def target(self, run):
+        return run.target_repr
+
+    @admin.display(description="Status", ordering="status")
+    def status_label(self, run):
+        return run.get_status_display()
+
+    @admin.display(description="When", ordering="created_at")
+    def created(self, run):
+        return human_time_html(run.created_at)
+
     @admin.display(description="parameters")
     def parameters(self, run):
         return facts_table(run.params)
 
     @admin.display(description="evidence")
     def evidence_given(self, run):
-        return facts_table(run.evidence)
+        return facts_list(run.evidence)
 
     @admin.display(description="external calls")
     def external_calls(self, run):
@@ -113,7 +136,7 @@ class ActionRunAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
         rows = [
             (c["model"], c["pk"], f["field"], fact_value(f["before"]), fact_value(f["after"]))
             for c in run.changes
-            for f in c["fields"]
+            for f in person_facing_fields(c)
         ]
         return rows_table(("model", "id", "field", "before", "after"), rows)
 
@@ -191,7 +214,8 @@ class ActionApprovalAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelA
         "expires_at",
         "status",
     )
-    list_filter = ("status",)
+    # Pending requests first: the status filter starts on them (Meta.ordering: soonest expiry).
+    list_filter = (open_first_status_filter([ApprovalStatus.PENDING], ApprovalStatus.choices),)
     change_list_template = "opsconsole/actions/approval_inbox.html"
 
     def get_queryset(self, request):

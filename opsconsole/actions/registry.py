@@ -175,6 +175,13 @@ def handling_minutes_of(name: str) -> int:
     return action.handling_minutes if action is not None else DEFAULT_HANDLING_MINUTES
 
 
+def action_label(name: str) -> str:
+    """What people call the action ``name`` ("Restart import"), also for a name no longer
+    registered; never the code name with its underscore."""
+    action = _REGISTRY.get(name)
+    return action.label if action is not None else name.replace("_", " ").capitalize()
+
+
 def all_actions() -> list[Action]:
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
 

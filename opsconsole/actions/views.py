@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from opsconsole.actions.forms import action_form_class, split_cleaned
 from opsconsole.actions.permissions import permission_problem
-from opsconsole.actions.registry import get_action
+from opsconsole.actions.registry import action_label, get_action
 from opsconsole.actions.selectors import action_form_url, action_run_get, action_target_by_pk
 from opsconsole.actions.services import action_run_reverse, approval_decide, run_action
 from opsconsole.errors import ApplicationError
@@ -46,7 +46,9 @@ def announce_outcome(request, run: ActionRun, *, duplicate: bool = False) -> Non
     elif run.status == "failed":
         messages.error(request, format_html("{} failed: {}", _run_link(run), run.error_message))
     else:
-        messages.success(request, format_html("{} on {}: {}.", run.action, run.target_repr, _run_link(run)))
+        messages.success(
+            request, format_html("{} on {}: {}.", action_label(run.action), run.target_repr, _run_link(run))
+        )
 
 
 def announce_refusal(request, exc: ApplicationError, target=None) -> None:

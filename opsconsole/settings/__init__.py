@@ -47,8 +47,12 @@ INSTALLED_APPS = [
     "csp",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI and Redoc served from our static files: the API docs work offline, no CDN.
+    "drf_spectacular_sidecar",
     "guardian",
     "simple_history",
+    # Database triggers declared on models (gates: a signed decision is immutable).
+    "pgtrigger",
     # The project's apps in layer order, bottom up: each imports only from those above it in
     # this list, and seed_demo runs their demo seeders in this order.
     "opsconsole.apps.OpsConsoleConfig",
@@ -226,6 +230,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Provisioning status, events and ticket intake for the product.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ and /api/redoc/ load Swagger UI and Redoc from drf-spectacular-sidecar's static
+    # files (pinned by requirements.lock), never from a CDN; no call to Swagger's validator.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Input serializers get their own components, so required texts carry minLength 1.
     "COMPONENT_SPLIT_REQUEST": True,
     # Several components have a "status" field with different choices; name each set once.
@@ -240,6 +250,11 @@ SPECTACULAR_SETTINGS = {
 # --- Celery. An unset broker means tasks run eagerly in-process (make run, most tests). ---
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # An eager apply_async still takes a producer from the pool (for its serializer), which
+    # builds a connection (never opened): with an empty URL kombu warns "No hostname was
+    # supplied" on every task. The in-memory transport with a host named stays quiet.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -270,6 +285,11 @@ HUBSPOT_API_BASE = env_str("HUBSPOT_API_BASE", default="https://api.hubapi.com")
 CRM_ADAPTER = env_str("CRM_ADAPTER", default="accounts.billing.crm.HubSpotAdapter")
 # The product is the system of record for lifecycle stages: a CRM run pushes ours (outbox).
 CRM_PUSH_LIFECYCLE = env_bool("CRM_PUSH_LIFECYCLE", default=False)
+# The help desk routing decisions and close-the-loop replies go to (routing/support/helpdesk.py).
+HELPDESK_ADAPTER = env_str("HELPDESK_ADAPTER", default="routing.support.helpdesk.ZendeskAdapter")
+ZENDESK_API_BASE = env_str("ZENDESK_API_BASE", default="")
+ZENDESK_EMAIL = env_str("ZENDESK_EMAIL", default="")
+ZENDESK_API_TOKEN = env_str("ZENDESK_API_TOKEN", default="")
 ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL", default="")
 PRODUCT_WEBHOOK_URL = env_str("PRODUCT_WEBHOOK_URL", default="")
 

@@ -39,8 +39,8 @@ def channel_failures(*, channel: str, since: date, until: date, limit: int = 5) 
 
 
 def leader_sentences(rows: list[Constraint], *, since: date, until: date) -> dict[str, str]:
-    """reason code -> the leader's sentence about the channel each reason hits hardest (the
-    highest share of that channel's signups; ties: more accounts), for the ranked list."""
+    """reason code -> the leader's sentence about the channel each reason hits most (the most
+    accounts hit; ties: the higher share of the channel's signups), for the ranked list."""
     signups = dict(
         cohort(since=since, until=until)
         .values("channel_id")
@@ -55,14 +55,14 @@ def leader_sentences(rows: list[Constraint], *, since: date, until: date) -> dic
     )
     worst: dict[str, tuple] = {}
     for code, channel_id, n in hits:
-        key = (n / signups[channel_id], n)
+        key = (n, n / signups[channel_id])
         if code not in worst or key > worst[code][0]:
             worst[code] = (key, channel_id)
     names = dict(Channel.objects.values_list("pk", "name"))
     sentences = {}
     for row in rows:
         if row.reason_code in worst:
-            (share, _), channel_id = worst[row.reason_code]
+            (_, share), channel_id = worst[row.reason_code]
             sentences[row.reason_code] = leader_sentence(
                 replace(row, share=round(share, 4)), channel_name=names[channel_id]
             )

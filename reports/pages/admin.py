@@ -1,16 +1,25 @@
 """The constraint pages' addresses, hung on the cost model's admin (``admin:reports_constraints_*``)."""
 
 from django.contrib import admin
+from django.shortcuts import redirect
 from django.urls import path
 
 from opsconsole.adminkit import HistoryAdmin
+from opsconsole.roles import VIEW_DASHBOARD
 from reports.models import CostSettings
 from reports.pages import constraints, costs, drag, funnel, timeline
 
 
 @admin.register(CostSettings)
 class CostSettingsAdmin(HistoryAdmin):
-    """The cost model's inputs are edited on the cost page (a service); here, their history."""
+    """The cost model's inputs are edited on the cost page (a service); here, their history.
+    The admin index's entry leads to the constraint pages."""
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(VIEW_DASHBOARD)
+
+    def has_module_permission(self, request):
+        return request.user.has_perm(VIEW_DASHBOARD)
 
     def has_add_permission(self, request):
         return False
@@ -20,6 +29,10 @@ class CostSettingsAdmin(HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        """The admin index links here: the constraint pages' index."""
+        return redirect("admin:reports_constraints_index")
 
     def get_urls(self):
         pages = [

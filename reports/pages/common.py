@@ -1,7 +1,6 @@
 """What every constraint page shares: the permission, the range and channel from the query
 string, tables of cells (a number with the link to its rows), and their CSV."""
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -13,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.models import Channel
+from reports.dashboard import charts
 from reports.exports import _comment, _line
 from reports.query import query_date
 from reports.views import _csv, _guarded
@@ -73,13 +73,11 @@ def scope_of(request, *, channel_required: bool = False) -> Scope:
     return Scope(since, until, channel)
 
 
-_SCRIPTS = re.compile(rb"<script\b.*?</script>", re.DOTALL)
-
-
 def svg_response(chart) -> HttpResponse:
     """A pygal chart as an SVG image, with pygal's config script removed (an ``<img>`` never
-    runs it, and the page stays free of script): the chart needs none to draw."""
-    return HttpResponse(_SCRIPTS.sub(b"", chart.render()), content_type="image/svg+xml")
+    runs it, and the page stays free of script) and the image's own policy, as the dashboard's
+    charts (``reports.dashboard.charts``)."""
+    return charts.svg_response(charts.without_script(chart.render(is_unicode=True)))
 
 
 def table_csv(table: Table, scope: Scope) -> Iterator[str]:
@@ -102,6 +100,7 @@ def render(request, *, title: str, scope: Scope, tables: list[Table], template: 
     channels = list(Channel.objects.order_by("code").values_list("code", "name"))
     context = {
         **admin.site.each_context(request),
+        "is_nav_sidebar_enabled": False,  # the tables need the width
         "title": title,
         "scope": scope,
         "tables": tables,

@@ -8,7 +8,7 @@ from reports.constraints import rules
 from reports.constraints.selectors import ranked_constraints
 from reports.failures.selectors import channel_failures, leader_sentence, leader_sentences
 from reports.pages.common import Cell, Table, guarded, render, scope_of
-from reports.quality.selectors import CHECKS, quality_by_day, quality_checks
+from reports.quality.selectors import CHECKS, quality_by_day, quality_checks, quality_day_url
 from reports.rowlists import restricted, row_list
 from reports.scope import bounds, channel_named
 from reports.timelines.selectors import example_timelines
@@ -175,7 +175,12 @@ def quality_view(request):
     days = sorted({d for counts in per_day.values() for d in counts})
     by_day = Table("quality_by_day", "Per day", ["Day", *[c.label for c in CHECKS]])
     for day in days:
-        by_day.rows.append([day.isoformat(), *[per_day.get(c.code, {}).get(day, 0) for c in CHECKS]])
+        cells = []
+        for check in CHECKS:
+            count = per_day.get(check.code, {}).get(day, 0)
+            url = quality_day_url(check.code, **scope.as_params(), day=day) if count else ""
+            cells.append(Cell(count, url))
+        by_day.rows.append([day.isoformat(), *cells])
     return render(request, title="Data quality", scope=scope, tables=[summary, by_day])
 
 

@@ -131,8 +131,9 @@ def costs_view(request):
         fields=[
             (
                 name,
-                CostSettings._meta.get_field(name).help_text or name.replace("_", " "),
+                CostSettings._meta.get_field(name).help_text or name.replace("_", " ").capitalize(),
                 getattr(inputs, name),
+                money(getattr(inputs, name)) if name.endswith("_cents") else f"{getattr(inputs, name)} min",
             )
             for name in SETTINGS_FIELDS
         ],

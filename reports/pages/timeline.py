@@ -21,6 +21,7 @@ def timeline_view(request, account_id: int):
     rows = gate_timeline(account, first_staff_touch=journey.touch)
     context = {
         **admin.site.each_context(request),
+        "is_nav_sidebar_enabled": False,  # the tables need the width
         "title": f"Timeline of {account.name}",
         "account": account,
         "rows": rows,

@@ -13,7 +13,8 @@ flagged (gates' observability check reads ``quality_checks``).
   ``REPORTS_LATE_EVENT_HOURS`` after they occurred (the events opsconsole writes itself, such
   as ``account.created`` of a backfilled signup, are not the product's lateness);
 - ``duplicate_workspaces``: cohort-range accounts marked duplicate, and candidates: an account
-  with the name (case aside) and admin email domain of an earlier account not marked duplicate;
+  not marked that shares its name (case aside) and admin email domain with another unmarked
+  account of a lower id (the first of them is not a candidate);
 - ``unmatched_billing``: Stripe customers no account claims (reconciliation's
   ``unmatched_billing_record`` drift), by the day it was found; no channel, like unmatched events.
 """
@@ -24,18 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, F, Min, Q, QuerySet, Value
 from django.db.models.functions import Lower, StrIndex, Substr, TruncDate
 
 from accounts.choices import ChannelKind, DriftKind, EventSource
-from accounts.models import (
-    UNATTRIBUTED_CHANNEL,
-    Account,
-    AccountEvent,
-    BillingDrift,
-    RejectedEvent,
-    RejectionReason,
-)
+from accounts.models import UNATTRIBUTED_CHANNEL, Account, AccountEvent, BillingDrift
+from accounts.rejections import RejectedEvent, RejectionReason
+from reports.metrics.sql import day_start
 from reports.query import query_date
 from reports.rowlists import register_list, rows_url
 from reports.scope import bounds, channel_named
@@ -106,15 +102,22 @@ def _domain(path: str = "admin_email"):
 
 
 def _duplicate_workspaces(start, end, channel):
-    earlier = Account.objects.annotate(domain=_domain(), lname=Lower("name")).filter(
-        duplicate_of__isnull=True,
-        lname=OuterRef("lname"),
-        domain=OuterRef("domain"),
-        signed_up_at__lte=OuterRef("signed_up_at"),
-        pk__lt=OuterRef("pk"),
+    # The (name, domain) pairs more than one unmarked account shares, with the first of each:
+    # one GROUP BY over the accounts (few pairs repeat), not a correlated subquery per account.
+    shared = (
+        Account.objects.filter(duplicate_of__isnull=True)
+        .annotate(domain=_domain(), lname=Lower("name"))
+        .values("lname", "domain")
+        .annotate(n=Count("pk"), first=Min("pk"))
+        .filter(n__gt=1)
+        .values_list("lname", "domain", "first")
+        .order_by()
     )
+    candidates = Q(pk__in=[])
+    for lname, domain, first in shared:
+        candidates |= Q(lname=lname, domain=domain) & ~Q(pk=first)
     qs = _accounts(start, end, channel).annotate(domain=_domain(), lname=Lower("name"))
-    return qs.filter(Q(duplicate_of__isnull=False) | Q(Exists(earlier)))
+    return qs.filter(Q(duplicate_of__isnull=False) | (candidates & Q(duplicate_of__isnull=True)))
 
 
 def _unmatched_billing(start, end, channel):
@@ -139,9 +142,18 @@ CHECKS = (
 CHECKS_BY_CODE = {c.code: c for c in CHECKS}
 
 
-def check_rows(code: str, *, since: date, until: date, channel: str | None = None) -> QuerySet:
-    """The rows behind one check's count."""
+def check_rows(
+    code: str, *, since: date, until: date, channel: str | None = None, day: date | None = None
+) -> QuerySet:
+    """The rows behind one check's count: over the range, or one ``day`` of it (by the check's
+    day field)."""
     start, end = bounds(since, until)
+    if day is not None:
+        day_field = CHECKS_BY_CODE[code].day_field
+        rows = CHECKS_BY_CODE[code].rows(start, end, channel_named(channel))
+        return rows.filter(
+            **{f"{day_field}__gte": day_start(day), f"{day_field}__lt": day_start(day + timedelta(days=1))}
+        )
     return CHECKS_BY_CODE[code].rows(start, end, channel_named(channel))
 
 
@@ -160,8 +172,13 @@ def quality_checks(*, since: date, until: date, channel: str | None = None) -> l
     return found
 
 
+def quality_day_url(code: str, *, since: date, until: date, channel: str | None, day: date) -> str:
+    return rows_url(f"quality_{code}", since=since, until=until, channel=channel, day=day)
+
+
 def quality_by_day(*, since: date, until: date, channel: str | None = None) -> dict[str, dict[date, int]]:
-    """check code -> {day: count}, days (UTC) with none left out."""
+    """check code -> {day: count}, days (UTC) with none left out (``quality_day_url`` links
+    each to its rows)."""
     per_day: dict[str, dict[date, int]] = defaultdict(dict)
     for check in CHECKS:
         rows = check_rows(check.code, since=since, until=until, channel=channel)
@@ -183,6 +200,7 @@ def _list_rows(code: str):
             since=query_date(params, "since"),
             until=query_date(params, "until"),
             channel=params.get("channel") or None,
+            day=query_date(params, "day", required=False),
         )
 
     return rows

@@ -34,6 +34,7 @@ class QueueAdmin(HistoryAdmin):
         "code",
         "name",
         "team",
+        "tier",
         "open_tickets",
         "age_p50",
         "age_p90",

@@ -1,6 +1,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from routing.choices import Via
 from routing.services.intake import INTAKE_LIMITS, MAX_BODY_CHARS, MAX_CLOCK_SKEW
 
 
@@ -19,6 +20,13 @@ class TicketIntakeSerializer(serializers.Serializer):
     )
     feature_area = serializers.CharField(
         max_length=INTAKE_LIMITS["feature_area"], required=False, allow_blank=True, default=""
+    )
+    via = serializers.ChoiceField(
+        choices=Via.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="How the customer came in.",
     )
     created_at = serializers.DateTimeField(
         required=False,
@@ -61,7 +69,9 @@ class TicketIntakeResultSerializer(serializers.Serializer):
     ticket = _TicketRefSerializer()
     category = serializers.CharField()
     severity = serializers.CharField()
+    ticket_type = serializers.CharField(allow_null=True, required=False)
     queue = serializers.CharField()
+    tier = serializers.IntegerField(required=False)
     owner = serializers.CharField(allow_null=True)
     status = serializers.CharField()
     rule = _RuleRefSerializer()

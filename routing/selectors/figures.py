@@ -95,7 +95,8 @@ HIGH_REASSIGNMENT_MIN_TICKETS = 5
 
 def rule_review(*, weeks: int = 8, now: datetime | None = None) -> list[dict]:
     """Per rule and ISO week: tickets routed, share reassigned, share whose final category
-    differed from the routed one, median minutes to owner; flags high reassignment."""
+    differed from the routed one, type accuracy (of the solved tickets the rule typed, the share
+    whose type the agent confirmed), median minutes to owner; flags high reassignment."""
     now = now or timezone.now()
     since = now - timedelta(weeks=weeks)
     rows = (
@@ -109,13 +110,36 @@ def rule_review(*, weeks: int = 8, now: datetime | None = None) -> list[dict]:
             "ticket__final_category",
             "ticket__created_at",
             "ticket__owner_assigned_at",
+            "ticket_type",
+            "ticket__final_type",
         )
         .order_by()
     )
     groups: dict[tuple[str, str], dict] = defaultdict(
-        lambda: {"routed": 0, "reassigned": 0, "solved": 0, "differed": 0, "to_owner": [], "name": ""}
+        lambda: {
+            "routed": 0,
+            "reassigned": 0,
+            "solved": 0,
+            "differed": 0,
+            "typed": 0,
+            "type_kept": 0,
+            "to_owner": [],
+            "name": "",
+        }
     )
-    for key, name, decided_at, category, reassigned, final_category, created_at, owner_at in rows.iterator():
+    for row in rows.iterator():
+        (
+            key,
+            name,
+            decided_at,
+            category,
+            reassigned,
+            final_category,
+            created_at,
+            owner_at,
+            typed,
+            final_type,
+        ) = row
         year, week, _ = decided_at.isocalendar()
         group = groups[(key, f"{year}-W{week:02d}")]
         group["name"] = name or key
@@ -124,6 +148,9 @@ def rule_review(*, weeks: int = 8, now: datetime | None = None) -> list[dict]:
         if final_category:
             group["solved"] += 1
             group["differed"] += 1 if final_category != category else 0
+        if typed and final_type:
+            group["typed"] += 1
+            group["type_kept"] += 1 if final_type == typed else 0
         if owner_at is not None:
             group["to_owner"].append((owner_at - created_at).total_seconds() / 60)
     report = []
@@ -137,6 +164,7 @@ def rule_review(*, weeks: int = 8, now: datetime | None = None) -> list[dict]:
                 "routed": g["routed"],
                 "share_reassigned": share_reassigned,
                 "share_category_differed": (g["differed"] / g["solved"]) if g["solved"] else None,
+                "type_accuracy": (g["type_kept"] / g["typed"]) if g["typed"] else None,
                 "median_minutes_to_owner": statistics.median(g["to_owner"]) if g["to_owner"] else None,
                 "high_reassignment": g["routed"] >= HIGH_REASSIGNMENT_MIN_TICKETS
                 and share_reassigned > HIGH_REASSIGNMENT_SHARE,

@@ -40,6 +40,7 @@ def rule_specs(rule_set: RuleSet) -> list[engine.RuleSpec]:
                 "owner": r.owner.get_username() if r.owner else None,
                 "sla_policy_id": r.sla_policy_id,
                 "page_oncall": r.page_oncall,
+                "ticket_type": r.ticket_type,
             },
         )
         for r in rules
@@ -105,11 +106,19 @@ class RoutingSetup:
     calendars: dict[int, CalendarSpec]
 
     def policy_for(
-        self, *, policy_id: int | None, severity: str, shape: str | None, channel_code: str | None
+        self,
+        *,
+        policy_id: int | None,
+        severity: str,
+        shape: str | None,
+        channel_code: str | None,
+        via: str | None = None,
     ):
         if policy_id is not None:
             return next(p for p in self.policies if p.pk == policy_id)
-        return choose_policy(self.policies, severity=severity, shape=shape, channel_code=channel_code)
+        return choose_policy(
+            self.policies, severity=severity, shape=shape, channel_code=channel_code, via=via
+        )
 
     def clock_for(self, policy: SlaPolicy) -> CalendarSpec:
         """The clock a policy runs on: its calendar's working hours, or around the clock."""
@@ -171,7 +180,9 @@ def policy_clock(policy: SlaPolicy) -> CalendarSpec:
     return routing_setup().clock_for(policy)
 
 
-def sla_policy_for(*, severity: str, shape: str | None, channel_code: str | None) -> SlaPolicy | None:
-    """The most specific policy for a severity: one for the channel, else the shape, else general."""
+def sla_policy_for(
+    *, severity: str, shape: str | None, channel_code: str | None, via: str | None = None
+) -> SlaPolicy | None:
+    """The most specific policy for a severity (``rules.choose_policy``)."""
     policies = SlaPolicy.objects.filter(severity=severity).select_related("channel", "calendar")
-    return choose_policy(policies, severity=severity, shape=shape, channel_code=channel_code)
+    return choose_policy(policies, severity=severity, shape=shape, channel_code=channel_code, via=via)

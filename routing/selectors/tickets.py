@@ -1,11 +1,12 @@
 """Reads of tickets and what follows them (decisions, breaches, escalations), each starting
 from ``restrict()`` where a person asks, plus the reads intake and the SLA check need."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, QuerySet, Value, When
+from django.db.models.functions import Least
 
 from routing.choices import OPEN_TICKET_STATUSES, DecisionKind
 from routing.models import (
@@ -30,6 +31,24 @@ def ticket_page(ticket: Ticket, *, user) -> dict:
         "breaches": breaches.order_by("detected_at"),
         "escalations": escalations.select_related("queue"),
     }
+
+
+# Where nothing is due: after every real due time, so such tickets sort last.
+NOTHING_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def next_due_expression():
+    """A ticket's first unmet due time in SQL (``rules.unmet_due_times``' rule), for ordering a
+    list by what is due next; ``NOTHING_DUE`` when nothing is. NULL-safe on SQLite too."""
+    unmet = [
+        Case(
+            When(**{f"{met}__isnull": True, f"{due}__isnull": False}, then=F(due)),
+            default=Value(NOTHING_DUE),
+            output_field=DateTimeField(),
+        )
+        for due, met in SLA_FIELDS.values()
+    ]
+    return Least(*unmet)
 
 
 def ticket_decisions(ticket: Ticket) -> QuerySet[RoutingDecision]:

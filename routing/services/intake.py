@@ -14,7 +14,7 @@ from accounts.selectors import account_find_by_contact
 from opsconsole.errors import ValidationFailed
 from opsconsole.history import service
 from routing import engine
-from routing.choices import DecisionKind, Severity, TicketStatus
+from routing.choices import DecisionKind, Severity, TicketStatus, Via
 from routing.models import Queue, RoutingDecision, SlaPolicy, Ticket
 from routing.selectors.context import ticket_context
 from routing.selectors.setup import RoutingSetup, routing_setup
@@ -22,6 +22,8 @@ from routing.selectors.tickets import least_loaded_member
 from routing.services.alerts import oncall_page
 from routing.services.sla import due_times_apply, sla_answer
 from routing.signals import ticket_created
+from routing.support.services.helpdesk import helpdesk_routing_push
+from routing.support.services.known_issues import known_issues_auto_link
 
 INTAKE_LIMITS = {
     "source": 40,
@@ -53,6 +55,15 @@ def _validate_intake(fields: dict) -> None:
         errors["requester_email"] = "Enter a valid email address."
     if errors:
         raise ValidationFailed("invalid_ticket", "The ticket has invalid fields; see details.", errors)
+
+
+def _validate_via(via: str) -> None:
+    if via and via not in Via.values:
+        raise ValidationFailed(
+            "invalid_ticket",
+            "The ticket has invalid fields; see details.",
+            {"via": f"One of {', '.join(Via.values)}."},
+        )
 
 
 def _validate_received_at(received_at: datetime | None) -> None:
@@ -97,6 +108,7 @@ def _route(setup: RoutingSetup, context: dict) -> _Route:
         severity=out["severity"],
         shape=context.get("shape"),
         channel_code=context.get("channel"),
+        via=context.get("via") or None,
     )
     return _Route(match=match, queue=queue, owner=owner, policy=policy, reason=reason)
 
@@ -107,7 +119,9 @@ def _intake_result(ticket: Ticket, route: _Route, setup: RoutingSetup) -> dict:
     return {
         "category": ticket.category,
         "severity": ticket.severity,
+        "ticket_type": ticket.ticket_type or None,
         "queue": route.queue.code,
+        "tier": route.queue.tier,
         "owner": route.owner.get_username() if route.owner else None,
         "status": ticket.status,
         "rule": {
@@ -137,6 +151,7 @@ def ticket_intake(
     request_id: str = "",
     feature_area: str = "",
     received_at: datetime | None = None,
+    via: str = "",
     actor,
 ) -> tuple[Ticket, bool]:
     """Take in a ticket, enrich it, route it and start its clocks. Returns (ticket, created now).
@@ -145,7 +160,11 @@ def ticket_intake(
     twins, and a repeat gets the first ticket back untouched. ``received_at`` (default now) is
     when the help desk received it (the API's ``created_at``), for backfills and replays of
     tickets that arrived earlier: it becomes the ticket's ``created_at``, and the SLA clocks
-    start from it. More than ``MAX_CLOCK_SKEW`` in the future is refused.
+    start from it. More than ``MAX_CLOCK_SKEW`` in the future is refused. ``via`` (chat, email,
+    web, phone, api) picks the SLA policy for that way in, when one exists.
+
+    A new ticket from the help desk hears back where routing sent it (``helpdesk``), and the
+    known issues whose matching rule fits it link it (``known_issues``).
     """
     fields = {
         "source": source,
@@ -158,6 +177,7 @@ def ticket_intake(
         "feature_area": feature_area,
     }
     _validate_intake(fields)
+    _validate_via(via)
     _validate_received_at(received_at)
     existing = Ticket.objects.filter(source=source, external_id=external_id).first()
     if existing is not None:
@@ -166,6 +186,7 @@ def ticket_intake(
     now = received_at or timezone.now()
     account, how = account_find_by_contact(external_id=account_external_id, email=requester_email)
     context = ticket_context(account=account, account_match=how, now=now, **fields)
+    context["via"] = via
     if account_external_id and how != "external_id":
         context["unknown_account_reference"] = account_external_id
     setup = routing_setup()
@@ -182,6 +203,8 @@ def ticket_intake(
         status=TicketStatus.ASSIGNED if route.owner else TicketStatus.NEW,
         created_at=now,
         owner_assigned_at=now if route.owner else None,
+        via=via,
+        ticket_type=out.get("ticket_type") or "",
         **fields,
     )
     due_times_apply(ticket, route.policy, setup.clock_for(route.policy) if route.policy else None)
@@ -206,6 +229,7 @@ def ticket_intake(
         triggers=route.match.triggers,
         category=ticket.category,
         severity=ticket.severity,
+        ticket_type=ticket.ticket_type,
         queue=route.queue,
         owner=route.owner,
         reason=route.reason,
@@ -213,6 +237,8 @@ def ticket_intake(
         decided_by=actor,
     )
     ticket_created.send(sender=Ticket, ticket=ticket)
+    known_issues_auto_link(ticket=ticket, actor=actor)
+    helpdesk_routing_push(ticket=ticket, reason=route.reason)
     if route.paged:
         oncall_page(ticket=ticket, reason=route.reason)
     return ticket, True

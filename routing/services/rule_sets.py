@@ -63,6 +63,7 @@ RULE_FIELDS = (
     "owner",
     "sla_policy",
     "page_oncall",
+    "ticket_type",
 )
 
 

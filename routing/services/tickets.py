@@ -8,13 +8,14 @@ from django.utils import timezone
 
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.history import service
-from routing.choices import Category, DecisionKind, Severity, TicketStatus
+from routing.choices import Category, DecisionKind, Severity, TicketStatus, TicketType
 from routing.models import Queue, RoutingDecision, SlaPolicy, Ticket
 from routing.selectors.setup import sla_policy_for
 from routing.services.alerts import oncall_page
 from routing.services.queues import queue_access_require
 from routing.services.sla import due_times_apply, pause_close
 from routing.sla import dump_pauses, parse_pauses
+from routing.support.services.helpdesk import helpdesk_routing_push
 
 
 def ticket_lock(ticket: Ticket) -> Ticket:
@@ -72,6 +73,7 @@ def ticket_reassign(
                 severity=ticket.severity,
                 shape=ticket.context.get("shape"),
                 channel_code=ticket.context.get("channel"),
+                via=ticket.via or None,
             ),
         )
     ticket.save()
@@ -80,12 +82,14 @@ def ticket_reassign(
         kind=DecisionKind.MANUAL,
         category=ticket.category,
         severity=ticket.severity,
+        ticket_type=ticket.ticket_type,
         queue=queue,
         owner=owner,
         reason=reason.strip(),
         decided_at=now,
         decided_by=actor,
     )
+    helpdesk_routing_push(ticket=ticket, reason=reason.strip())
     if severity_changed and ticket.severity == Severity.SEV1:
         oncall_page(ticket=ticket, reason=f"Raised to sev1 by {actor.get_username()}: {reason.strip()}")
     return ticket
@@ -141,10 +145,14 @@ def ticket_policy_set(*, ticket: Ticket, policy: SlaPolicy, actor) -> Ticket:
 
 
 @service
-def ticket_solve(*, ticket: Ticket, final_category: str, actor) -> Ticket:
-    """Close a ticket with the category it turned out to be, for the weekly rule review."""
+def ticket_solve(*, ticket: Ticket, final_category: str, final_type: str | None = None, actor) -> Ticket:
+    """Close a ticket with the category and type it turned out to be, for the weekly rule
+    review. The agent confirms the type (none given keeps the routed one); a changed type is
+    recorded as a manual decision, like a reassignment, so the rule review shows type accuracy."""
     if final_category not in Category.values:
         raise ValidationFailed("unknown_category", f"Unknown category {final_category!r}.")
+    if final_type and final_type not in TicketType.values:
+        raise ValidationFailed("unknown_type", f"Unknown ticket type {final_type!r}.")
     ticket = ticket_lock_to_work(ticket, actor)
     if ticket.status == TicketStatus.SOLVED:
         raise Conflict("ticket_solved", "The ticket is already solved.")
@@ -152,7 +160,23 @@ def ticket_solve(*, ticket: Ticket, final_category: str, actor) -> Ticket:
     pause_close(ticket, now)
     ticket.status = TicketStatus.SOLVED
     ticket.solved_at = now
+    ticket.first_solved_at = ticket.first_solved_at or now
+    ticket.status_changed_at = now
     ticket.final_category = final_category
+    ticket.final_type = final_type or ticket.ticket_type
     ticket.first_response_at = ticket.first_response_at or now
     ticket.save()
+    if ticket.final_type != ticket.ticket_type:
+        RoutingDecision.objects.create(
+            ticket=ticket,
+            kind=DecisionKind.MANUAL,
+            category=ticket.category,
+            severity=ticket.severity,
+            ticket_type=ticket.final_type,
+            queue=ticket.queue,
+            owner=ticket.owner,
+            reason=f"Type at solve: {ticket.final_type}, not {ticket.ticket_type or 'none'}.",
+            decided_at=now,
+            decided_by=actor,
+        )
     return ticket

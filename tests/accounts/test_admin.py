@@ -1,5 +1,6 @@
 """The console's account pages: read-only for accounts, services behind every change."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import ExceptionStatus, ProvisioningStatus
-from accounts.models import Account, Channel, ReasonCode
+from accounts.models import Account, Channel, OpsException, ReasonCode
 from accounts.selectors import provisioning_status
-from accounts.services import EventInput, account_events_record, catalogue, exception_open
+from accounts.services import EventInput, account_events_record, catalogue, exception_open, exception_resolve
 from opsconsole.errors import Conflict
 from tests.helpers.clients import logged_in
 
@@ -292,3 +293,21 @@ def test_a_refused_channel_create_is_a_message_not_a_500(console_for, monkeypatc
     html = response.content.decode()
     assert "already exists" in html and "was added successfully" not in html
     assert not Channel.objects.filter(code="late").exists()
+
+
+@pytest.mark.django_db
+def test_exception_list_opens_on_unresolved_work_most_overdue_first(console_for, make_account, system):
+    later = exception_open(account=make_account(), reason_code="invite_expired", actor=system)
+    overdue = exception_open(account=make_account(), reason_code="import_failed", actor=system)
+    resolved = exception_open(account=make_account(), reason_code="invite_expired", actor=system)
+    OpsException.objects.filter(pk=overdue.pk).update(respond_by=timezone.now() - timedelta(hours=3))
+    exception_resolve(exception=resolved, note="done", actor=system)
+    client = console_for("support")
+
+    html = client.get(reverse("admin:accounts_opsexception_changelist")).content.decode()
+    listed = [int(pk) for pk in dict.fromkeys(re.findall(r"/accounts/opsexception/(\d+)/change/", html))]
+    assert listed == [overdue.pk, later.pk]
+    assert "Unresolved (default)" in html
+
+    everything = client.get(reverse("admin:accounts_opsexception_changelist"), {"status": "all"})
+    assert f"/accounts/opsexception/{resolved.pk}/change/" in everything.content.decode()

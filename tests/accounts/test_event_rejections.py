@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import AccountEvent, RejectedEvent
+from accounts.models import AccountEvent
+from accounts.rejections import RejectedEvent
 from tests.helpers.api import EVENTS_URL
 
 pytestmark = pytest.mark.django_db

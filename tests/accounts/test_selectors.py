@@ -16,7 +16,13 @@ from accounts.selectors import (
     provisioning_step_of,
     provisioning_step_times,
 )
-from accounts.services import EventInput, account_events_record, exception_open, exception_resolve
+from accounts.services import (
+    EventInput,
+    account_events_record,
+    exception_open,
+    exception_resolve,
+    exception_set_status,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -63,13 +69,19 @@ def test_overdue_is_one_rule_for_querysets_and_for_one_row(make_account, system)
         exception=answered.exceptions.get(), note="Sent a new invitation.", actor=system
     )
     assert resolved.status == ExceptionStatus.RESOLVED  # past its target, but nobody waits now
+    responded = make_account(signed_up_at=now - timedelta(days=5))
+    _record(responded, system, "late-invite", "invite.expired", now - timedelta(days=4))
+    acknowledged = exception_set_status(
+        exception=responded.exceptions.get(), status=ExceptionStatus.IN_PROGRESS, actor=system
+    )
+    assert acknowledged.first_response_at  # answered late: the response clock has stopped
 
     exceptions = OpsException.objects.all()
     overdue = set(exceptions_by_overdue(exceptions, overdue=True))
     within = set(exceptions_by_overdue(exceptions, overdue=False))
 
     assert overdue == {late.exceptions.get()}
-    assert within == {fresh.exceptions.get(), resolved}
+    assert within == {fresh.exceptions.get(), resolved, acknowledged}
     assert all(e.is_overdue for e in overdue) and not any(e.is_overdue for e in within)
 
 

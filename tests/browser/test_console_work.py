@@ -108,3 +108,9 @@ def test_support_is_refused_a_billing_action_and_reads_why(admin_page, screensho
     assert page.locator("#error-home").count() == 1
     screenshot(page, "console-a-5-styled-403")
     assert not ActionRun.objects.exists()
+
+    missing = page.goto(f"/opsconsole/actionrun/run/no_such_action/account/{account.pk}/")
+    assert missing.status == 404
+    assert "There is no action named 'no_such_action'" in page.locator("#error-reason").inner_text()
+    assert page.locator("#site-name").count() == 1
+    screenshot(page, "console-a-6-styled-404")

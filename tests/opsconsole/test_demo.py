@@ -6,7 +6,16 @@ from opsconsole import demo
 
 def test_seeders_run_in_layer_order_with_walk_throughs_last():
     names = [seeder.name for seeder in demo.seeders()]
-    assert names == ["opsconsole", "accounts", "routing", "actions", "billing"]
+    assert names == [
+        "opsconsole",
+        "accounts",
+        "routing",
+        "support",
+        "actions",
+        "billing",
+        "constraints",
+        "gates",
+    ]
 
 
 def test_a_seeder_declares_its_own_command_line_options():

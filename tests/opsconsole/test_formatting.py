@@ -38,3 +38,9 @@ def test_human_time_shows_the_local_time_and_the_age(settings):
 )
 def test_money_reads_as_money(cents, currency, expected):
     assert money(cents, currency) == expected
+
+
+def test_human_time_reads_iso_strings_kept_in_json(settings):
+    settings.TIME_ZONE = "UTC"
+    assert human_time("2026-11-29T19:48:00+00:00", now=NOW) == "2026-11-29 19:48 · 21 h ago"
+    assert human_time("not a time") == "—"

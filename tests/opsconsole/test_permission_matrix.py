@@ -17,6 +17,7 @@ from opsconsole import roles
 from opsconsole.actions.registry import all_actions
 from opsconsole.actions.services import run_action
 from opsconsole.errors import ApplicationError, PermissionRefused
+from routing.models import KnownIssue
 from routing.services import ticket_intake
 from tests.helpers.billing import open_drift, reconcile, reconcile_crm, stored_stripe_event
 from tests.helpers.tickets import TICKET_ACTIONS, ticket_ready_for
@@ -29,6 +30,9 @@ BILLING_FIXES = {
     "merge_stripe_customers",
     "link_stripe_customer",
 }
+# Known issues: support links tickets; only engineering and ops leads close them.
+CLOSE_KNOWN_ISSUE = {"mark_known_issue_fixed", "mark_known_issue_wont_fix"}
+LINK_KNOWN_ISSUE = "link_ticket_to_known_issue"
 # Every operator role may work an exception (the owner team, the assignee or an ops lead: that
 # object rule is tested in tests/accounts/test_exception_actions.py; here the user is the
 # assignee, so only the role's permission can refuse).
@@ -40,6 +44,7 @@ ALLOWED = {
         "resend_invite",
         "mark_duplicate",
         "escalate_to_engineering",
+        LINK_KNOWN_ISSUE,
         *EXCEPTION_WORK,
         *TICKET_ACTIONS,
     },
@@ -57,9 +62,18 @@ ALLOWED = {
         "restart_import",
         "replay_webhook",
         *EXCEPTION_WORK,
+        LINK_KNOWN_ISSUE,
+        *CLOSE_KNOWN_ISSUE,
         *TICKET_ACTIONS,
     },
-    "ops_lead": {"push_to_crm", "escalate_to_engineering", *EXCEPTION_WORK, *TICKET_ACTIONS},
+    "ops_lead": {
+        "push_to_crm",
+        "escalate_to_engineering",
+        *EXCEPTION_WORK,
+        LINK_KNOWN_ISSUE,
+        *CLOSE_KNOWN_ISSUE,
+        *TICKET_ACTIONS,
+    },
     # Reads reports and gates; even granted a queue, it works no ticket.
     "leadership": set(),
     "product": set(),
@@ -178,6 +192,31 @@ def _ticket_case(name):
     return _case
 
 
+def _known_issue_case(name):
+    def _case(fixture, account):
+        system = fixture("system")
+        issue = KnownIssue.objects.create(title="Imports time out", error_codes=["import_timeout"])
+        ticket, _ = ticket_intake(
+            source="matrix",
+            external_id=name,
+            account_external_id=account.external_id,
+            requester_email="someone@customer.example",
+            subject="Import stuck",
+            body="",
+            actor=system,
+        )
+        for role in roles.STAFF_ROLES:
+            assign_perm("routing.work_queue", Group.objects.get(name=role), ticket.queue)
+        params = {
+            LINK_KNOWN_ISSUE: {"ticket": ticket.pk},
+            "mark_known_issue_fixed": {"release": "2026.12.1"},
+            "mark_known_issue_wont_fix": {},
+        }[name]
+        return issue, params, {}
+
+    return _case
+
+
 CASES = {
     "restart_import": _restart_import,
     "resend_invite": lambda fixture, account: (account, {}, {}),
@@ -195,6 +234,7 @@ CASES = {
     "merge_stripe_customers": _merge_stripe_customers,
     "link_stripe_customer": _link_stripe_customer,
     **{name: _ticket_case(name) for name in TICKET_ACTIONS},
+    **{name: _known_issue_case(name) for name in (LINK_KNOWN_ISSUE, *CLOSE_KNOWN_ISSUE)},
 }
 
 

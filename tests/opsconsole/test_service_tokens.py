@@ -93,7 +93,13 @@ def test_last_used_is_recorded_without_a_history_row(issued, account):
 
 def test_a_new_token_gets_its_roles_scopes(issued):
     token, _ = issued
-    assert token.scopes == ["accounts:read", "accounts:write", "events:write", "tickets:write"]
+    assert token.scopes == [
+        "accounts:read",
+        "accounts:write",
+        "events:write",
+        "known-issues:read",
+        "tickets:write",
+    ]
 
 
 def test_a_token_without_the_endpoints_scope_is_refused(system, account):

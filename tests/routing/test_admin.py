@@ -3,11 +3,14 @@ backtest shows its diff, and agents only reach their own queues."""
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from routing import services
+from routing.models import Ticket
 
 
 def press(client, name, ticket, **params):
@@ -30,7 +33,7 @@ def test_ticket_page_shows_why_this_owner_and_context(console_for, intake, make_
     assert page.status_code == 200
     html = page.content.decode()
     assert "Why this owner" in html and "catch-all" in html
-    assert account.external_id in html and "Last five events" in html
+    assert account.external_id in html and "Recent events" in html
 
 
 @pytest.mark.django_db
@@ -215,3 +218,21 @@ def test_a_routing_decision_page_and_its_history_open(console_for, intake):
     for name in ("admin:routing_routingdecision_change", "admin:routing_routingdecision_history"):
         page = lead.get(reverse(name, args=[decision.pk]), secure=True)
         assert page.status_code == 200, name
+
+
+@pytest.mark.django_db
+def test_ticket_list_opens_on_open_tickets_the_next_due_first(console_for, intake, make_user):
+    later, sooner, solved = intake(subject="later"), intake(subject="sooner"), intake(subject="solved")
+    now = timezone.now()
+    for ticket, due in ((later, now + timedelta(hours=5)), (sooner, now - timedelta(hours=1))):
+        Ticket.objects.filter(pk=ticket.pk).update(owner_due_at=due, owner_assigned_at=None)
+    services.ticket_solve(ticket=solved, final_category="documentation", actor=make_user("ops_lead"))
+    client = console_for("ops_lead")
+
+    html = client.get(reverse("admin:routing_ticket_changelist"), secure=True).content.decode()
+    rows = re.findall(r"/routing/ticket/(\d+)/change/", html)
+    assert [int(pk) for pk in dict.fromkeys(rows)] == [sooner.pk, later.pk]
+    assert "Open (default)" in html
+
+    everything = client.get(reverse("admin:routing_ticket_changelist"), {"status": "all"}, secure=True)
+    assert f"/routing/ticket/{solved.pk}/change/" in everything.content.decode()

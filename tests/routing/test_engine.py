@@ -109,6 +109,15 @@ def test_match_reports_triggering_fields_and_values():
     assert "plan in ['team'] (was 'Team')" in match.reason
 
 
+def test_a_reason_shows_a_long_text_on_one_line_cut_short():
+    compiled = rules(rule("outage", [cond("text", "contains", "down")]))
+    text = "Dashboard is down for our whole team\nSince 9am every page returns HTTP 503. " + "x" * 200
+    reason = route(compiled, {"text": text}).reason
+    assert "\\n" not in reason and "\n" not in reason
+    assert "(was 'Dashboard is down for our whole team Since 9am" in reason
+    assert "…'" in reason and len(reason) < 200
+
+
 def test_catch_all_takes_what_nothing_else_matches():
     match = route(rules(), {"plan": "team"})
     assert match.rule.key == "catch-all" and match.triggers == [] and "catch-all" in match.reason

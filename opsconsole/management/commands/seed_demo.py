@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from opsconsole import demo
+from opsconsole.alerts import alerts_counted
 from opsconsole.history import SYSTEM_SEEDER, system_user
 
 CONSOLE_URL = "http://127.0.0.1:8000/"
@@ -43,11 +44,16 @@ class Command(BaseCommand):
     def handle(self, *args, seed, console_url, **options):
         use_write_ahead_log()
         actor = system_user(SYSTEM_SEEDER)
-        for seeder in demo.seeders():
-            # A stream per seeder: adding a seeder never changes another's data.
-            rng = random.Random(f"{seed}:{seeder.name}")
-            started = time.perf_counter()
-            seeder.seed(rng=rng, actor=actor, stdout=self.stdout, **seeder.option_values(options))
-            self.stdout.write(f"  ({seeder.name}: {time.perf_counter() - started:.1f} s)")
+        # The demo's breaches and pages raise alerts; a line each would bury the logins.
+        with alerts_counted() as alerts:
+            for seeder in demo.seeders():
+                # A stream per seeder: adding a seeder never changes another's data.
+                rng = random.Random(f"{seed}:{seeder.name}")
+                started = time.perf_counter()
+                seeder.seed(rng=rng, actor=actor, stdout=self.stdout, **seeder.option_values(options))
+                self.stdout.write(f"  ({seeder.name}: {time.perf_counter() - started:.1f} s)")
+        if alerts:
+            kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(alerts.items()))
+            self.stdout.write(f"Alerts raised while seeding (ALERT_WEBHOOK_URL unset, not sent): {kinds}")
         for line in demo.login_lines(console_url):
             self.stdout.write(line)

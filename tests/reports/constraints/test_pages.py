@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.billing.stripe_events import stripe_event_record
-from accounts.models import Account, RejectedEvent
-from accounts.rejections import RejectionReason
+from accounts.models import Account
+from accounts.rejections import RejectedEvent, RejectionReason
 from accounts.services import EventInput, account_events_record
 from accounts.services.events import Rejection, rejected_events_record
 from opsconsole.actions.services import run_action
@@ -21,7 +21,7 @@ from reports.drag.selectors import DRAGS, operational_drag
 from reports.failures.selectors import top_failure_reasons
 from reports.funnel.selectors import step_funnel
 from reports.models import CostSettings
-from reports.quality.selectors import quality_checks
+from reports.quality.selectors import quality_by_day, quality_checks, quality_day_url
 from reports.refunds.selectors import billing_issues
 from reports.timelines.selectors import example_timelines
 from routing.services import ticket_intake, ticket_solve
@@ -103,6 +103,8 @@ def test_every_number_lists_as_many_rows(console_for, company, window):
     pairs += [(r.accounts_hit, r.accounts_url) for r in top_failure_reasons(channel="partner", **window)]
     pairs += [(c.count, c.rows_url) for c in quality_checks(**window)]
     pairs += [(c.count, c.rows_url) for c in quality_checks(**window, channel="partner")]
+    for code, counts in quality_by_day(**window).items():
+        pairs += [(n, quality_day_url(code, **window, channel=None, day=day)) for day, n in counts.items()]
     for step in step_funnel(**window):
         pairs += [(step.reached, step.reached_url), (step.first_staff_touch, step.touch_url)]
     days, _ = operational_drag(**window)

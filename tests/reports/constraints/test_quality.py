@@ -114,7 +114,9 @@ def test_thresholds_are_settings(settings, company, window):
     assert flags["no_channel_source"] is True
 
 
-def test_per_day_counts_add_up_to_the_range(company, window):
+def test_per_day_counts_add_up_to_the_range_and_list_their_rows(company, window):
     per_day = quality_by_day(**window)
     for check in quality_checks(**window):
         assert sum(per_day.get(check.code, {}).values()) == check.count
+        for day, count in per_day.get(check.code, {}).items():
+            assert check_rows(check.code, **window, day=day).count() == count

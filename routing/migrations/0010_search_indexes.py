@@ -16,7 +16,7 @@ INDEXES = {
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("routing", "0005_escalation_ingress_request_id"),
+        ("routing", "0009_sla_breach_verbose_names"),
         ("accounts", "0010_list_and_search_indexes"),
     ]
 
