@@ -22,6 +22,9 @@ SCENARIOS = {
     "intake_api": ("bench.intake_api", [], ["--tickets", "100000", "--requests", "300"]),
     "reconcile_stripe": ("bench.reconcile_stripe", [], ["--subscriptions", "1000"]),
     "ingress": ("bench.ingress", [], ["--events", "300", "--keys", "50"]),
+    # Both load 1M accounts with generate_data --bulk once (the second finds them there).
+    "reports": ("bench.reports", [], ["--accounts", "20000", "--repeat", "1", "--batches", "5"]),
+    "admin_pages": ("bench.admin_pages", [], ["--accounts", "20000", "--repeat", "1", "--grants", "2000"]),
 }
 
 

@@ -30,6 +30,7 @@ import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1")
+os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")  # not a log line per request
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:

@@ -16,8 +16,13 @@ The rule, in order:
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.functions import Cast
+from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_objects_for_user
+from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 
 class RestrictedQuerySet(models.QuerySet):
@@ -38,6 +43,9 @@ class RestrictedQuerySet(models.QuerySet):
             # Guardian files grants under the concrete model, so none name a proxy's rows (and
             # asking it with the proxy's permission raises): a proxy shows by permission only.
             return self.none()
+        granted = _generic_grants(self.model, user, self.permission_for(action))
+        if granted is not None:
+            return self.filter(pk__in=granted)
         return get_objects_for_user(user, self.permission_for(action), klass=self, accept_global_perms=False)
 
     def restrict_through(self, field: str, user, action: str) -> RestrictedQuerySet:
@@ -61,3 +69,41 @@ class RestrictedQuerySet(models.QuerySet):
         ):
             return True
         return self.restrict(user, action).filter(pk=obj.pk).exists()
+
+
+_INTEGER_KEYS = (models.AutoField, models.BigAutoField, models.IntegerField, models.BigIntegerField)
+
+
+def _generic_grants(model, user, permission: str):
+    """The primary keys of ``model`` rows granted to ``user`` (directly or through a group) in
+    guardian's generic tables, as a subquery of integers; None when the model has its own
+    grant tables or no integer key (then guardian answers).
+
+    guardian matches its text ``object_pk`` against the row's key cast to text, which no index
+    serves: with 10,000 grants on 100,000 accounts that ran for minutes. Casting the grants'
+    keys to the key's type instead lets PostgreSQL look each one up by primary key.
+    """
+    pk = model._meta.pk
+    if not isinstance(pk, _INTEGER_KEYS):
+        return None
+    if get_user_obj_perms_model(model) is not UserObjectPermission:
+        return None
+    if get_group_obj_perms_model(model) is not GroupObjectPermission:
+        return None
+    content_type = ContentType.objects.get_for_model(model)
+    found = Permission.objects.filter(content_type=content_type, codename=permission.split(".", 1)[1]).first()
+    if found is None:
+        return model._default_manager.none().values("pk")
+    wanted = {"content_type": content_type, "permission": found}
+    key = models.BigIntegerField()
+    by_user = (
+        UserObjectPermission.objects.filter(user=user, **wanted)
+        .annotate(key=Cast("object_pk", key))
+        .values("key")
+    )
+    by_group = (
+        GroupObjectPermission.objects.filter(group__user=user, **wanted)
+        .annotate(key=Cast("object_pk", key))
+        .values("key")
+    )
+    return by_user.union(by_group)

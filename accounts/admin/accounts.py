@@ -49,7 +49,7 @@ class AccountAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAdmin
         "signed_up",
     )
     list_filter = ("channel", "shape", "lifecycle_stage", "onboarding_path", "billing_status")
-    search_fields = ("external_id", "name", "admin_email")
+    search_fields = ("external_id__startswith", "name", "admin_email__istartswith")
     date_hierarchy = "signed_up_at"
     list_select_related = ("channel",)
     list_per_page = 50

@@ -43,7 +43,7 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, HistoryAdmin):
         "reason_code",
         "account__channel",
     )
-    search_fields = ("account__external_id", "account__name", "summary")
+    search_fields = ("account__external_id__startswith", "account__name", "summary")
     list_select_related = ("account", "account__channel", "reason_code", "owner_user")
     date_hierarchy = "opened_at"
     list_per_page = 50

@@ -12,7 +12,7 @@ from opsconsole.adminkit import ReadOnlyAdminMixin, ReadOnlyHistoryAdmin, badge
 class AccountEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("occurred_at", "type", "account", "channel", "source", "error_code", "reason_code")
     list_filter = ("source", "type", "channel", "reason_code")
-    search_fields = ("event_id", "account__external_id", "request_id", "error_code")
+    search_fields = ("event_id__startswith", "account__external_id__startswith", "request_id__exact")
     list_select_related = ("account", "channel", "reason_code")
     date_hierarchy = "occurred_at"
     list_per_page = 100
@@ -23,7 +23,7 @@ class AccountEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class ProvisioningStepAdmin(ReadOnlyHistoryAdmin):
     list_display = ("account", "step", "status_badge", "status_at", "blocking_exception", "updated_at")
     list_filter = ("step", "status")
-    search_fields = ("account__external_id",)
+    search_fields = ("account__external_id__startswith",)
     list_select_related = ("account", "blocking_exception__reason_code")
 
     class Media:

@@ -271,6 +271,7 @@ class OutboxMessageAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAd
         "response_status",
     )
     list_filter = ("status", "destination", "command")
+    list_select_related = ("account",)
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
 
 

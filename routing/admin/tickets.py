@@ -34,7 +34,12 @@ class TicketAdmin(GuardedActionsAdminMixin, ReadOnlyAdminMixin, HistoryAdmin):
         "ticket_type",
         "queue__tier",
     )
-    search_fields = ("external_id", "subject", "requester_email", "account__external_id")
+    search_fields = (
+        "external_id__startswith",
+        "subject",
+        "requester_email__istartswith",
+        "account__external_id__startswith",
+    )
     list_select_related = ("queue", "owner")
     date_hierarchy = "created_at"
     change_form_template = "admin/routing/ticket/change_form.html"
