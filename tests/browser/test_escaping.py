@@ -2,10 +2,11 @@
 """Hostile text in every free-text field people see is shown as text, never run as markup.
 
 HTML and script go into ticket subjects and bodies, an account name, event data, an escalation
-summary and a routing rule's name. The browser context bypasses the Content-Security-Policy,
-so an unescaped payload would run and open a dialog: a dialog fails the test, and so does any
-element the payload would have made (an <img src=x>, a <script> or a <b id=oc-xss>), while the
-payload's own text must be on the page.
+summary, a routing rule's name, a known issue's title and workaround, a help article's title,
+exception notes (a reassignment's reason, a resolution note) and a guarded action's evidence.
+The browser context bypasses the Content-Security-Policy, so an unescaped payload would run and
+open a dialog: a dialog fails the test, and so does any element the payload would have made (an
+<img src=x>, a <script> or a <b id=oc-xss>), while the payload's own text must be on the page.
 """
 
 from datetime import timedelta
@@ -21,7 +22,8 @@ from accounts.services.events import EventInput
 from opsconsole.actions.services import run_action
 from opsconsole.models import ActionStatus
 from routing import services as routing_services
-from routing.models import RoutingRule, Ticket
+from routing.models import HelpArticle, RoutingRule, Ticket
+from routing.support.services.known_issues import known_issue_create
 from tests.browser.conftest import log_in_with_password
 from tests.helpers.second_factor import second_factor_device, totp_code
 from tests.opsconsole.conftest import fail_import  # noqa: F401  (fixture)
@@ -98,6 +100,15 @@ def test_every_page_escapes_hostile_text(
         ],
         actor=system,
     )
+    known_issue = known_issue_create(
+        title=f"Issue {PAYLOAD}",
+        customer_message=f"Told {PAYLOAD}",
+        workaround=f"Workaround {PAYLOAD}",
+        tickets=[ticket],
+        actor=make_user("ops_lead"),
+    )
+    # Staff add help articles in the admin's form; no service stands between.
+    HelpArticle.objects.create(title=f"Help {PAYLOAD}", url="https://help.example.com/a", reason_codes=["x"])
     event = AccountEvent.objects.get(event_id="evt-hostile")
     rule = RoutingRule.objects.get(key="hostile", rule_set__status="active")
     ticket = Ticket.objects.get(pk=ticket.pk)
@@ -114,6 +125,9 @@ def test_every_page_escapes_hostile_text(
         reverse("admin:routing_escalation_changelist"),
         reverse("admin:routing_ruleset_change", args=[rule.rule_set_id]),
         reverse("admin:routing_routingrule_changelist"),
+        reverse("admin:routing_knownissue_changelist"),
+        reverse("admin:routing_knownissue_change", args=[known_issue.pk]),
+        reverse("admin:routing_helparticle_changelist"),
     ]
 
     dialogs, shown = _visit_as_lead(
@@ -126,6 +140,8 @@ def test_every_page_escapes_hostile_text(
     assert shown[reverse("admin:routing_ticket_change", args=[ticket.pk])]
     assert shown[reverse("admin:routing_escalation_changelist")]
     assert shown[reverse("admin:routing_routingrule_changelist")]
+    assert shown[reverse("admin:routing_knownissue_change", args=[known_issue.pk])]
+    assert shown[reverse("admin:routing_helparticle_changelist")]
 
 
 def test_notes_and_evidence_are_escaped(
