@@ -155,7 +155,7 @@ def test_notes_and_evidence_are_escaped(
     """Exception notes (a reassignment's reason, a resolution note) and a guarded action's
     evidence and note, on the exception, its history, the run pages, the approval inbox and
     the account's timeline."""
-    account = make_account()
+    account = make_account(name=f"Acme {PAYLOAD}")
     exception = fail_import(account, "timeout")
     support, billing, lead = make_user("support"), make_user("billing"), make_user("ops_lead")
     restart = run_action(
@@ -184,8 +184,8 @@ def test_notes_and_evidence_are_escaped(
         reverse("admin:accounts_account_change", args=[account.pk]),
         reverse("admin:opsconsole_actionrun_changelist"),
         reverse("admin:opsconsole_actionrun_change", args=[restart.pk]),
-        reverse("admin:opsconsole_actionrun_change", args=[plan_change.pk]),
         reverse("admin:opsconsole_actionapproval_changelist"),
+        reverse("admin:opsconsole_actionrun_change", args=[plan_change.pk]),
     ]
 
     dialogs, shown = _visit_as_lead(browser, live_server, lead, pages, screenshot, "escaping-evidence")
@@ -195,3 +195,4 @@ def test_notes_and_evidence_are_escaped(
     assert shown[reverse("admin:accounts_opsexception_history", args=[exception.pk])]
     assert shown[reverse("admin:opsconsole_actionrun_change", args=[restart.pk])]
     assert shown[reverse("admin:opsconsole_actionrun_change", args=[plan_change.pk])]
+    assert shown[reverse("admin:opsconsole_actionapproval_changelist")]
