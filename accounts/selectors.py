@@ -376,7 +376,7 @@ def search_accounts_and_exceptions(user, query: str) -> list[SearchHit]:
                     )
                 )
     number = text.removeprefix("#")
-    if number.isdigit():
+    if number.isascii() and number.isdigit():
         exception = (
             OpsException.objects.restrict(user, "view")
             .filter(pk=int(number))

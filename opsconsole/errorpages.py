@@ -9,6 +9,7 @@ the console's login page). A 403 is logged as one line with its reason, without 
 import logging
 
 from django.contrib import admin
+from django.core.exceptions import DisallowedHost
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -43,7 +44,11 @@ def _reason(exception) -> str:
 
 def _back_url(request) -> str:
     referer = request.META.get("HTTP_REFERER", "")
-    host = request.get_host()
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        # The error page of a request with a foreign Host header: link nowhere it names.
+        return ""
     # Behind a TLS proxy the host may carry the backend's port ("testserver:80").
     hosts = {host, host.rsplit(":", 1)[0]}
     if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts=hosts):

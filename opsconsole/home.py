@@ -82,7 +82,7 @@ def search(user, query: str) -> list[SearchHit]:
     """What ``user`` may see that matches ``query`` exactly (an id) or by email or domain."""
     query = query.strip()
     # "#12" names a record by number, however short; any other query needs a few characters.
-    numbered = query.startswith("#") and query[1:].isdigit()
+    numbered = query.startswith("#") and query[1:].isascii() and query[1:].isdigit()
     if len(query) < SEARCH_MIN_LENGTH and not numbered:
         return []
     return [hit for searcher in _SEARCHERS for hit in list(searcher(user, query))[:SEARCH_LIMIT]]

@@ -1,5 +1,7 @@
 """REST API v1 for the product: signups, account reads, provisioning status and events."""
 
+import json
+
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -199,12 +201,13 @@ def _invalid_rejection(item, errors) -> Rejection:
     item = item if isinstance(item, dict) else {}
 
     def text(name: str) -> str:
+        # PostgreSQL stores no NUL in text: a refused "e\x00" must not fail the whole batch.
         value = item.get(name)
-        return value if isinstance(value, str) else ""
+        return value.replace("\x00", "") if isinstance(value, str) else ""
 
     return Rejection(
         reason=RejectionReason.INVALID,
-        errors=dict(errors),
+        errors=json.loads(json.dumps(errors, default=str).replace("\\u0000", "")),
         event_id=text("event_id"),
         account_ref=text("account"),
         type=text("type"),

@@ -267,7 +267,7 @@ WEBHOOK_MAX_DEPTH = 64
 def _signed_at(signature_header: str) -> int | None:
     for part in signature_header.split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit():
+        if name == "t" and value.isascii() and value.isdigit():
             return int(value)
     return None
 

@@ -141,6 +141,13 @@ def decision_sign(
         refuse("not_allowed", "Only the plan's executive owner or an ops lead signs a gate decision.")
     if decision.is_signed:
         raise Conflict("already_signed", "This decision is signed; amend it with a new record.")
+    # A pause the stop rules drafted has no conditions yet; signed without any, it could never
+    # restart on evidence (and once signed, none can be added).
+    if decision.outcome == Outcome.PAUSE and not decision.restart_conditions.exists():
+        raise ValidationFailed(
+            "restart_conditions_required",
+            "A pause is signed with at least one measurable restart condition; draft them first.",
+        )
     now = now or timezone.now()
     decision.signed_by = actor
     decision.signed_at = now

@@ -9,7 +9,7 @@ from django.utils import timezone
 from gates import permissions
 from gates.checks import CheckContext, all_checks
 from gates.choices import ReviewKind
-from gates.models import CheckOverride, CheckResult, GateEvaluation, GateReview, RampPlan
+from gates.models import CheckOverride, CheckResult, Decision, GateEvaluation, GateReview, RampPlan
 from gates.services.plans import refuse
 from opsconsole.errors import Conflict, ValidationFailed
 from opsconsole.history import service
@@ -86,6 +86,11 @@ def check_override(*, result: CheckResult, justification: str, actor) -> CheckOv
         )
     if result.passed:
         raise Conflict("check_passed", "A passed check needs no override.")
+    # A signed record shows this evaluation's tally: overriding it now would change what was signed.
+    if Decision.objects.filter(evaluation=result.evaluation, signed_at__isnull=False).exists():
+        raise Conflict(
+            "evaluation_signed", "A signed decision cites this evaluation; evaluate again and override there."
+        )
     try:
         with transaction.atomic():
             return CheckOverride.objects.create(check_result=result, justification=text, overridden_by=actor)

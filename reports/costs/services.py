@@ -21,13 +21,19 @@ def _may(actor, permission: str) -> None:
         raise PermissionRefused("not_allowed", "Only an ops lead may change the cost model.")
 
 
+MAX_AMOUNT_CENTS = 100_000_000_000
+
+
 def _amount(name: str, value) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
         number = -1
-    if number < 0:
-        raise ValidationFailed("invalid_amount", f"{name} must be a whole number, 0 or more.", {name: value})
+    # The columns are bigint; past $1bn (in cents) an input is a typo, not a cost.
+    if not 0 <= number <= MAX_AMOUNT_CENTS:
+        raise ValidationFailed(
+            "invalid_amount", f"{name} must be a whole number from 0 to {MAX_AMOUNT_CENTS}.", {name: value}
+        )
     return number
 
 

@@ -192,7 +192,7 @@ def sparkline_view(request):
     raw, colour = request.GET.get("v", ""), request.GET.get("c", "0")
     parts = raw.split(",") if raw else []
     try:
-        if len(parts) > charts.MAX_SPARK_POINTS or not colour.isdigit():
+        if len(parts) > charts.MAX_SPARK_POINTS or not (colour.isascii() and colour.isdigit()):
             raise ValueError
         values = [float(p) if p else None for p in parts]
     except ValueError:

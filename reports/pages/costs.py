@@ -35,7 +35,12 @@ def _save(request) -> None:
             key = f"spend_{channel.code}"
             if key in request.POST:
                 dollars = request.POST[key] or "0"
-                cents = round(float(dollars) * 100) if dollars.replace(".", "", 1).isdigit() else -1
+                cents = (
+                    round(float(dollars) * 100)
+                    # At most $1bn a month: a longer number is a typo (and would overflow a float).
+                    if len(dollars) <= 13 and dollars.isascii() and dollars.replace(".", "", 1).isdigit()
+                    else -1
+                )
                 channel_spend_set(channel=channel, monthly_spend_cents=cents, actor=request.user)
         messages.success(request, "Cost model inputs saved.")
     except ApplicationError as exc:

@@ -95,8 +95,16 @@ class KnownIssueAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAd
         issue = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if issue is not None:
-            context["links"] = issue.links.select_related("ticket", "linked_by").order_by("-linked_at")
-            context["notices"] = issue.notices.select_related("ticket").order_by("ticket_id")
+            # Only the linked tickets this user may see: a ticket's subject is as private as its page.
+            visible = Ticket.objects.restrict(request.user, "view")
+            context["links"] = (
+                issue.links.filter(ticket__in=visible)
+                .select_related("ticket", "linked_by")
+                .order_by("-linked_at")
+            )
+            context["notices"] = (
+                issue.notices.filter(ticket__in=visible).select_related("ticket").order_by("ticket_id")
+            )
         return super().change_view(request, object_id, form_url, context)
 
     def get_urls(self):
@@ -127,7 +135,7 @@ class KnownIssueAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAd
         return TemplateResponse(request, "admin/routing/knownissue/triage.html", context)
 
     def _triage_post(self, request, days: int):
-        ids = [int(v) for v in request.POST.getlist("ticket") if v.isdigit()]
+        ids = [int(v) for v in request.POST.getlist("ticket") if v.isascii() and v.isdigit()]
         cluster = next(
             (c for c in ticket_clusters(request.user, days=days) if c.key == request.POST.get("cluster")),
             None,

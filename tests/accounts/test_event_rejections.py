@@ -40,3 +40,20 @@ def test_refused_events_are_kept_once_with_their_reason(api_client_for, make_acc
     assert RejectedEvent.objects.get(event_id="bad-1").errors.keys() == {"occurred_at"}
     assert AccountEvent.objects.filter(event_id="ok-1").count() == 1
     assert RejectedEvent.objects.get(event_id="lost-1").received_by == client.token.user
+
+
+def test_a_refused_event_with_a_nul_character_does_not_fail_the_batch(api_client_for, make_account):
+    # PostgreSQL stores no NUL in text: keeping the refusal must not refuse the valid events too.
+    account = make_account(signed_up_at=timezone.now() - timedelta(days=1))
+    at = (timezone.now() - timedelta(hours=1)).isoformat()
+    body = {
+        "events": [
+            {"event_id": "ok-nul", "account": account.external_id, "type": "user.login", "occurred_at": at},
+            {"event_id": "bad\u0000id", "account": "acct\u0000x", "type": "user.login", "occurred_at": at},
+        ]
+    }
+    response = api_client_for("product").post(EVENTS_URL, body, format="json")
+    assert response.status_code == 200
+    assert [r["index"] for r in response.json()["rejected"]] == [1]
+    assert AccountEvent.objects.filter(event_id="ok-nul").count() == 1
+    assert RejectedEvent.objects.get(reason="invalid").event_id == "badid"

@@ -16,6 +16,7 @@ from gates.services import (
     review_open,
     stop_rules_evaluate,
 )
+from opsconsole.errors import ValidationFailed
 from reports.models import MetricSnapshot
 from tests.gates.conftest import days_before, sign_proceed
 from tests.helpers.race import run_together
@@ -64,6 +65,12 @@ def test_two_bad_mature_days_pause_the_ramp_alert_and_open_a_draft_pause_review(
     [alert] = alert_receiver.requests
     assert alert["json"]["opsconsole"]["kind"] == "ramp_paused"
     assert alert["json"]["opsconsole"]["fields"]["executive_owner"] == ramping.executive_owner.username
+    # The drafted pause has no restart conditions yet: signed like that it could never restart.
+    with pytest.raises(ValidationFailed) as refused:
+        decision_sign(decision=draft, actor=ramping.executive_owner)
+    assert refused.value.code == "restart_conditions_required"
+    draft.refresh_from_db()
+    assert draft.signed_at is None
 
 
 @pytest.mark.django_db

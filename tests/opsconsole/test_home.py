@@ -132,3 +132,12 @@ def test_a_refused_next_lands_on_the_console_home(make_user):
     assert "/accounts/profile/" not in response["Location"]
     # The second step keeps only a safe target: the console's home.
     assert response["Location"].endswith("?next=%2F")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["²²²", "#²", "#٣"])
+def test_search_for_digits_python_cannot_read_as_a_number_answers(console_for, query):
+    # str.isdigit() accepts "²" and "٣", which int() refuses: this was a 500.
+    response = console_for("support").get("/search/", {"q": query})
+    assert response.status_code == 200
+    assert f"Search: {query}" in response.content.decode()

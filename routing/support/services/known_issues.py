@@ -58,6 +58,7 @@ def known_issue_create(
     feature_areas=(),
     error_codes=(),
     owner=None,
+    auto_link: bool = True,
     tickets=(),
 ) -> KnownIssue:
     """A new known issue (open: investigating or fix in progress), with ``tickets`` linked."""
@@ -78,6 +79,7 @@ def known_issue_create(
         reason_codes=_clean_list(reason_codes),
         feature_areas=_clean_list(feature_areas),
         error_codes=_clean_list(error_codes),
+        auto_link=auto_link,
         owner=owner,
     )
     for ticket in tickets:

@@ -161,3 +161,23 @@ def test_known_issues_api_filters_by_status(api_client_for, issue, make_user):
     bad = api.get("/api/v1/known-issues/?status=solved")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "unknown_status"
     assert api_client_for("analytics").get("/api/v1/known-issues/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_add_page_creates_a_known_issue_through_the_service(console_for):
+    client = console_for("engineering")
+    form = {
+        "title": "Exports stall at 99%",
+        "ticket_type": "bug",
+        "customer_message": "",
+        "workaround": "",
+        "wont_fix_message": "",
+        "reason_codes": "",
+        "feature_areas": "export",
+        "error_codes": "",
+        "owner": "",
+    }  # auto_link unticked
+    response = client.post("/routing/knownissue/add/", form)
+    assert response.status_code == 302, response.content.decode()[:500]
+    created = KnownIssue.objects.get(title="Exports stall at 99%")
+    assert (created.auto_link, created.feature_areas) == (False, ["export"])
