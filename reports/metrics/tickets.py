@@ -6,7 +6,18 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 
 from django.db import connections
-from django.db.models import Count, DateField, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Value,
+)
 from django.db.models.functions import Trunc
 
 from reports.metrics.definitions import OPEN_NOW, TICKETS, Metric
@@ -78,25 +89,20 @@ def ticket_metrics(
 
 
 def _auto_owner(metric: Metric, *, since, until, shape, plan, period):
-    """Tickets are counted per account first (the window's tickets by ``ticket_created_idx``),
-    then each account's counts take its channel from its facts row (channel never changes; shape
-    and plan are the account's copies): a narrow table, not the whole account table, so the
-    join reads a quarter of the pages. A ticket with no account, or whose account is left out by
-    a filter, is kept or dropped exactly as the account join did."""
+    """The window's tickets (read from ``ticket_created_account_idx`` alone) take their channel
+    from their account's facts row (channel never changes; shape and plan are the account's
+    copies): a narrow table, not the whole account table, so the join reads a quarter of the
+    pages. A ticket with no account, or whose account a filter leaves out, is kept or dropped
+    exactly as the account join did."""
     using = reports_db()
     tickets = Ticket.objects.using(using).filter(
         created_at__gte=day_start(since), created_at__lt=day_start(until)
     )
-    keys = ["account_id"]
+    columns = {"auto": ExpressionWrapper(auto_owner_q(), output_field=BooleanField())}
     if period:
-        tickets = tickets.annotate(
-            period_start=Trunc("created_at", period, output_field=DateField(), tzinfo=UTC)
-        )
-        keys.append("period_start")
-    per_account = (
-        tickets.values(*keys).annotate(n=Count("pk"), auto=Count("pk", filter=auto_owner_q())).order_by()
-    )
-    inner, params = per_account.query.sql_with_params()
+        columns["period_start"] = Trunc("created_at", period, output_field=DateField(), tzinfo=UTC)
+    per_ticket = tickets.annotate(**columns).values("account_id", *columns).order_by()
+    inner, params = per_ticket.query.sql_with_params()
     conditions, filter_params = [], []
     for field, value in (("shape", shape), ("plan", plan)):
         if value:
@@ -105,7 +111,7 @@ def _auto_owner(metric: Metric, *, since, until, shape, plan, period):
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     group = "f.channel_id, t.period_start" if period else "f.channel_id"
     sql = (
-        f"SELECT {group}, SUM(t.n), SUM(t.auto) FROM ({inner}) t "
+        f"SELECT {group}, COUNT(*), SUM(CASE WHEN t.auto THEN 1 ELSE 0 END) FROM ({inner}) t "
         f"LEFT JOIN {AccountFacts._meta.db_table} f ON f.account_id = t.account_id "
         f"{where} GROUP BY {group}"
     )
