@@ -281,6 +281,8 @@ class OpsException(models.Model):
 
     class Meta:
         ordering = ["respond_by"]
+        verbose_name = "exception"
+        verbose_name_plural = "exceptions"
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "reason_code"],

@@ -20,6 +20,7 @@ from accounts.models import (
 )
 from opsconsole import roles
 from opsconsole.demo import DEMO_PASSWORD
+from opsconsole.models import OutboxMessage
 
 SMALL = "20"
 
@@ -128,7 +129,9 @@ def test_a_second_run_changes_nothing():
 
 
 def forget_demo_data():
-    """Undo a seed: the accounts, and the billing demo's run that marks it as done."""
+    """Undo a seed: the accounts, the billing demo's run that marks it as done, and the messages
+    queued for the help desk and the CRM about those accounts (they protect their account)."""
+    OutboxMessage.objects.all().delete()
     BillingDrift.objects.all().delete()
     ReconciliationRun.objects.all().delete()
     Account.objects.all().delete()

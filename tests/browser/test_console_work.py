@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from accounts.choices import ExceptionStatus
-from accounts.services import EventInput, account_events_record
+from accounts.services import EventInput, account_events_record, exception_reassign
 from opsconsole.models import ActionRun, ActionStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -44,8 +44,18 @@ def test_support_resends_an_expired_invite_and_the_clock_stops(admin_page, scree
     exception = _invite_expired(account, system)
     assert exception.first_response_at is None
     page = admin_page("support")
-    page.goto("/accounts/opsexception/?status__exact=open")
-    page.get_by_role("link", name=f"#{exception.pk} invite_expired").click()
+    # A lead gives it to this agent (through the service), so it is on their "my work" home.
+    exception_reassign(
+        exception=exception,
+        team=exception.owner_team,
+        owner_user=admin_page.user,
+        reason="Yours to work",
+        actor=system,
+    )
+    page.goto("/")
+    mine = page.locator("#my-work tbody tr")
+    assert mine.count() == 1 and "invite_expired" in mine.nth(0).inner_text()
+    mine.get_by_role("link", name=f"#{exception.pk} invite_expired").click()
     page.wait_for_url(re.compile(rf"/accounts/opsexception/{exception.pk}/change/"))
     assert "Runbook: Admin invitation expired" in page.content()
     assert page.locator("select[name=status]").count() == 0  # no free Status field

@@ -14,6 +14,8 @@ from accounts.choices import ReconciliationMode, ReconciliationStatus, Reconcili
 from accounts.models import ReconciliationRun
 from accounts.services import exception_open
 from opsconsole import roles
+from opsconsole.actions.services import run_action
+from opsconsole.models import ActionStatus
 from routing import services
 from routing.models import Queue, Ticket
 
@@ -108,6 +110,16 @@ def test_work_lists_fit_a_1280_px_laptop_without_sideways_scrolling(
 ):
     page = admin_page("ops_lead")
     _work_to_show(agent=make_user("support"), lead=admin_page.user, system=system, make_account=make_account)
+    # A plan change waiting for approval, for the approval inbox's generic list below "Waiting for you".
+    pending = run_action(
+        name="reassign_plan",
+        target=make_account(external_id="acct_browser_with_a_long_external_id_pending"),
+        actor=make_user("billing", username="billing.requester.with.a.long.name@customer-example.example"),
+        params={"plan": "enterprise", "note": LONG_SUBJECT},
+        evidence={"note": LONG_SUBJECT},
+        idempotency_key="pending-approval",
+    ).run
+    assert pending.status == ActionStatus.AWAITING_APPROVAL
     assert page.viewport_size["width"] == 1280
 
     for path in (
@@ -115,6 +127,7 @@ def test_work_lists_fit_a_1280_px_laptop_without_sideways_scrolling(
         "/accounts/opsexception/",
         "/accounts/billingdrift/",
         "/accounts/reconciliationrun/",
+        "/opsconsole/actionapproval/",
     ):
         page.goto(path)
         assert page.locator("#result_list tbody tr").count() >= 1, path

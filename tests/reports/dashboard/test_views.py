@@ -156,7 +156,7 @@ def test_every_definition_is_one_click_away(leadership):
     assert "Window 72h · version 1" in html
 
 
-def test_the_page_says_as_of_and_links_the_csv_and_the_cohorts(leadership):
+def test_the_page_says_as_of_and_links_the_csv_the_cohorts_and_support(leadership):
     response = leadership.get(DASHBOARD, sixty_days(shape="free_trial"))
     html = response.content.decode()
     assert 'id="as-of"' in html and "UTC" in html
@@ -166,6 +166,7 @@ def test_the_page_says_as_of_and_links_the_csv_and_the_cohorts(leadership):
     exported = leadership.get(csv_link.replace("&amp;", "&"))
     assert exported.status_code == 200 and exported["Content-Type"].startswith("text/csv")
     assert any(link.startswith(COHORTS) for link in page.links)
+    assert reverse("admin:reports_support") in page.links
 
 
 def test_charts_and_sparklines_are_images_on_the_page(make_channel, make_account, leadership):
