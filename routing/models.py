@@ -340,7 +340,7 @@ class Ticket(models.Model):
         ]
         indexes = [
             models.Index(fields=["queue", "status"], name="ticket_queue_status_idx"),
-            models.Index(fields=["created_at"], name="ticket_created_idx"),
+            models.Index(fields=["created_at"], include=["account", "id"], name="ticket_created_idx"),
             # The minute-by-minute SLA check reads only open tickets with an unmet target.
             models.Index(
                 fields=["owner_due_at"],
