@@ -62,3 +62,9 @@ def test_api_refusals_and_missing_records_keep_the_envelope(api_client_for):
     assert missing.status_code == 404 and missing.json()["error"]["code"]
     refused = api_client_for("analytics").post("/api/v1/events/", {}, format="json")
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"
+
+
+def test_the_favicon_is_answered_without_the_login_page():
+    # Signed out, it used to redirect to /login/: a request that raced every browser sign-in.
+    response = https_client().get("/favicon.ico")
+    assert response.status_code == 204
