@@ -24,7 +24,7 @@ from gates.models import (
     RuleEvaluation,
 )
 from gates.rules import baseline_of, evaluate, evaluate_condition, needs_baseline
-from gates.selectors import baseline_window, metric_periods, metric_scale, watched_plans
+from gates.selectors import baseline_window, metric_periods, metric_scale, open_pause, watched_plans
 from gates.services.plans import set_status
 from opsconsole.alerts import Alert, alert_send
 from opsconsole.history import SYSTEM_SCHEDULER, service, system_user
@@ -138,12 +138,21 @@ def ramp_pause(*, plan: RampPlan, evaluation: RuleEvaluation, now=None, actor) -
 
 
 def restart_decision(plan: RampPlan) -> Decision | None:
-    """The latest signed pause decision of the plan since its open pause (or ever)."""
-    return (
-        Decision.objects.filter(review__plan=plan, signed_at__isnull=False, outcome=Outcome.PAUSE)
-        .order_by("-signed_at", "-id")
-        .first()
-    )
+    """The latest signed pause decision of the plan since its open pause (or ever, for a pause
+    signed without a tripped rule): an earlier pause's conditions are not this pause's."""
+    decisions = Decision.objects.filter(review__plan=plan, signed_at__isnull=False, outcome=Outcome.PAUSE)
+    pause = open_pause(plan)
+    if pause is not None:
+        decisions = decisions.filter(signed_at__gte=pause.paused_at)
+    return decisions.order_by("-signed_at", "-id").first()
+
+
+def restart_evidence_since(plan: RampPlan, decision: Decision, today):
+    """The first signup day that may count toward a restart: the day after the pause (or after
+    the pause was signed), never earlier than the look-back. Days before it are why it paused."""
+    pause = open_pause(plan)
+    paused_on = timezone.localdate(pause.paused_at if pause is not None else decision.signed_at)
+    return max(today - timedelta(days=RESTART_LOOKBACK_DAYS), paused_on + timedelta(days=1))
 
 
 @service
@@ -156,7 +165,7 @@ def restart_conditions_evaluate(*, plan: RampPlan, now=None, actor) -> list[Rule
     if decision is None:
         return []
     evaluations = []
-    since = now.date() - timedelta(days=RESTART_LOOKBACK_DAYS)
+    since = restart_evidence_since(plan, decision, now.date())
     for condition in decision.restart_conditions.order_by("id"):
         periods = metric_periods(
             channel_id=plan.channel_id, metric=condition.metric, since=since, until=now.date()

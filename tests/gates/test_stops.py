@@ -16,6 +16,7 @@ from gates.services import (
     review_open,
     stop_rules_evaluate,
 )
+from gates.services.stops import restart_evidence_since
 from opsconsole.errors import ValidationFailed
 from reports.models import MetricSnapshot
 from tests.gates.conftest import days_before, sign_proceed
@@ -139,7 +140,8 @@ def test_restart_conditions_notify_once_and_the_ramp_stays_paused(
         ],
         actor=owner,
     )
-    decision_sign(decision=pause, actor=owner)
+    # Signed 13 days ago: only the signup days after the pause count toward restarting.
+    pause = decision_sign(decision=pause, now=timezone.now() - timedelta(days=13), actor=owner)
     days = [d for d in days_before(TODAY, 12) if d.weekday() < 5][-5:]
     for day in days[:-1]:
         snapshot("activation_24h", day, 35, 50)  # 70%
@@ -153,6 +155,8 @@ def test_restart_conditions_notify_once_and_the_ramp_stays_paused(
         restart_conditions_evaluate(plan=ramping, actor=system)
     assert evaluation.outcome == ConditionOutcome.MET
     assert RestartNotice.objects.filter(decision=pause).count() == 1
+    # The same good days before the pause would not have counted.
+    assert restart_evidence_since(ramping, pause, TODAY) > pause.signed_at.date()
     assert [r["json"]["opsconsole"]["kind"] for r in alert_receiver.requests] == [
         "ramp_restart_conditions_met"
     ]
