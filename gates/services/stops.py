@@ -34,10 +34,25 @@ logger = logging.getLogger("gates")
 RESTART_LOOKBACK_DAYS = 35
 
 
+def stop_rule_since(plan: RampPlan):
+    """The first signup day stop rules read: the ramp's start, or the day after the latest
+    resume, since the days before a signed proceed are what the pause was about."""
+    resumed_at = (
+        plan.pauses.filter(resumed_at__isnull=False)
+        .order_by("-resumed_at")
+        .values_list("resumed_at", flat=True)
+        .first()
+    )
+    if resumed_at is None:
+        return plan.ramp_started_on
+    after_resume = timezone.localdate(resumed_at) + timedelta(days=1)
+    return max(plan.ramp_started_on or after_resume, after_resume)
+
+
 def rule_verdict(plan: RampPlan, rule, *, now):
     until = now.date() + timedelta(days=1)  # today's cohort too: immature, listed as ignored
     periods = metric_periods(
-        channel_id=plan.channel_id, metric=rule.metric, since=plan.ramp_started_on, until=until
+        channel_id=plan.channel_id, metric=rule.metric, since=stop_rule_since(plan), until=until
     )
     baseline = None
     if needs_baseline(rule.comparator):

@@ -66,6 +66,11 @@ def test_two_bad_mature_days_pause_the_ramp_alert_and_open_a_draft_pause_review(
     [alert] = alert_receiver.requests
     assert alert["json"]["opsconsole"]["kind"] == "ramp_paused"
     assert alert["json"]["opsconsole"]["fields"]["executive_owner"] == ramping.executive_owner.username
+    # A signed proceed resumes the ramp: the same bad days no longer trip it again.
+    sign_proceed(ramping, ramping.executive_owner, review_date=TODAY + timedelta(days=7))
+    [again] = stop_rules_evaluate(plan=ramping, actor=system)
+    assert again.outcome != RuleOutcome.TRIPPED
+    assert RampPause.objects.filter(plan=ramping).count() == 1
     # The drafted pause has no restart conditions yet: signed like that it could never restart.
     with pytest.raises(ValidationFailed) as refused:
         decision_sign(decision=draft, actor=ramping.executive_owner)
