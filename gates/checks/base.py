@@ -7,6 +7,7 @@ freezes that into a ``CheckResult``. Thresholds are settings (``GATES_*``), with
 the gate's charter names.
 """
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import ClassVar
@@ -60,13 +61,15 @@ class CheckOutcome:
     evidence: list = field(default_factory=list)
 
 
-class GateCheck:
+class GateCheck(ABC):
+    """One of the six readiness checks; ``register`` refuses a class without ``evaluate``."""
+
     code: ClassVar[str]
     label: ClassVar[str]
     rule: ClassVar[str]  # what passing means, in words
 
-    def evaluate(self, ctx: CheckContext) -> CheckOutcome:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def evaluate(self, ctx: CheckContext) -> CheckOutcome: ...
 
 
 def register(cls: type[GateCheck]) -> type[GateCheck]:
