@@ -13,6 +13,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Channel
+from opsconsole.db_router import primary_reads
 from opsconsole.history import service
 from reports import hooks
 from reports.metrics import COHORT_METRICS, DAY, Distribution, MetricValue, cohort_table
@@ -22,8 +23,9 @@ from reports.models import MetricSnapshot
 # move it after that too. Each run rewrites this many days back, yesterday included.
 SNAPSHOT_LOOKBACK_DAYS = 35
 SNAPSHOT_FIELDS = ("value", "numerator", "denominator", "complete", "pending")
-# Reads of the reports app go to the replica when there is one (opsconsole/db_router.py); rows
-# a write locks are read on the primary.
+# Reads of the reports app go to the replica when there is one (opsconsole/db_router.py). The
+# snapshot writer reads on the primary (``primary_reads``): what it writes and what gates then
+# evaluates must not lag behind what the primary holds. Rows a write locks name it too.
 PRIMARY = "default"
 
 
@@ -70,8 +72,9 @@ def metric_snapshots_write(
     changed. New rows are inserted together (each with its history row); existing rows are
     updated, one by one, only where their numbers moved."""
     now = now or timezone.now()
-    table = cohort_table(metrics=COHORT_METRICS, since=since, until=until, period=DAY, now=now)
-    by_code = {c.code: c for c in Channel.objects.all()}
+    with primary_reads():
+        table = cohort_table(metrics=COHORT_METRICS, since=since, until=until, period=DAY, now=now)
+    by_code = {c.code: c for c in Channel.objects.using(PRIMARY)}
     wanted = {}
     for (code, day), values in table.items():
         if code not in by_code or (channels is not None and code not in channels):
@@ -117,7 +120,8 @@ def metric_snapshots_run(
     """Snapshot the signup days of [since, until) (one transaction), then tell the registered
     hooks, with the days and channels written (gates evaluates its stop rules on them)."""
     now = now or timezone.now()
-    written = metric_snapshots_write(since=since, until=until, channels=channels, now=now, actor=actor)
-    periods = [since + timedelta(days=n) for n in range((until - since).days)]
-    hooks.after_snapshot(periods=periods, channels=channels, now=now)
+    with primary_reads():  # gates evaluates the rows just written: read them where they are
+        written = metric_snapshots_write(since=since, until=until, channels=channels, now=now, actor=actor)
+        periods = [since + timedelta(days=n) for n in range((until - since).days)]
+        hooks.after_snapshot(periods=periods, channels=channels, now=now)
     return written

@@ -77,8 +77,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # One structured line per request (request_started/finished), bound to its request id and user.
-    "django_structlog.middlewares.RequestMiddleware",
+    # One structured line per request (request_finished, or request_failed with the traceback):
+    # request id, method, path, status, user and duration (opsconsole/request_log.py).
+    "opsconsole.request_log.RequestLogMiddleware",
     # request.user.is_verified(): whether this session passed a second factor.
     "django_otp.middleware.OTPMiddleware",
     "opsconsole.middleware.AdminSessionTimeoutMiddleware",
@@ -205,8 +206,12 @@ REST_FRAMEWORK = {
         # A service token also needs the endpoint's declared scope (opsconsole/api/scopes.py).
         "opsconsole.api.scopes.TokenScopes",
     ],
-    # Per token, on the shared cache: 429 with Retry-After past API_TOKEN_RATE.
-    "DEFAULT_THROTTLE_CLASSES": ["opsconsole.api.throttling.ServiceTokenRateThrottle"],
+    # On the shared cache, 429 with Retry-After: per token past API_TOKEN_RATE, per staff user
+    # calling with a console session past API_SESSION_RATE.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "opsconsole.api.throttling.ServiceTokenRateThrottle",
+        "opsconsole.api.throttling.StaffSessionRateThrottle",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["opsconsole.api.parsers.GuardedJSONParser"],
     "EXCEPTION_HANDLER": "opsconsole.api.errors.api_exception_handler",
@@ -218,6 +223,8 @@ if DEBUG:
 
 # Requests per token ("N/s", "N/min", "N/hour"); each token counts on its own.
 API_TOKEN_RATE = env_str("OPSCONSOLE_API_TOKEN_RATE", default="1200/min")
+# Requests per staff user calling the API with a console session; each user counts on their own.
+API_SESSION_RATE = env_str("OPSCONSOLE_API_SESSION_RATE", default="300/min")
 
 # The cache (API throttles; anything shared between processes): Redis when CACHE_URL names it
 # or the Celery broker is Redis, so every gunicorn process counts together; else local memory.
@@ -295,8 +302,8 @@ PRODUCT_WEBHOOK_URL = env_str("PRODUCT_WEBHOOK_URL", default="")
 
 # --- Logging: one structured line per event (logfmt on stderr), each with its request_id. ---
 # Standard-library loggers go through the same formatter, so Django's, Celery's and ours look
-# alike. Django's own request loggers are off: django-structlog's request_finished (4xx as a
-# warning, no traceback) and request_failed (5xx, with the traceback) say the same thing once.
+# alike. Django's own request loggers are off: the one request_finished line (4xx as a warning,
+# no traceback) or request_failed (5xx, with the traceback) says the same thing once.
 _LOG_PROCESSORS = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,

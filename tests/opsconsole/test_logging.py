@@ -1,9 +1,12 @@
-"""Log lines: one structured line per event, each with its request id; no traceback for a 403."""
+"""Log lines: one structured line per request (and per event), each with its request id; no
+traceback for a 403, the traceback for a 500."""
 
 import io
 import logging
+import re
 
 import pytest
+from django.urls import path, reverse
 
 from tests.helpers.api import EVENTS_URL
 
@@ -39,17 +42,32 @@ def _lines(log_output) -> list[str]:
     return [line for line in log_output.readouterr().splitlines() if line.strip()]
 
 
-def test_a_request_logs_structured_lines_with_its_id_once_each(console_for, log_output):
+def _of(lines: list[str], request_id: str) -> list[str]:
+    return [line for line in lines if f"request_id={request_id}" in line]
+
+
+def _boom(request):
+    raise RuntimeError("kaboom in a view")
+
+
+# A view that fails, for the 500 case (``pytest.mark.urls(__name__)``).
+urlpatterns = [path("boom/", _boom)]
+
+
+def test_a_request_logs_exactly_one_line_with_id_method_path_status_user_and_duration(
+    console_for, log_output
+):
     client = console_for("support")
     log_output.readouterr()
     client.get("/accounts/account/", HTTP_X_REQUEST_ID="req-log-1")
     lines = _lines(log_output)
 
-    finished = [line for line in lines if "event=request_finished" in line]
-    assert len(finished) == 1, lines
-    assert "request_id=req-log-1" in finished[0]
-    assert "code=200" in finished[0]
-    assert len(lines) == len(set(lines)), "a line was printed twice"
+    (line,) = _of(lines, "req-log-1")
+    assert "event=request_finished" in line and "level=info" in line
+    assert "method=GET" in line and "path=/accounts/account/" in line and "status=200" in line
+    assert f"user={client.user.username}" in line
+    assert re.search(r"duration_ms=\d+(\.\d+)?", line), line
+    assert "request_started" not in "\n".join(lines)
     assert all(line.startswith("timestamp=") and " level=" in line for line in lines), lines
 
 
@@ -61,17 +79,54 @@ def test_a_forbidden_request_logs_one_warning_and_no_traceback(console_for, log_
 
     assert response.status_code in (302, 403)
     assert "Traceback" not in "\n".join(lines)
-    assert sum("request_id=req-log-403" in line for line in lines) >= 1
-    assert len(lines) == len(set(lines))
+    (line,) = _of(lines, "req-log-403")
+    assert f"status={response.status_code}" in line
 
 
-def test_an_api_refusal_logs_no_traceback(product_api, log_output):
+def test_a_not_found_page_logs_one_warning(console_for, log_output):
+    client = console_for("support")
+    log_output.readouterr()
+    response = client.get("/accounts/account/999999999/change/", HTTP_X_REQUEST_ID="req-log-404")
+    lines = _lines(log_output)
+    assert response.status_code in (302, 404)
+    (line,) = _of(lines, "req-log-404")
+    assert "level=warning" in line and "Traceback" not in line
+
+
+def test_an_api_refusal_logs_one_line_and_no_traceback(product_api, log_output):
     log_output.readouterr()
     response = product_api.get(EVENTS_URL, HTTP_X_REQUEST_ID="req-log-405")
     lines = _lines(log_output)
     assert response.status_code in (403, 405)
     assert "Traceback" not in "\n".join(lines)
-    assert [line for line in lines if "event=request_finished" in line and "req-log-405" in line]
+    (line,) = _of(lines, "req-log-405")
+    assert "event=request_finished" in line and f"status={response.status_code}" in line
+    assert f"user={product_api.token.user.username}" in line
+
+
+def test_a_streamed_csv_export_logs_one_line(console_for, log_output):
+    client = console_for("ops_lead")
+    log_output.readouterr()
+    response = client.get(reverse("admin:opsconsole_loginevent_export"), HTTP_X_REQUEST_ID="req-log-csv")
+    assert response.status_code == 200 and response.streaming
+    b"".join(response.streaming_content)
+    lines = _lines(log_output)
+    (line,) = _of(lines, "req-log-csv")
+    assert "event=request_finished" in line and "status=200" in line
+
+
+@pytest.mark.urls(__name__)
+def test_a_failing_request_logs_one_error_line_with_its_traceback(console_for, log_output):
+    client = console_for("support")
+    client.raise_request_exception = False
+    log_output.readouterr()
+    response = client.get("/boom/", HTTP_X_REQUEST_ID="req-log-500")
+    lines = _lines(log_output)
+    assert response.status_code == 500
+    (line,) = _of(lines, "req-log-500")
+    assert "event=request_failed" in line and "level=error" in line and "status=500" in line
+    assert "method=GET" in line and "path=/boom/" in line
+    assert "Traceback" in line and "kaboom in a view" in line
 
 
 def test_stdlib_loggers_are_structured_too(log_output):
