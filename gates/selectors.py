@@ -3,7 +3,7 @@ periods the stop rules read. Each list starts from ``restrict(user)`` where a us
 
 from datetime import date, timedelta
 
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 
 from gates.checks.base import BOARD_TARGET_MIN, LIMITED_RAMP_MIN
 from gates.choices import WATCHED_STATUSES, Outcome, RampStatus, RuleOutcome
@@ -236,17 +236,37 @@ def ranked_moves(cycle, *, by: str = "score") -> list:
 
 def gates_rows(user) -> list[dict]:
     """The gates list: each plan with its status, last decision, next review and the rules
-    that are tripped or held."""
-    rows = []
-    for plan in plans_for(user).order_by("channel__code"):
-        rules = latest_rule_evaluations(plan)
-        rows.append(
-            {
-                "plan": plan,
-                "decision": latest_signed_decision(plan),
-                "flagged": [
-                    (rule, ev) for rule, ev in rules if ev is not None and ev.outcome != RuleOutcome.PASS
-                ],
-            }
-        )
-    return rows
+    that are tripped or held. A fixed number of queries however many plans: the plans, their
+    last signed decisions, their active rules each with its latest evaluation."""
+    latest_decision = (
+        Decision.objects.filter(review__plan=OuterRef("pk"), signed_at__isnull=False)
+        .order_by("-signed_at", "-id")
+        .values("pk")[:1]
+    )
+    plans = list(
+        plans_for(user)
+        .prefetch_related(None)
+        .annotate(latest_decision_id=Subquery(latest_decision))
+        .order_by("channel__code")
+    )
+    decisions = Decision.objects.select_related("signed_by", "review").in_bulk(
+        [p.latest_decision_id for p in plans if p.latest_decision_id is not None]
+    )
+    latest_evaluation = RuleEvaluation.objects.filter(rule=OuterRef("pk")).order_by("-evaluated_at", "-id")
+    rules = list(
+        StopRule.objects.filter(plan__in=[p.pk for p in plans], active=True)
+        .annotate(latest_evaluation_id=Subquery(latest_evaluation.values("pk")[:1]))
+        .order_by("id")
+    )
+    evaluations = RuleEvaluation.objects.in_bulk(
+        [r.latest_evaluation_id for r in rules if r.latest_evaluation_id is not None]
+    )
+    flagged: dict[int, list] = {p.pk: [] for p in plans}
+    for rule in rules:
+        evaluation = evaluations.get(rule.latest_evaluation_id)
+        if evaluation is not None and evaluation.outcome != RuleOutcome.PASS:
+            flagged[rule.plan_id].append((rule, evaluation))
+    return [
+        {"plan": plan, "decision": decisions.get(plan.latest_decision_id), "flagged": flagged[plan.pk]}
+        for plan in plans
+    ]

@@ -6,20 +6,40 @@ from datetime import date, datetime
 
 from opsconsole.errors import ValidationFailed
 
+# The dates a report may name: any real cohort, and far enough from the ends of the calendar
+# that a window or a maturity added to them (or a default range taken before them) is still
+# a date. 9999-12-31 plus a day is an OverflowError, not a report.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+
+
+def date_in_range(day: date, name: str) -> date:
+    """``day``, or ``ValidationFailed`` (``date_out_of_range``) outside the dates reports name."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationFailed(
+            "date_out_of_range",
+            f"{name} must be between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}, "
+            f"not {day.isoformat()}.",
+            {name: day.isoformat(), "earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()},
+        )
+    return day
+
 
 def query_date(params, name: str, *, required: bool = True) -> date | None:
-    """A YYYY-MM-DD query parameter, read as a date (midnight UTC)."""
+    """A YYYY-MM-DD query parameter, read as a date (midnight UTC), between EARLIEST_DATE and
+    LATEST_DATE."""
     raw = params.get(name)
     if not raw:
         if not required:
             return None
         raise ValidationFailed("missing_parameter", f"{name} is required (YYYY-MM-DD).", {name: "required"})
     try:
-        return datetime.strptime(raw, "%Y-%m-%d").date()
+        day = datetime.strptime(raw, "%Y-%m-%d").date()
     except ValueError as exc:
         raise ValidationFailed(
             "invalid_date", f"{name} must be a date as YYYY-MM-DD, not {raw!r}.", {name: raw}
         ) from exc
+    return date_in_range(day, name)
 
 
 def query_text(params, name: str, *, required: bool = False) -> str | None:

@@ -13,7 +13,8 @@ from reports.metrics import COHORT_METRICS, PERIODS, WEEK, channel_report, cohor
 from reports.query import query_filters, query_text
 
 BAD_QUERY = error_response(
-    "`missing_parameter`, `invalid_date` (not YYYY-MM-DD), `invalid_range` (until <= since), "
+    "`missing_parameter`, `invalid_date` (not YYYY-MM-DD), `date_out_of_range` (before 1970-01-01 "
+    "or after 2999-12-31), `invalid_range` (until <= since), "
     "`range_too_long` (over 366 days), `unknown_shape`, `unknown_plan`, `unknown_metric`, "
     "`unknown_period` or `not_a_cohort_metric`."
 )

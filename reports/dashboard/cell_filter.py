@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from opsconsole.errors import ApplicationError
 from opsconsole.links import admin_url
 from reports.metrics import DISTRIBUTION, METRICS, WEEK, cohort_accounts
+from reports.query import date_in_range
 
 PREFIX = "cohort_"
 FIELDS = ("metric", "channel", "period", "start", "since", "until", "shape", "plan", "as_of", "scope")
@@ -60,7 +61,13 @@ def cell_accounts_url(**cell) -> str:
 
 
 def _date(raw: str | None) -> date | None:
-    return date.fromisoformat(raw) if raw else None
+    return date_in_range(date.fromisoformat(raw), "date") if raw else None
+
+
+def _moment(raw: str) -> datetime:
+    moment = datetime.fromisoformat(raw)
+    date_in_range(moment.date(), "as_of")
+    return moment
 
 
 def cell_queryset(values: dict, *, user) -> QuerySet:
@@ -72,16 +79,16 @@ def cell_queryset(values: dict, *, user) -> QuerySet:
         accounts = cohort_accounts(
             metric=metric,
             channel=values["channel"],
-            period_start=date.fromisoformat(values["start"]),
+            period_start=_date(values["start"]),
             period=values.get("period") or WEEK,
             since=_date(values.get("since")),
             until=_date(values.get("until")),
             shape=values.get("shape") or None,
             plan=values.get("plan") or None,
-            now=datetime.fromisoformat(values["as_of"]),
+            now=_moment(values["as_of"]),
             user=user,
         )
-    except (ApplicationError, KeyError, ValueError, TypeError) as exc:
+    except (ApplicationError, KeyError, ValueError, TypeError, OverflowError) as exc:
         raise IncorrectLookupParameters(str(exc)) from exc
     scope = values.get("scope")
     if scope == ALL:

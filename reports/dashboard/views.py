@@ -49,7 +49,7 @@ from reports.metrics import (
     definitions,
     period_starts,
 )
-from reports.query import query_text
+from reports.query import date_in_range, query_text
 
 
 def _guarded(view):
@@ -89,6 +89,7 @@ def _as_of(params) -> datetime:
         raise ValidationFailed("invalid_as_of", f"as_of must be an ISO time, not {raw!r}.") from exc
     if timezone.is_naive(moment):
         raise ValidationFailed("invalid_as_of", "as_of needs a time zone offset.")
+    date_in_range(moment.date(), "as_of")
     return moment
 
 

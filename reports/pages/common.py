@@ -1,6 +1,7 @@
 """What every constraint page shares: the permission, the range and channel from the query
 string, tables of cells (a number with the link to its rows), and their CSV."""
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -12,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.models import Channel
+from opsconsole.errors import ApplicationError
 from reports.dashboard import charts
 from reports.exports import _comment, _line
 from reports.query import query_date
@@ -20,7 +22,38 @@ from reports.views import _csv, _guarded
 # The range a page shows when the query string names none: the last 30 days, today included.
 DEFAULT_DAYS = 30
 
-guarded = _guarded
+
+
+def guarded(view):
+    """Needs ``reports.view_dashboard`` (``reports.views._guarded``). A page whose query string
+    is refused (a malformed or out-of-range date) answers 400 with its range form and the
+    reason above it, so the person corrects it there; a CSV or a chart asked for answers the
+    reason as text."""
+
+    @functools.wraps(view)
+    def with_form_error(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except ApplicationError as exc:
+            if request.GET.get("csv") or not request.path.endswith("/"):
+                raise  # _guarded: 400, the reason as text
+            return _refused(request, exc)
+
+    return _guarded(with_form_error)
+
+
+def _refused(request, exc: ApplicationError) -> TemplateResponse:
+    today = timezone.now().date()
+    scope = Scope(today + timedelta(days=1) - timedelta(days=DEFAULT_DAYS), today + timedelta(days=1), None)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Constraints",
+        "scope": scope,
+        "tables": [],
+        "channels": list(Channel.objects.order_by("code").values_list("code", "name")),
+        "error": exc,
+    }
+    return TemplateResponse(request, "reports/constraints/base.html", context, status=400)
 
 
 @dataclass(frozen=True)
