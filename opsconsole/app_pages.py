@@ -49,3 +49,8 @@ def entries(app_label: str, user) -> list[dict]:
             }
         )
     return found
+
+
+def all_pages() -> list[AppPage]:
+    """Every registered page, whoever may open it (the browser walks use it)."""
+    return [page for pages in _PAGES.values() for page in pages]

@@ -23,7 +23,6 @@ from reports.views import _csv, _guarded
 DEFAULT_DAYS = 30
 
 
-
 def guarded(view):
     """Needs ``reports.view_dashboard`` (``reports.views._guarded``). A page whose query string
     is refused (a malformed or out-of-range date) answers 400 with its range form and the

@@ -71,6 +71,17 @@ def log_in_with_password(tab, user, password: str = TEST_PASSWORD) -> None:
     tab.click("input[type=submit]")
 
 
+def sign_in(tab, user) -> None:
+    """A whole sign-in: the login form, then a code from the user's authenticator app; returns
+    once the tab has left the sign-in pages."""
+    device = second_factor_device(user)
+    log_in_with_password(tab, user)
+    tab.wait_for_url("**/login/verify/**")
+    tab.fill("input[name=token]", totp_code(device))
+    tab.click("#verify-form input[type=submit]")
+    tab.wait_for_url(lambda url: "/login/" not in url)
+
+
 @pytest.fixture
 def admin_page(page, make_user):
     """``admin_page("support")`` logs a new user in that role into the admin through the login
@@ -79,12 +90,7 @@ def admin_page(page, make_user):
 
     def _login(role: str, **user_fields):
         user = make_user(role, **user_fields)
-        device = second_factor_device(user)
-        log_in_with_password(page, user)
-        page.wait_for_url("**/login/verify/**")
-        page.fill("input[name=token]", totp_code(device))
-        page.click("#verify-form input[type=submit]")
-        page.wait_for_url(lambda url: "/login/" not in url)
+        sign_in(page, user)
         _login.user = user
         return page
 

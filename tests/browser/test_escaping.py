@@ -24,8 +24,7 @@ from opsconsole.models import ActionStatus
 from routing import services as routing_services
 from routing.models import HelpArticle, RoutingRule, Ticket
 from routing.support.services.known_issues import known_issue_create
-from tests.browser.conftest import log_in_with_password
-from tests.helpers.second_factor import second_factor_device, totp_code
+from tests.browser.conftest import sign_in
 from tests.opsconsole.conftest import fail_import  # noqa: F401  (fixture)
 from tests.routing.conftest import activate_rules, intake, make_queue  # noqa: F401  (fixtures)
 
@@ -42,12 +41,7 @@ def _visit_as_lead(browser, live_server, lead, pages, screenshot, shot):
     page = context.new_page()
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(f"{page.url}: {dialog.message}"), dialog.dismiss()))
-    device = second_factor_device(lead)
-    log_in_with_password(page, lead)
-    page.wait_for_url("**/login/verify/**")
-    page.fill("input[name=token]", totp_code(device))
-    page.click("#verify-form input[type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
+    sign_in(page, lead)
 
     shown = {}
     for url in pages:

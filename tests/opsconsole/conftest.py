@@ -10,6 +10,8 @@ import pytest
 
 from accounts.services import EventInput, account_events_record
 from opsconsole.actions.services import run_action
+from tests.opsconsole.access_world import world  # noqa: F401  (a fixture: the object-access world)
+from tests.routing.conftest import activate_rules, intake, make_queue  # noqa: F401  (fixtures it needs)
 
 _events = itertools.count(1)
 

@@ -32,7 +32,9 @@ def _session_throttle_check(settings, console_for, api_client_for, account):
     assert _statuses(api_client_for("product"), account, 5) == [200] * 5
 
 
-def test_a_staff_session_over_its_rate_gets_429_with_retry_after(settings, console_for, api_client_for, account):
+def test_a_staff_session_over_its_rate_gets_429_with_retry_after(
+    settings, console_for, api_client_for, account
+):
     caches["default"].clear()
     _session_throttle_check(settings, console_for, api_client_for, account)
 

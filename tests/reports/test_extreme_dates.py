@@ -65,7 +65,9 @@ def _console_entry_points() -> list[tuple[str, str, dict, bool]]:
     found += [(p, reverse(f"admin:reports_constraints_{p}"), {}, False) for p in CONSTRAINT_CHARTS]
     # Every table of every constraint page as CSV (a table's code is asked for; a page whose
     # range is refused has no table to give).
-    found += [(f"{p} csv", reverse(f"admin:reports_constraints_{p}"), {"csv": "x"}, False) for p in CONSTRAINT_PAGES]
+    found += [
+        (f"{p} csv", reverse(f"admin:reports_constraints_{p}"), {"csv": "x"}, False) for p in CONSTRAINT_PAGES
+    ]
     rows = reverse("admin:reports_constraints_rows")
     found += [(f"rows {code}", rows, {"list": code}, False) for code in all_lists()]
     return found
@@ -73,7 +75,13 @@ def _console_entry_points() -> list[tuple[str, str, dict, bool]]:
 
 def _dates(since: str, until: str) -> dict:
     # Every date parameter any report reads: the range, a day, a cohort's period, an as-of time.
-    return {"since": since, "until": until, "day": since, "period_start": since, "as_of": f"{since}T00:00:00+00:00"}
+    return {
+        "since": since,
+        "until": until,
+        "day": since,
+        "period_start": since,
+        "as_of": f"{since}T00:00:00+00:00",
+    }
 
 
 @pytest.fixture

@@ -76,7 +76,9 @@ def test_the_snapshot_writer_reads_the_primary_and_writes_what_it_holds(replica,
 
     assert not on_replica.captured_queries, [q["sql"][:120] for q in on_replica.captured_queries]
     assert written > 0
-    signups = MetricSnapshot.objects.using(DEFAULT_DB_ALIAS).get(metric="signups", channel__code="web", period=day)
+    signups = MetricSnapshot.objects.using(DEFAULT_DB_ALIAS).get(
+        metric="signups", channel__code="web", period=day
+    )
     assert (signups.value, signups.numerator) == (2, 2)
     # What gates evaluates straight after the run: the rows just written, read on the primary.
     assert seen_by_hook and seen_by_hook[0] > 0
