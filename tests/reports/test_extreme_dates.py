@@ -38,6 +38,9 @@ PAIRS = [
     ("1970-01-01", "1970-01-02"),
     ("2999-12-30", "2999-12-31"),
 ]
+# The console's pages cost more each: both ends of the calendar refused, and the last days
+# accepted (the end a window or a maturity is added to).
+CONSOLE_PAIRS = [("0001-01-01", "0001-01-02"), ("2026-11-01", "9999-12-31"), ("2999-12-30", "2999-12-31")]
 
 
 def _in_range(*days: str) -> bool:
@@ -90,7 +93,7 @@ def ops_lead(console_for, make_channel):
     return console_for("ops_lead")
 
 
-@pytest.mark.parametrize(("since", "until"), PAIRS)
+@pytest.mark.parametrize(("since", "until"), CONSOLE_PAIRS)
 def test_every_console_report_refuses_extreme_dates_with_a_400(ops_lead, since, until):
     for name, path, extra, has_form in _console_entry_points():
         response = ops_lead.get(path, {**_dates(since, until), **extra})
@@ -141,7 +144,7 @@ def test_the_reports_api_refuses_extreme_dates_with_its_error_envelope(analytics
         assert error["code"] in REFUSED_CODES and error["message"], error
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(since=st.dates(), until=st.dates())
 @example(since=date.min, until=date.max)
 @example(since=date.max, until=date.max)
