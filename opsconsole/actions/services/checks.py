@@ -35,11 +35,16 @@ def _check_runbook(action: Action, runbook) -> None:
         )
 
 
+def permission_require(actor, action: Action, target) -> None:
+    """Refuse (403) an actor who may not run ``action`` on ``target``."""
+    problem = permission_problem(actor, action, target)
+    if problem:
+        raise PermissionRefused("action_not_permitted", problem, {"action": action.name})
+
+
 def action_check(ctx: ActionContext) -> None:
     """Everything that may refuse the run, in order; raises the first refusal."""
-    problem = permission_problem(ctx.actor, ctx.action, ctx.target)
-    if problem:
-        raise PermissionRefused("action_not_permitted", problem, {"action": ctx.action.name})
+    permission_require(ctx.actor, ctx.action, ctx.target)
     if ctx.reversal_of is None:
         _check_runbook(ctx.action, ctx.runbook)
         ctx.action.check(ctx)

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from opsconsole.actions.recorder import EffectRecorder, to_json
 from opsconsole.actions.registry import ActionContext, get_action
 from opsconsole.actions.services.approvals import already_requested, approval_request, approval_waiting
-from opsconsole.actions.services.checks import action_check, evidence_require
+from opsconsole.actions.services.checks import action_check, evidence_require, permission_require
 from opsconsole.actions.services.effects import action_execute, derived_changes, effect_perform, run_finish
 from opsconsole.errors import ApplicationError, Conflict, Unprocessable, ValidationFailed
 from opsconsole.history import acting_as
@@ -75,9 +75,14 @@ def run_action(
                 "preview_mismatch", "This preview was made for another reversal or action."
             )
         params, evidence = token_data["params"], token_data["evidence"]
-    params = action.validate(params) if reversal_of is None else (params or {})
-    runbook = runbook_for_action(action, target) if reversal_of is None else None
-    evidence = evidence_require(runbook=runbook, evidence=evidence or {})
+    try:
+        params = action.validate(params) if reversal_of is None else (params or {})
+        runbook = runbook_for_action(action, target) if reversal_of is None else None
+        evidence = evidence_require(runbook=runbook, evidence=evidence or {})
+    except ValidationFailed:
+        # Someone who may not run it hears that (403), not what its parameters should be.
+        permission_require(actor, action, target)
+        raise
 
     if dry_run:
         return _dry_run(action, target, actor, params, evidence, runbook, reversal_of)
