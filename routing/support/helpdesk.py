@@ -141,7 +141,7 @@ class ZendeskAdapter:
     marker tag (``opsconsole_reply_<key>``, added in the same update), every attempt first
     reads the ticket's tags, and one that finds the marker does not post again. Within one
     attempt only a request Zendesk certainly did not act on is repeated (429, a refused
-    connection); anything else goes back to the outbox, whose next attempt, minutes later,
+    connection); anything else goes back to the outbox, whose next attempt (after its backoff)
     finds the marker if the reply arrived.
     """
 

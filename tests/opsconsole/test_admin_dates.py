@@ -13,6 +13,7 @@ from django.utils import formats, timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from opsconsole.actions.services import run_action
+from opsconsole.adminkit import facts_list
 from opsconsole.formatting import house_value
 from routing.services import ticket_intake
 from routing.support.services.known_issues import known_issue_create
@@ -140,3 +141,11 @@ def test_house_value_formats_days_and_times_of_day_and_leaves_the_rest():
     moment = timezone.now() - timedelta(hours=21)
     assert house_value(moment) == f"{timezone.localtime(moment):%Y-%m-%d %H:%M} · 21 h ago"
     assert house_value("2026-11-30") == "2026-11-30" and house_value(3) == 3
+
+
+def test_moments_kept_as_text_in_evidence_read_in_the_house_format():
+    moment = timezone.now() - timedelta(hours=3)
+    shown = str(facts_list({"queued_at": moment.isoformat(), "note": "2026-11-30 was a Monday"}))
+    assert f"{timezone.localtime(moment):%Y-%m-%d %H:%M} · 3 h ago" in shown
+    assert moment.isoformat() not in shown and "2026-11-30 was a Monday" in shown
+    assert "2026-13-45T10:00" in str(facts_list({"odd": "2026-13-45T10:00"}))  # no such day: as is
