@@ -77,7 +77,7 @@ def run_action(
         params, evidence = token_data["params"], token_data["evidence"]
     params = action.validate(params) if reversal_of is None else (params or {})
     runbook = runbook_for_action(action, target) if reversal_of is None else None
-    evidence = evidence_require(runbook=runbook, evidence=evidence or {})
+    evidence = evidence_require(action=action, runbook=runbook, evidence=evidence or {})
 
     if dry_run:
         return _dry_run(action, target, actor, params, evidence, runbook, reversal_of)
