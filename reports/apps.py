@@ -46,6 +46,9 @@ class ReportsConfig(AppConfig):
             "reports.admin_reports_support",
             "reports.admin_reports_constraints_index",
             "reports.MetricSnapshot",
+            # The cost model's inputs (loaded hourly costs, spend per channel) beside the pages
+            # that price with them.
+            "reports.CostSettings",
         )
 
         # The weekly rule review (routing's page) shows the escalation rate beside the rules.
