@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from opsconsole.actions.services import run_action
 from reports.constraints.rules import account_weight, blocks_activation
 from reports.constraints.selectors import hit_accounts, ranked_constraints
 from reports.failures.selectors import leader_sentence, top_failure_reasons
@@ -94,3 +95,30 @@ def test_failure_reasons_of_a_channel_by_volume_with_the_sentence(make_channel, 
         "and adds 20 minutes of staff time each."
     )
     assert rows[0].runbook is not None and rows[0].fix_action
+
+
+def test_measured_minutes_count_person_runs_and_resolutions_per_account_with_work(
+    make_account, make_user, fail_import, window
+):
+    support = make_user("support")
+    worked, resolved, untouched = (make_account(shape="sales_assisted_business") for _ in range(3))
+    cases = {account: fail_import(account) for account in (worked, resolved, untouched)}
+    for n, (account, action) in enumerate(
+        [(worked, "restart_import"), (worked, "resolve_exception"), (resolved, "resolve_exception")]
+    ):
+        run_action(
+            name=action,
+            target=cases[account],
+            params={"note": "done"} if action == "resolve_exception" else {},
+            evidence={"note": "checked the import"},
+            idempotency_key=f"m-{n}",
+            actor=support,
+        )
+
+    (row,) = [r for r in ranked_constraints(**window) if r.reason_code == "import_failed"]
+
+    # worked: restart 10 min + resolution (0 min action, 20 min estimate) = 30; resolved: 20.
+    # Two accounts received staff work: (30 + 20) / 2 = 25 minutes each, measured.
+    assert (row.accounts_hit, row.staff_minutes, row.measured_minutes) == (3, 50, 25.0)
+    assert row.handling_minutes == 25.0 and row.estimated_minutes == 20
+    assert row.cost == round(3 * 25.0 * row.risk_weight, 2)
