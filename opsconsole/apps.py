@@ -14,16 +14,7 @@ class OpsConsoleConfig(AppConfig):
         from django.db.models.signals import post_migrate
         from django.utils.module_loading import autodiscover_modules
 
-        from opsconsole import (
-            demo,
-            home,
-            navigation,
-            outbox,
-            outbox_destinations,
-            panels,
-            roles,
-            task_failures,
-        )
+        from opsconsole import demo, home, navigation, outbox, outbox_destinations, panels, roles
         from opsconsole.actions import (
             permissions,
             recorder,  # noqa: F401  (connects the change recorder)
@@ -52,9 +43,6 @@ class OpsConsoleConfig(AppConfig):
         navigation.place(navigation.ROUTING_SETUP, "opsconsole.Runbook", rank=60)
         # The login audit listens to Django's and django-axes' sign-in signals.
         staffauth_signals.connect()
-
-        # Every task's failures and retries are recorded (operational drag counts them).
-        task_failures.connect()
 
         # Each app declares its guarded actions in <app>/actions.py.
         autodiscover_modules("actions")

@@ -1,23 +1,26 @@
-"""Celery task failures and retries, recorded by the tasks themselves: one receiver of Celery's
-``task_failure`` and ``task_retry`` signals for every task of the app (connected in
-``OpsConsoleConfig.ready``, so in web processes, where tasks run eagerly without a broker, and
-in workers alike). Each report is a ``TaskFailure`` row, idempotent per (task id, attempt);
-operational drag counts them per day (``reports.drag``).
+"""Celery task failures and retries, recorded by the tasks themselves: ``RecordedTask`` is the
+app's task class (``opsconsole.celery``), so every task declared with ``@shared_task`` or
+``@app.task`` reports, from the one place its body runs, each exception it ends with: a
+``Retry`` (the task asked to run again) as *retried*, anything else as *failed*. That place is
+the same in a worker and in an eager run (no broker: ``make run``, the tests), where Celery
+propagates the error before its ``task_failure`` signal or ``on_failure`` would run.
 
-Recording never hides the task's own error: when the row cannot be written (the database is
-what failed), the receiver logs that and returns.
+Each report is a ``TaskFailure`` row, idempotent per (task id, attempt); operational drag
+counts them per day (``reports.drag``). Not recorded: a task called as a plain function (no
+task id), ``Ignore`` and ``Reject``, and a worker killed under the task (hard time limit, lost
+worker), since the body never gets to report. Recording never hides the task's own error:
+when the row cannot be written (the database may be what failed), it is logged and the
+error goes on.
 """
 
 import logging
 
-from celery import signals
-
-from opsconsole.history import system_user
-from opsconsole.models import TaskFailureKind
-from opsconsole.services import task_failure_record
+from celery import Task
+from celery.exceptions import Ignore, Reject, Retry
 
 # The failures are recorded by background work, attributed to this named system user.
 ACTOR = "system:tasks"
+FAILED, RETRIED = "failed", "retried"  # opsconsole.models.TaskFailureKind
 
 logger = logging.getLogger("opsconsole.tasks")
 
@@ -32,41 +35,42 @@ def exception_class(exc) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _record(task, request, *, kind: str, exc, task_id: str | None = None, args=None, kwargs=None) -> None:
-    task_id = task_id or getattr(request, "id", None) or ""
+def record(task, request, *, kind: str, exc, args, kwargs) -> None:
+    """Store one report of ``task`` at ``request``'s attempt; log, never raise, on failure."""
+    # late import: the task class loads with the Celery app, before Django's models are ready.
+    from opsconsole.history import system_user
+    from opsconsole.services import task_failure_record
+
     try:
         task_failure_record(
-            task_name=getattr(task, "name", "") or getattr(request, "task", "") or "",
-            task_id=task_id,
-            attempt=int(getattr(request, "retries", 0) or 0),
+            task_name=task.name or "",
+            task_id=request.id,
+            attempt=int(request.retries or 0),
             kind=kind,
-            exception_class=exception_class(exc) if exc is not None else "",
-            message="" if exc is None else str(exc),
-            args=getattr(request, "args", None) if args is None else args,
-            kwargs=getattr(request, "kwargs", None) if kwargs is None else kwargs,
+            exception_class=exception_class(exc),
+            message=str(exc),
+            args=args,
+            kwargs=kwargs,
             actor=system_user(ACTOR),
         )
     except Exception:  # the report must not replace the task's own error
-        logger.exception("Could not record the %s of task %s", kind, task_id)
+        logger.exception("Could not record the %s of task %s %s", kind, task.name, request.id)
 
 
-def task_failed(sender=None, task_id=None, exception=None, args=None, kwargs=None, **extra) -> None:
-    _record(
-        sender,
-        sender.request if sender is not None else None,
-        kind=TaskFailureKind.FAILED,
-        exc=exception,
-        task_id=task_id,
-        args=args,
-        kwargs=kwargs,
-    )
+class RecordedTask(Task):
+    """The app's task class: a task that ends with an exception records it (module docstring)."""
 
-
-def task_retried(sender=None, request=None, reason=None, **extra) -> None:
-    # ``reason`` is Celery's Retry; the error that made the task ask for it is ``reason.exc``.
-    _record(sender, request, kind=TaskFailureKind.RETRIED, exc=getattr(reason, "exc", None) or reason)
-
-
-def connect() -> None:
-    signals.task_failure.connect(task_failed, weak=False, dispatch_uid="opsconsole-task-failure")
-    signals.task_retry.connect(task_retried, weak=False, dispatch_uid="opsconsole-task-retry")
+    def __call__(self, *args, **kwargs):
+        request = self.request  # the run's request (id, retries), pushed by the tracer
+        try:
+            return super().__call__(*args, **kwargs)
+        except (Ignore, Reject):
+            raise
+        except Retry as retry:
+            if request.id:
+                record(self, request, kind=RETRIED, exc=retry.exc or retry, args=args, kwargs=kwargs)
+            raise
+        except Exception as exc:
+            if request.id:
+                record(self, request, kind=FAILED, exc=exc, args=args, kwargs=kwargs)
+            raise

@@ -5,11 +5,11 @@ with its rows, and listed for ops leads only."""
 
 import re
 import time
-from collections import defaultdict
 from datetime import timedelta
 
 import pytest
 import structlog
+from celery.exceptions import Retry
 from django.db import DatabaseError, IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -42,7 +42,7 @@ def _window():
 
 def test_a_real_task_failing_eagerly_records_itself(make_user):
     actor = make_user("support")
-    with structlog.contextvars.bound_contextvars(request_id="req-task-1"), pytest.raises(Exception) as raised:
+    with pytest.raises(Exception) as raised:
         run_action_task.delay(
             name="resolve_exception",
             target_model="accounts.OpsException",
@@ -56,24 +56,33 @@ def test_a_real_task_failing_eagerly_records_itself(make_user):
     assert (row.task_name, row.kind, row.attempt) == ("opsconsole.run_action", TaskFailureKind.FAILED, 0)
     assert row.exception_class.endswith("DoesNotExist") and type(raised.value).__name__ == "DoesNotExist"
     assert "does not exist" in row.message and "target_id='999999999'" in row.args_summary
-    assert row.request_id == "req-task-1" and row.task_id
+    assert row.task_id
 
 
-def test_each_retry_is_one_row_per_attempt_and_the_last_failure_too():
-    assert flaky.delay(1).get() == 1  # one retry, then success
-    with pytest.raises(ConnectionError):
-        flaky.delay(5)  # attempts 0 and 1 retry; attempt 2 is past max_retries and fails
+def test_a_retry_and_the_failure_past_max_retries_are_one_row_per_attempt():
+    # Eagerly, Celery hands a retry back to the caller (it does not run the task again).
+    with pytest.raises(Retry):
+        flaky.delay(1)
+    # The last attempt allowed (max_retries=2) asks again: its error is the task's failure.
+    for _ in range(2):  # reported twice (a redelivery), stored once
+        with pytest.raises(ConnectionError):
+            flaky.apply(args=(5,), retries=2, task_id="flaky-last")
 
-    by_task = defaultdict(list)
-    for task_id, attempt, kind in TaskFailure.objects.order_by("attempt").values_list(
-        "task_id", "attempt", "kind"
-    ):
-        by_task[task_id].append((attempt, kind))
-    assert sorted(by_task.values(), key=len) == [
-        [(0, TaskFailureKind.RETRIED)],
-        [(0, TaskFailureKind.RETRIED), (1, TaskFailureKind.RETRIED), (2, TaskFailureKind.FAILED)],
+    rows = list(
+        TaskFailure.objects.order_by("kind").values_list("task_name", "attempt", "kind", "exception_class")
+    )
+    assert rows == [
+        ("tests.opsconsole.flaky", 2, TaskFailureKind.FAILED, "builtins.ConnectionError"),
+        ("tests.opsconsole.flaky", 0, TaskFailureKind.RETRIED, "builtins.ConnectionError"),
     ]
-    assert set(TaskFailure.objects.values_list("exception_class", flat=True)) == {"builtins.ConnectionError"}
+    assert TaskFailure.objects.get(kind=TaskFailureKind.FAILED).task_id == "flaky-last"
+    assert "lost the line on attempt 2" in TaskFailure.objects.get(kind=TaskFailureKind.FAILED).message
+
+
+def test_a_task_called_as_a_function_records_nothing():
+    with pytest.raises(ValueError):
+        broken("direct")
+    assert not TaskFailure.objects.exists()
 
 
 def test_one_row_per_task_id_and_attempt_enforced_by_the_database(system):
@@ -132,11 +141,18 @@ def test_ops_leads_alone_list_them_under_admin(console_for):
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_task_failing_in_a_worker_records_itself(celery_worker_on_redis):
-    broken.delay("via-redis")
+    with structlog.contextvars.bound_contextvars(request_id="req-via-redis"):
+        broken.delay("via-redis")  # the worker binds the request id the task was enqueued with
+    flaky.delay(1)  # a worker runs the retry: attempt 0 asks again, attempt 1 succeeds
 
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not TaskFailure.objects.exists():
+    while time.monotonic() < deadline and TaskFailure.objects.count() < 2:
         time.sleep(0.2)
-    row = TaskFailure.objects.get()
-    assert (row.task_name, row.kind, row.attempt) == ("tests.opsconsole.broken", TaskFailureKind.FAILED, 0)
+    time.sleep(0.5)  # nothing more arrives (the retried run succeeds)
+    assert set(TaskFailure.objects.values_list("task_name", "attempt", "kind")) == {
+        ("tests.opsconsole.broken", 0, TaskFailureKind.FAILED),
+        ("tests.opsconsole.flaky", 0, TaskFailureKind.RETRIED),
+    }
+    row = TaskFailure.objects.get(task_name="tests.opsconsole.broken")
     assert row.exception_class == "builtins.ValueError" and "via-redis" in row.args_summary
+    assert row.request_id == "req-via-redis"
