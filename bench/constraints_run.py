@@ -93,7 +93,7 @@ def run(args, *, timed) -> int:
         ("failure reasons of " + channel, lambda: channel_failures(channel=channel, **window), one_s),
         (
             "ranked constraints (+ sentences)",
-            lambda: leader_sentences(ranked_constraints(**window), **window),
+            lambda: leader_sentences(ranked_constraints(**window)),
             every_s,
         ),
         (

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import Account, OpsException, ReasonCode
 from opsconsole.actions.registry import DEFAULT_HANDLING_MINUTES, all_actions
@@ -52,6 +52,9 @@ class Constraint:
     blocking_accounts: int = 0
     channel: str | None = None
     staff_minutes: float = field(default=0.0)
+    # (channel id, accounts hit) and (channel id, signups) of the cohort, for the sentences.
+    hits_by_channel: tuple = ()
+    signups_by_channel: tuple = ()
 
     @property
     def fix(self) -> str:
@@ -64,10 +67,6 @@ class Constraint:
     def time_cost_minutes(self) -> float:
         """Volume × handling minutes (the failure panel's time cost)."""
         return self.accounts_hit * self.handling_minutes
-
-
-def hit_exceptions(*, since: date, until: date, channel: str | None = None) -> QuerySet[OpsException]:
-    return OpsException.objects.filter(account__in=cohort(since=since, until=until, channel=channel))
 
 
 def hit_accounts(*, reason: str, since: date, until: date, channel: str | None = None) -> QuerySet[Account]:
@@ -105,14 +104,26 @@ def _run_minutes_sql() -> str:
     return f"(CASE r.action {whens} ELSE {int(DEFAULT_HANDLING_MINUTES)} END)" if whens else "0"
 
 
-def _staff_minutes(accounts: QuerySet[Account]) -> dict[int, tuple[int, float]]:
-    """reason code id -> (accounts that received staff work on it, staff minutes): one
-    statement. The work of a (reason, account) pair of the cohort's exceptions: each exception
-    of it a person resolved (its reason's estimate), and each counted guarded action a person
-    ran on one of its exceptions, or under a runbook of the reason on the account (the
-    action's declared minutes). A run on an exception is recorded against the exception's
-    account (``ActionRun.account``), so the runs read are those of the exceptions' accounts."""
-    cohort_sql, params = rawsql.compiled(accounts.order_by().values("pk"))
+@dataclass
+class _Tally:
+    """What one statement reads of a cohort: its signups per channel, the accounts each reason
+    hit per (channel, shape, MRR), and the staff work per reason (accounts, minutes)."""
+
+    signups: dict = field(default_factory=dict)  # channel id -> signups
+    hits: dict = field(default_factory=lambda: defaultdict(list))  # reason id -> [(channel, shape, mrr, n)]
+    staff: dict = field(default_factory=dict)  # reason id -> (accounts with work, minutes)
+
+
+def _tally(accounts: QuerySet[Account]) -> _Tally:
+    """One statement over the cohort ``accounts`` (read once): signups per channel; for each
+    reason, its hit accounts per channel, shape and MRR; and its staff work.
+
+    The work of a (reason, account) pair of the cohort's exceptions: each exception of it a
+    person resolved (its reason's estimate), and each counted guarded action a person ran on one
+    of its exceptions, or under a runbook of the reason on the account (the action's declared
+    minutes). A run on an exception is recorded against the exception's account
+    (``ActionRun.account``), so the runs read are those of the exceptions' accounts."""
+    cohort_sql, params = rawsql.compiled(accounts.order_by().values("pk", "channel_id", "shape", "mrr_cents"))
     using = accounts.db
     exception, reason, run, runbook = (
         m._meta.db_table for m in (OpsException, ReasonCode, ActionRun, Runbook)
@@ -120,9 +131,10 @@ def _staff_minutes(accounts: QuerySet[Account]) -> dict[int, tuple[int, float]]:
     statuses = rawsql.literals(COUNTED_RUN_STATUSES)
     exception_type = ContentType.objects.db_manager(using).get_for_model(OpsException).pk
     sql = f"""
-    WITH x AS (
+    WITH a (id, channel_id, shape, mrr_cents) AS ({cohort_sql}),
+    x AS (
         SELECT x.id, x.reason_code_id, x.account_id, x.resolved_by_id FROM {exception} x
-        WHERE x.account_id IN ({cohort_sql})
+        JOIN a ON a.id = x.account_id
     ), pairs AS (SELECT DISTINCT reason_code_id, account_id FROM x),
     work AS (
         SELECT x.reason_code_id AS reason, x.account_id AS account,
@@ -139,43 +151,47 @@ def _staff_minutes(accounts: QuerySet[Account]) -> dict[int, tuple[int, float]]:
           AND (xt.id IS NOT NULL OR EXISTS (SELECT 1 FROM pairs p
               WHERE p.reason_code_id = rb.reason_code_id AND p.account_id = r.account_id))
     )
-    SELECT reason, COUNT(DISTINCT account) AS accounts, SUM(minutes) AS minutes FROM work GROUP BY reason"""
-    return {
-        row["reason"]: (row["accounts"], float(row["minutes"] or 0))
-        for row in rawsql.rows(using, sql, params)
-    }
+    SELECT 'signups' AS kind, a.channel_id AS channel, CAST(NULL AS INTEGER) AS reason,
+        CAST(NULL AS TEXT) AS shape, CAST(NULL AS BIGINT) AS mrr, COUNT(*) AS n, 0 AS minutes
+    FROM a GROUP BY a.channel_id
+    UNION ALL
+    SELECT 'hits', a.channel_id, x.reason_code_id, a.shape, a.mrr_cents, COUNT(DISTINCT x.account_id), 0
+    FROM x JOIN a ON a.id = x.account_id GROUP BY a.channel_id, x.reason_code_id, a.shape, a.mrr_cents
+    UNION ALL
+    SELECT 'staff', NULL, reason, NULL, NULL, COUNT(DISTINCT account), SUM(minutes)
+    FROM work GROUP BY reason"""
+    tally = _Tally()
+    for row in rawsql.rows(using, sql, params):
+        if row["kind"] == "signups":
+            tally.signups[row["channel"]] = row["n"]
+        elif row["kind"] == "hits":
+            tally.hits[row["reason"]].append((row["channel"], row["shape"], row["mrr"], row["n"]))
+        else:
+            tally.staff[row["reason"]] = (row["n"], float(row["minutes"] or 0))
+    return tally
 
 
 def constraint_rows(*, since: date, until: date, channel: str | None = None) -> list[Constraint]:
-    """Every reason code that hit the cohort, unordered. Set-based: the hit accounts counted
-    per reason, shape, MRR and blocking (one GROUP BY), the staff work per reason (one
-    statement); nothing is read per account."""
+    """Every reason code that hit the cohort, unordered. Set-based: one statement reads the
+    cohort once (``_tally``); nothing is read per account."""
     found_channel = channel_named(channel)
-    accounts = cohort(since=since, until=until, channel=channel)
-    signups = accounts.count()
-    groups: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
-    for reason, shape, mrr, n in (
-        OpsException.objects.filter(account__in=accounts)
-        .values("reason_code_id", "account__shape", "account__mrr_cents")
-        .annotate(n=Count("account", distinct=True))
-        .values_list("reason_code_id", "account__shape", "account__mrr_cents", "n")
-        .order_by()
-    ):
-        groups[reason].append((shape, mrr, n))
-    reasons = ReasonCode.objects.in_bulk(list(groups))
+    tally = _tally(cohort(since=since, until=until, channel=channel))
+    signups = sum(tally.signups.values())
+    reasons = ReasonCode.objects.in_bulk(list(tally.hits))
     fixes = _fixes()
-    staff = _staff_minutes(accounts)
     rows = []
-    for reason_id, found in groups.items():
+    for reason_id, found in tally.hits.items():
         reason = reasons[reason_id]
-        hit = sum(n for _, _, n in found)
+        hit = sum(n for *_, n in found)
+        by_channel: dict[int, int] = defaultdict(int)
         blocking = weight = 0.0
-        for shape, mrr, n in found:
+        for channel_id, shape, mrr, n in found:
+            by_channel[channel_id] += n
             blocks = rules.blocks_activation(reason.provisioning_step, shape)
             blocking += n if blocks else 0
             weight += n * rules.account_weight(shape=shape, mrr_cents=mrr, blocking=blocks)
         risk_weight = weight / hit
-        handled, staff_minutes = staff.get(reason_id, (0, 0))
+        handled, staff_minutes = tally.staff.get(reason_id, (0, 0))
         measured = round(staff_minutes / handled, 2) if handled else None
         estimate = float(reason.estimated_handling_minutes)
         handling = measured if measured is not None else estimate
@@ -203,6 +219,8 @@ def constraint_rows(*, since: date, until: date, channel: str | None = None) -> 
                 blocking_accounts=int(blocking),
                 channel=found_channel.code if found_channel else None,
                 staff_minutes=staff_minutes,
+                hits_by_channel=tuple(sorted(by_channel.items())),
+                signups_by_channel=tuple(sorted(tally.signups.items())),
             )
         )
     return rows

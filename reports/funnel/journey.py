@@ -58,11 +58,18 @@ def applies_sql(step: str) -> str:
     return f"(j.shape IN ({rawsql.literals(having) or 'NULL'}) OR j.shape NOT IN ({known}))"
 
 
-def _first(model, time_field: str, *, where: str = "", join: str = "") -> str:
+def _joined(using: str, alias: str, model, columns: str, *, where: str = "", join: str = "") -> str:
+    """``alias``: ``columns`` (aggregates over the account's rows ``x`` of ``model``), joined to
+    each account ``a``. PostgreSQL reads each account's rows by its index (a LATERAL subquery:
+    a cohort is a small part of these tables, and a merge or hash join would read them whole);
+    elsewhere one grouped pass over the table joined to the accounts."""
     table = model._meta.db_table
+    if rawsql.vendor(using) == "postgresql":
+        condition = f"x.account_id = a.id{' AND ' + where if where else ''}"
+        return f"LEFT JOIN LATERAL (SELECT {columns} FROM {table} x {join} WHERE {condition}) {alias} ON TRUE"
     return (
-        f"SELECT x.account_id, MIN(x.{time_field}) AS first FROM {table} x JOIN a ON a.id = x.account_id "
-        f"{join} {'WHERE ' + where if where else ''} GROUP BY x.account_id"
+        f"LEFT JOIN (SELECT x.account_id, {columns} FROM {table} x JOIN a ON a.id = x.account_id {join} "
+        f"{'WHERE ' + where if where else ''} GROUP BY x.account_id) {alias} ON {alias}.account_id = a.id"
     )
 
 
@@ -75,17 +82,27 @@ def journey_sql(accounts) -> tuple[str, list, str]:
         for step, types in STEP_EVENTS.items()
     ]
     all_types = rawsql.literals(t for types in STEP_EVENTS.values() for t in types)
-    events = (
-        f"SELECT x.account_id, {', '.join(by_step)} FROM {AccountEvent._meta.db_table} x "
-        f"JOIN a ON a.id = x.account_id WHERE x.type IN ({all_types}) GROUP BY x.account_id"
-    )
-    runs = _first(
-        ActionRun,
-        "created_at",
-        join="JOIN auth_user u ON u.id = x.actor_id",
-        where=rawsql.is_person_sql("u"),
-    )
-    stripe = _first(StripeEvent, "created", where=f"x.type IN ({rawsql.literals(CHANGE_STRIPE_TYPES)})")
+    sources = [
+        _joined(using, "ev", AccountEvent, ", ".join(by_step), where=f"x.type IN ({all_types})"),
+        _joined(using, "tk", Ticket, "MIN(x.created_at) AS first"),
+        _joined(using, "es", Escalation, "MIN(x.created_at) AS first"),
+        _joined(
+            using,
+            "sc",
+            StripeEvent,
+            "MIN(x.created) AS first",
+            where=f"x.type IN ({rawsql.literals(CHANGE_STRIPE_TYPES)})",
+        ),
+        _joined(using, "ox", OpsException, "MIN(x.opened_at) AS first"),
+        _joined(
+            using,
+            "ar",
+            ActionRun,
+            "MIN(x.created_at) AS first",
+            join="JOIN auth_user u ON u.id = x.actor_id",
+            where=rawsql.is_person_sql("u"),
+        ),
+    ]
     t = {step: f"j.{column(step)}" for step in JOURNEY_STEPS}
     gaps = []
     for index, step in enumerate(JOURNEY_STEPS[1:], start=1):
@@ -107,12 +124,6 @@ def journey_sql(accounts) -> tuple[str, list, str]:
     ev = {step: f"ev.{column(step)}" for step in STEP_EVENTS}
     sql = f"""
     WITH a (id, shape, signed_up_at, activated_at) AS ({a_sql}),
-    ev AS ({events}),
-    tk AS ({_first(Ticket, "created_at")}),
-    es AS ({_first(Escalation, "created_at")}),
-    sc AS ({stripe}),
-    ox AS ({_first(OpsException, "opened_at")}),
-    ar AS ({runs}),
     j AS (
         SELECT a.id, a.shape, a.signed_up_at AS {column(CREATED)},
             {", ".join(f"{ev[s]} AS {column(s)}" for s in (APPROVED, WORKSPACE, SETUP, PLAN, INVITED))},
@@ -120,9 +131,7 @@ def journey_sql(accounts) -> tuple[str, list, str]:
             es.first AS {column(ESCALATION)},
             {rawsql.least_present(ev[CHANGE], "sc.first")} AS {column(CHANGE)},
             {rawsql.least_present("ox.first", "tk.first", "ar.first")} AS touch
-        FROM a LEFT JOIN ev ON ev.account_id = a.id LEFT JOIN tk ON tk.account_id = a.id
-        LEFT JOIN es ON es.account_id = a.id LEFT JOIN sc ON sc.account_id = a.id
-        LEFT JOIN ox ON ox.account_id = a.id LEFT JOIN ar ON ar.account_id = a.id
+        FROM a {" ".join(sources)}
     )
     SELECT j.*, {", ".join(gaps)}, {touch_step} AS touch_step FROM j"""
     return sql, params, using

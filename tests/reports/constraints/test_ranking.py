@@ -10,7 +10,7 @@ from django.utils import timezone
 from opsconsole.actions.services import run_action
 from reports.constraints.rules import account_weight, blocks_activation
 from reports.constraints.selectors import hit_accounts, ranked_constraints
-from reports.failures.selectors import leader_sentence, top_failure_reasons
+from reports.failures.selectors import leader_sentence, leader_sentences, top_failure_reasons
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +122,19 @@ def test_measured_minutes_count_person_runs_and_resolutions_per_account_with_wor
     assert (row.accounts_hit, row.staff_minutes, row.measured_minutes) == (3, 50, 25.0)
     assert row.handling_minutes == 25.0 and row.estimated_minutes == 20
     assert row.cost == round(3 * 25.0 * row.risk_weight, 2)
+
+
+def test_the_sentence_of_the_ranked_list_names_the_channel_hit_most(make_channel, make_account, hit, window):
+    big = make_channel("big", name="Big Channel", kind="organic")
+    small = make_channel("small", name="Small Channel", kind="partner")
+    for channel, signups, hits in ((big, 10, 2), (small, 4, 2), (big, 0, 0)):
+        for i in range(signups):
+            account = make_account(channel=channel, shape="free_trial")
+            if i < hits:
+                hit(account, "missing_permissions")
+
+    (row,) = [r for r in ranked_constraints(**window) if r.reason_code == "missing_permissions"]
+
+    # Two accounts hit in each channel; the tie goes to the higher share: 2 of 4 signups.
+    assert dict(row.hits_by_channel) == {big.pk: 2, small.pk: 2} and row.accounts_hit == 4
+    assert "affects 50% of new Small Channel accounts" in leader_sentences([row])["missing_permissions"]
