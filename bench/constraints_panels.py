@@ -2,7 +2,7 @@
 database DATABASE_URL names, beside the bare cost of reading the cohort in the same run.
 
     DATABASE_URL=postgres://.../opsconsole_1m DJANGO_SECRET_KEY=x python -m bench.constraints_panels \\
-        [--days 30] [--repeat 3] [--channel northwind-partners] [--accounts N]
+        [--days 30] [--repeat 3] [--channel northwind-partners] [--accounts N] [--timeout 120]
 
 Reads only (unless ``--accounts N`` asks to load the missing bench accounts first, with
 ``generate_data --bulk``, as ``bench.reports`` does). For each panel it prints the median of
@@ -21,7 +21,8 @@ Baselines, measured in the same run: ``SELECT count(*)`` of the cohort's account
 the range, not duplicates; every channel, and the one channel), and of the cohort's journey
 events (the event types the funnel reads), each a bare single pass. Each panel prints its ratio
 to the cohort count (of the channel, for the channel's panels), and the funnel also to the
-event count. Target: every panel under 1 s at 1M accounts.
+event count. A statement running past ``--timeout`` seconds stops its panel (reported). Target:
+every panel under 1 s at 1M accounts.
 """
 
 import argparse
@@ -41,6 +42,7 @@ def main() -> int:
     parser.add_argument("--channel", default="", help="the channel of the per-channel panels")
     parser.add_argument("--accounts", type=int, default=0, help="load bench accounts up to N first")
     parser.add_argument("--load-days", type=int, default=365, help="signup spread of loaded accounts")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds a panel's statement may run")
     args = parser.parse_args()
 
     import django

@@ -3,7 +3,7 @@ and calls ``run``)."""
 
 from datetime import timedelta
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from accounts.choices import ChannelKind
@@ -113,8 +113,15 @@ def run(args, *, timed) -> int:
         ("  their three timelines' rows", lambda: _timelines(channel, window), one_s),
     ]
     over = []
+    with connection.cursor() as cursor:  # a panel that runs away is reported, not waited for
+        cursor.execute(f"SET statement_timeout = '{int(args.timeout)}s'")
     for label, fn, floor in panels:
-        seconds, result = timed(fn, args.repeat)
+        try:
+            seconds, result = timed(fn, args.repeat)
+        except DatabaseError as exc:
+            print(f"  {label:<46} stopped after {args.timeout:.0f} s: {str(exc).splitlines()[0]}", flush=True)
+            over.append(label)
+            continue
         extra = f"   vs events {seconds / events_s:.1f}" if label == "step-gap funnel" else ""
         print(_line(label, seconds, floor, extra), flush=True)
         if label == "step-gap funnel" and result[0].reached != signups:

@@ -79,9 +79,9 @@ def hours_between(using: str, later: str, earlier: str) -> str:
 def as_datetime(value) -> datetime | None:
     """A time as a raw statement returns it: an aware datetime (PostgreSQL) or SQLite's text
     of a UTC time."""
-    if value is None or isinstance(value, datetime):
-        return value
-    found = parse_datetime(value)
+    if value is None:
+        return None
+    found = value if isinstance(value, datetime) else parse_datetime(value)
     return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
 
 
