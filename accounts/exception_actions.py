@@ -25,6 +25,9 @@ class WorkingAction(ExceptionAction):
 
     roles = OPERATOR_ROLES
     works_the_case = True
+    # A status move, not a fix: the runbook's evidence is not asked; a wait says what the
+    # customer was asked, a reassignment why (their Input).
+    takes_runbook_evidence = False
     handling_minutes = 1
     # The statuses the action starts from.
     applies_in: frozenset = frozenset()

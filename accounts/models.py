@@ -76,7 +76,6 @@ class ReasonCode(models.Model):
     customer_message = models.CharField(max_length=300)
     customer_next_action = models.CharField(max_length=200)
     provisioning_step = models.CharField(max_length=32, choices=ProvisioningStepName.choices, blank=True)
-    has_runbook = models.BooleanField(default=False)
     history = audited_history()
 
     class Meta:

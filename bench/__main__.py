@@ -25,6 +25,12 @@ SCENARIOS = {
     # Both load 1M accounts with generate_data --bulk once (the second finds them there).
     "reports": ("bench.reports", [], ["--accounts", "20000", "--repeat", "1", "--batches", "5"]),
     "admin_pages": ("bench.admin_pages", [], ["--accounts", "20000", "--repeat", "1", "--grants", "2000"]),
+    # Reads the accounts the two above loaded (loads them when run alone).
+    "constraints_panels": (
+        "bench.constraints_panels",
+        ["--accounts", "1000000"],
+        ["--accounts", "20000", "--repeat", "1"],
+    ),
 }
 
 

@@ -28,6 +28,7 @@ from accounts.rules import choose_onboarding_path
 from accounts.services.events import SYSTEM_EVENT_ID_PREFIX
 from accounts.shapes import EVENT_STEP_TRANSITIONS, shape_for
 from bench import bulk_sql, plans
+from bench.bulk_indexes import drop_secondary_indexes
 from bench.bulk_sql import STAFF_TABLE
 from routing.choices import Category, Severity, TicketStatus
 from routing.models import Queue, Ticket
@@ -248,7 +249,7 @@ def _rows_of(job: Job, catalogue: _Catalogue, now, position, accounts, events, t
                 e.error_code,
                 e.feature_area,
                 catalogue.reason_of(e),
-                json.dumps(e.payload),
+                json.dumps(e.payload) if e.payload else "{}",
                 job.actor_id,
                 intake,
             )
@@ -313,6 +314,7 @@ def bulk_generate(
     tickets: bool = True,
     workers: int = 2,
     log=print,
+    drop_indexes_from: int = bulk_sql.DROP_INDEXES_FROM,
 ) -> BulkResult:
     """Load accounts ``0 .. count-1`` that do not exist yet; idempotent like the service path."""
     timings = {}
@@ -332,8 +334,8 @@ def bulk_generate(
             "(account_id bigint, code text, roll float8, status text, manual boolean)"
         )
         cursor.execute(f"TRUNCATE {STAFF_TABLE}")
-    big = len(wanted) >= bulk_sql.DROP_INDEXES_FROM
-    dropped = bulk_sql.drop_secondary_indexes() if big else []
+    big = len(wanted) >= drop_indexes_from
+    dropped = drop_secondary_indexes(bulk_sql.LOADED_TABLES) if big else []
     positions = [(index, base_id + n) for n, index in enumerate(wanted)]
     jobs = [
         Job(seed, prefix, days, anchor, usage, tickets, base_id, tuple(positions[k::workers]), actor.pk)

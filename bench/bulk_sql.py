@@ -27,13 +27,15 @@ from django.db import connection, transaction
 from accounts import demo_staff
 from accounts.rules import IDENTITY_REVIEW_FLAG, REVIEW_REASON_ENTERPRISE, REVIEW_REASON_IDENTITY
 from accounts.shapes import EVENT_STEP_TRANSITIONS, SHAPES
+from bench.bulk_indexes import IndexBuilder, Rebuild, attach_constraints
 from reports.facts import facts_rebuild
 
 # From this many new accounts the loaded tables' secondary indexes are dropped for the COPY
 # and rebuilt after it (faster than maintaining them row by row).
 DROP_INDEXES_FROM = 20_000
+ACCOUNTS = "accounts_account"
 EVENTS = "accounts_accountevent"
-LOADED_TABLES = ("accounts_account", EVENTS, "routing_ticket")
+LOADED_TABLES = (ACCOUNTS, EVENTS, "routing_ticket")
 # Staging table for what staff do with exceptions (bench.bulk fills it, dropped after a load).
 STAFF_TABLE = "bench_bulk_staff"
 TICKET_FIRST_RESPONSE = timedelta(minutes=30)
@@ -54,34 +56,6 @@ def _values(rows) -> str:
     return "VALUES " + ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
 
 
-def drop_secondary_indexes(tables=LOADED_TABLES) -> list[str]:
-    """Drop the secondary indexes and unique constraints of ``tables`` (not their primary
-    keys, which foreign keys need); returns the statements that recreate them."""
-    recreate = []
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(
-                "SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
-                "WHERE c.conrelid = %s::regclass AND c.contype = 'u'",
-                [table],
-            )
-            constraints = cursor.fetchall()
-            cursor.execute(
-                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-                "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT EXISTS "
-                "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-                [table],
-            )
-            indexes = cursor.fetchall()
-            for name, definition in constraints:
-                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-                recreate.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-            for name, definition in indexes:
-                cursor.execute(f"DROP INDEX {name}")
-                recreate.append(definition)
-    return recreate
-
-
 def _run(cursor, timings, log, label, sql, params=None):
     started = time.perf_counter()
     cursor.execute(sql, params or {})
@@ -89,43 +63,59 @@ def _run(cursor, timings, log, label, sql, params=None):
     log(f"bulk: {label}: {cursor.rowcount} rows, {time.perf_counter() - started:.1f} s")
 
 
-def derive(*, base_id: int, anchor: datetime, actor_id: int, dropped: list[str], timings, log=print) -> None:
+def derive(
+    *, base_id: int, anchor: datetime, actor_id: int, dropped: list[Rebuild], timings, log=print
+) -> None:
+    """Derive the services' state for accounts ``id >= base_id`` and rebuild ``dropped``
+    beside it (``bench.bulk_indexes`` says in which order, and why)."""
     p = {"base": base_id, "anchor": anchor, "actor": actor_id}
     with connection.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem = '512MB'")
-        cursor.execute("SET work_mem = '256MB'")
-        for statement in dropped:
-            _run(cursor, timings, log, "rebuild indexes", statement)
+        cursor.execute("SET work_mem = '256MB'")  # the session's: the facts rebuild's too
         cursor.execute(
             "SELECT setval(pg_get_serial_sequence('accounts_account', 'id'), "
             "(SELECT max(id) FROM accounts_account))"
         )
         for table in LOADED_TABLES:
             _run(cursor, timings, log, "analyze", f"ANALYZE {table}")
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        # Every row written here references rows loaded or written just before: skip the
-        # per-row foreign-key triggers (the tables written have no other triggers).
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        _drop_scratch(cursor)
-        _transitions(cursor, p, timings, log)
-        _exceptions(cursor, p, timings, log)
-        _steps(cursor, p, timings, log)
-        _activation(cursor, p, timings, log)
-        _staff_work(cursor, p, timings, log)
-        _drop_scratch(cursor)
-    started = time.perf_counter()
-    rows = facts_rebuild()
-    timings["facts"] = time.perf_counter() - started
-    log(f"bulk: facts: {rows} rows, {timings['facts']:.1f} s")
+    others = [r for r in dropped if r.table != ACCOUNTS]
+    beside_derivation = IndexBuilder(others, timings=timings, log=log, label="indexes of events and tickets")
+    beside_derivation.start()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            # Every row written here references rows loaded or written just before: skip the
+            # per-row foreign-key triggers (the tables written have no other triggers).
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            _drop_scratch(cursor)
+            _transitions(cursor, p, timings, log)
+            _exceptions(cursor, p, timings, log)
+            _steps(cursor, p, timings, log)
+            _activation(cursor, p, timings, log)
+            _staff_work(cursor, p, timings, log)
+            _drop_scratch(cursor)
+    finally:
+        beside_derivation.join()
+    own = [r for r in dropped if r.table == ACCOUNTS]
+    beside_facts = IndexBuilder(own, timings=timings, log=log, label="indexes of accounts")
+    beside_facts.start()
+    try:
+        started = time.perf_counter()
+        rows = facts_rebuild()
+        timings["facts"] = time.perf_counter() - started
+        log(f"bulk: facts: {rows} rows, {timings['facts']:.1f} s")
+    finally:
+        beside_facts.join()
+    attach_constraints(dropped)
     with connection.cursor() as cursor:
-        for table in (
-            "accounts_provisioningstep",
-            "accounts_opsexception",
-            "reports_accountfacts",
-            "routing_ticket",
-        ):
-            cursor.execute(f"ANALYZE {table}")
+        # Vacuumed as autovacuum would leave them, so the reports' index-only scans (tickets by
+        # day, the facts' channel) read no table pages; the timeline is only analysed: vacuuming
+        # its 20M rows would cost more than any report saves on it.
+        # (VACUUM cannot run in a transaction: a load inside one, as in the tests, analyses.)
+        vacuum = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+        for table in ("routing_ticket", ACCOUNTS, "reports_accountfacts"):
+            _run(cursor, timings, log, "vacuum", f"{vacuum} {table}")
+        for table in (EVENTS, "accounts_provisioningstep", "accounts_opsexception"):
+            _run(cursor, timings, log, "analyze", f"ANALYZE {table}")
 
 
 def _drop_scratch(cursor) -> None:

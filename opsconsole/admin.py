@@ -1,10 +1,10 @@
-"""Console pages for the shared machinery. Credentials and the idempotency ledger are records:
-read-only here, written by their services."""
+"""Console pages for the shared machinery. Credentials, the idempotency ledger and the failed
+Celery tasks are records: read-only here, written by their services."""
 
 from django.contrib import admin
 
 from opsconsole.adminkit import ReadOnlyAdminMixin, ReadOnlyHistoryAdmin, RestrictedAdminMixin
-from opsconsole.models import IdempotencyRecord, ServiceToken
+from opsconsole.models import IdempotencyRecord, ServiceToken, TaskFailure
 from opsconsole.staffauth import admin as staffauth_admin  # noqa: F401  (the sign-in pages)
 
 
@@ -48,3 +48,38 @@ class IdempotencyRecordAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.Mod
     )
     list_select_related = ("principal",)
     date_hierarchy = "created_at"
+
+
+@admin.register(TaskFailure)
+class TaskFailureAdmin(RestrictedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Celery tasks that failed or asked to be retried (``opsconsole.task_failures``); ops
+    leads only (the Admin section), as the other internals."""
+
+    list_display = (
+        "occurred_at",
+        "task_name",
+        "kind",
+        "attempt",
+        "exception_class",
+        "short_message",
+        "task_id",
+    )
+    list_filter = ("kind",)
+    search_fields = ("=task_id", "^task_name", "=request_id")
+    search_help_text = "Task id or request id (exact), or task name (starts with)."
+    date_hierarchy = "occurred_at"
+    fields = (
+        "occurred_at",
+        "task_name",
+        "task_id",
+        "attempt",
+        "kind",
+        "exception_class",
+        "message",
+        "args_summary",
+        "request_id",
+    )
+
+    @admin.display(description="Message")
+    def short_message(self, obj):
+        return obj.message if len(obj.message) <= 80 else obj.message[:79] + "…"

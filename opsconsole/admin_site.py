@@ -73,12 +73,15 @@ class OpsConsoleAdminSite(admin.AdminSite):
 
     def get_app_list(self, request, app_label=None):
         """The models of each app, after the pages the app registered (``opsconsole.app_pages``),
-        grouped in the sidebar and on the home page by what people do (``navigation``); an
-        app's own index page (``/accounts/``) keeps Django's list."""
+        grouped in the sidebar and on the home page by what people do (``navigation``), with the
+        page the request is on marked ``current``; an app's own index page (``/accounts/``)
+        keeps Django's list."""
         app_list = super().get_app_list(request, app_label)
         for app in app_list:
             app["models"] = app_pages.entries(app["app_label"], request.user) + app["models"]
-        return app_list if app_label else navigation.grouped(app_list, request.user)
+        if app_label:
+            return app_list
+        return navigation.mark_current(navigation.grouped(app_list, request.user), request.path)
 
     def login(self, request, extra_context=None):
         """The password step. A staff session past it but not past its second factor goes on to

@@ -2,6 +2,7 @@
 revert, service calls that turn refusals into messages, and status badges."""
 
 import json
+import re
 
 from django.apps import apps
 from django.contrib import admin, messages
@@ -12,6 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.text import smart_split, unescape_string_literal
@@ -20,6 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from opsconsole import list_filters
 from opsconsole.adminscale import ScaledChangeList, scaled_list_filter
 from opsconsole.errors import ApplicationError
+from opsconsole.formatting import human_time
 
 # Tones map to the colours in opsconsole/static/opsconsole/console.css.
 TONES = ("ok", "warn", "bad", "info", "muted")
@@ -49,12 +52,25 @@ def facts_table(value):
 FOLD_AFTER = 120
 
 
+# An ISO 8601 moment kept as text in JSON (evidence, a context): shown as the house format.
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _moment(text: str):
+    try:
+        return parse_datetime(text)
+    except ValueError:  # well formed, but no such moment
+        return None
+
+
 def fact_value(item):
-    """One value for a table cell: text as it is, structures as JSON, long ones folded."""
+    """One value for a table cell: text as it is (an ISO moment in the house format),
+    structures as JSON, long ones folded."""
     if item is None:
         return "—"
     if isinstance(item, str):
-        return item
+        moment = _moment(item) if _ISO_MOMENT.match(item) else None
+        return human_time(moment) if moment else item
     text = json.dumps(item, cls=DjangoJSONEncoder)
     if len(text) <= FOLD_AFTER:
         return text

@@ -5,6 +5,13 @@ from django.contrib.admin.apps import AdminConfig
 class OpsConsoleAdminConfig(AdminConfig):
     default_site = "opsconsole.admin_site.OpsConsoleAdminSite"
 
+    def ready(self):
+        from opsconsole import admin_dates
+
+        super().ready()
+        # Every admin page shows dates and times in the house format (opsconsole/admin_dates.py).
+        admin_dates.install()
+
 
 class OpsConsoleConfig(AppConfig):
     name = "opsconsole"

@@ -7,7 +7,8 @@ from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
 
-app = Celery("opsconsole")
+# Every task records its own failures and retries (opsconsole.task_failures).
+app = Celery("opsconsole", task_cls="opsconsole.task_failures:RecordedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

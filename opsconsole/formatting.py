@@ -1,7 +1,7 @@
 """How the console writes times and money: one format everywhere, so a person never has to
 translate an ISO timestamp or a count of cents in their head."""
 
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.utils import timezone
@@ -56,3 +56,15 @@ def human_time_html(moment: datetime | str | None, now: datetime | None = None):
     return format_html(
         '<span class="oc-when-part">{}</span> · <span class="oc-when-part">{}</span>', date_part, age
     )
+
+
+def house_value(value):
+    """Any value as the console shows it: a time (``human_time``), a day (``2026-11-30``) or a
+    time of day (``16:48``) in the house format; anything else as it is."""
+    if isinstance(value, datetime):
+        return human_time(value)
+    if isinstance(value, date):
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, time):
+        return f"{value:%H:%M}"
+    return value

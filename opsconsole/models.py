@@ -358,6 +358,48 @@ class OutboxMessage(models.Model):
         return f"{self.command} {self.id} ({self.status})"
 
 
+class TaskFailureKind(models.TextChoices):
+    FAILED = "failed", "Failed"
+    RETRIED = "retried", "Retried"
+
+
+class TaskFailure(models.Model):
+    """A Celery task that failed or asked to be retried, as the task itself reported it (every
+    task, through ``opsconsole.task_failures``; eager runs too). Append-only, and idempotent per
+    (task id, attempt): a report that arrives twice (a redelivered task failing again at the
+    same attempt) is stored once. ``attempt`` is the task's retry count: 0 for its first run."""
+
+    task_name = models.CharField(max_length=200)
+    task_id = models.CharField(max_length=255)
+    attempt = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=TaskFailureKind.choices)
+    args_summary = models.CharField(max_length=500, blank=True)
+    exception_class = models.CharField(max_length=200)
+    message = models.TextField(blank=True)
+    occurred_at = models.DateTimeField()
+    request_id = request_id_field()
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task_id", "attempt"], name="task_failure_once_per_attempt")
+        ]
+        indexes = [models.Index(fields=["occurred_at"], name="task_failure_day_idx")]
+
+    def __str__(self):
+        return f"{self.task_name} {self.task_id} attempt {self.attempt} ({self.kind})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("TaskFailure is append-only; reports are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("TaskFailure is append-only; reports are never deleted.")
+
+
 # The sign-in audit and the console's views of staff and lockouts live with their package;
 # imported here so they load with the app.
 from opsconsole.staffauth.models import Lockout, LoginEvent, LoginEventKind, StaffMember  # noqa: E402, F401

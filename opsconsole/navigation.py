@@ -13,8 +13,9 @@ ACCOUNTS = "Accounts"
 ROUTING_SETUP = "Routing setup"
 BILLING = "Billing"
 REPORTS = "Reports"
+CHANNEL_GATES = "Channel gates"
 ADMIN = "Admin"
-SECTIONS = (WORK, ACCOUNTS, ROUTING_SETUP, BILLING, REPORTS, ADMIN)
+SECTIONS = (WORK, ACCOUNTS, ROUTING_SETUP, BILLING, REPORTS, CHANNEL_GATES, ADMIN)
 
 _PLACES: dict[str, tuple[str, int]] = {}
 
@@ -57,3 +58,14 @@ def grouped(app_list: list[dict], user) -> list[dict]:
         for section, rows in placed.items()
         if rows
     ]
+
+
+def mark_current(sections: list[dict], path: str) -> list[dict]:
+    """Mark the one page ``path`` is on (``current``): the entry whose address is the longest
+    start of it, so the Support report at ``/reports/metricsnapshot/support/`` is "Support",
+    not also "Metric snapshots" at ``/reports/metricsnapshot/``."""
+    entries = [model for section in sections for model in section["models"]]
+    matching = [m for m in entries if m.get("admin_url") and path.startswith(m["admin_url"])]
+    if matching:
+        max(matching, key=lambda m: len(m["admin_url"]))["current"] = True
+    return sections

@@ -10,6 +10,26 @@ from opsconsole.actions import targets
 from opsconsole.models import Runbook
 
 
+def active_runbooks():
+    """The runbooks in force. A reason code "has a runbook" when one of these names it: this
+    is the one definition (escalations, ticket context, gates and pages all read it), so a
+    runbook switched off or never written cannot count as one."""
+    return Runbook.objects.filter(active=True)
+
+
+def reason_codes_with_runbook(reason_code_ids) -> set:
+    """Which of these reason codes (ids) have an active runbook, in one query."""
+    return set(
+        active_runbooks()
+        .filter(reason_code_id__in=list(reason_code_ids))
+        .values_list("reason_code_id", flat=True)
+    )
+
+
+def has_runbook(reason_code_id) -> bool:
+    return bool(reason_codes_with_runbook([reason_code_id]))
+
+
 def _facts_match(facts: dict, evidence: dict) -> bool:
     return all(evidence.get(key) == value for key, value in (facts or {}).items())
 
@@ -22,7 +42,7 @@ def runbook_for_case(case) -> Runbook | None:
     """
     candidates = [
         rb
-        for rb in Runbook.objects.filter(reason_code_id=case.reason_code_id, active=True)
+        for rb in active_runbooks().filter(reason_code_id=case.reason_code_id)
         if _facts_match(rb.facts, case.evidence or {})
     ]
     if not candidates:

@@ -1,4 +1,5 @@
-"""Writes for the console's shared machinery: service tokens and the idempotency ledger."""
+"""Writes for the console's shared machinery: service tokens, the idempotency ledger and the
+record of failed Celery tasks."""
 
 import hashlib
 import secrets
@@ -16,7 +17,7 @@ from opsconsole.history import (
     SERVICE_USER_PREFIX,  # noqa: F401  (defined beside SYSTEM_USER_PREFIX)
     service,
 )
-from opsconsole.models import IdempotencyRecord, ServiceToken
+from opsconsole.models import IdempotencyRecord, ServiceToken, TaskFailure
 
 TOKEN_BYTES = 32
 # A claim older than this belongs to a request that died; a retry may take it over.
@@ -197,3 +198,46 @@ def idempotency_complete(*, record: IdempotencyRecord, status: int, body) -> Non
 def idempotency_release(*, record: IdempotencyRecord) -> None:
     """Forget a claim whose request failed, so the client may retry with the same key."""
     IdempotencyRecord.objects.filter(pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT).delete()
+
+
+ARGS_SUMMARY_LENGTH = 500
+
+
+def _args_summary(args, kwargs) -> str:
+    parts = [repr(a) for a in args or ()] + [f"{k}={v!r}" for k, v in (kwargs or {}).items()]
+    text = ", ".join(parts)
+    return text if len(text) <= ARGS_SUMMARY_LENGTH else text[: ARGS_SUMMARY_LENGTH - 1] + "…"
+
+
+@service
+def task_failure_record(
+    *,
+    task_name: str,
+    task_id: str,
+    attempt: int,
+    kind: str,
+    exception_class: str,
+    message: str,
+    args=(),
+    kwargs=None,
+    actor,
+) -> TaskFailure:
+    """Append one failure (or retry) of a Celery task. A second report of the same (task id,
+    attempt) stores nothing: the unique constraint decides (INSERT ... ON CONFLICT DO NOTHING),
+    and the row stored first is returned."""
+    TaskFailure.objects.bulk_create(
+        [
+            TaskFailure(
+                task_name=task_name[:200],
+                task_id=task_id[:255],
+                attempt=attempt,
+                kind=kind,
+                args_summary=_args_summary(args, kwargs),
+                exception_class=exception_class[:200],
+                message=message,
+                occurred_at=timezone.now(),
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    return TaskFailure.objects.get(task_id=task_id[:255], attempt=attempt)

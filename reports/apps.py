@@ -37,11 +37,18 @@ class ReportsConfig(AppConfig):
                 dispatch_uid=f"reports.facts.{receiver.__name__}",
             )
 
+        # Every report page under Reports, for every role that may read them (an app page's
+        # label is "<app>.<url name with _ for :>"; opsconsole.app_pages).
         navigation.place(
             navigation.REPORTS,
             "reports.reports_dashboard",
             "reports.reports_cohorts",
+            "reports.admin_reports_support",
+            "reports.admin_reports_constraints_index",
             "reports.MetricSnapshot",
+            # The cost model's inputs (loaded hourly costs, spend per channel) beside the pages
+            # that price with them.
+            "reports.CostSettings",
         )
 
         # The weekly rule review (routing's page) shows the escalation rate beside the rules.
@@ -51,6 +58,8 @@ class ReportsConfig(AppConfig):
         # account list filtered to exactly its accounts.
         app_pages.register("reports", "Channel dashboard", "reports:dashboard", permission=VIEW_DASHBOARD)
         app_pages.register("reports", "Cohorts by signup week", "reports:cohorts", permission=VIEW_DASHBOARD)
+        # The support metrics by channel, queue, tier or via (reports/support_page.py).
+        app_pages.register("reports", "Support", "admin:reports_support", permission=VIEW_DASHBOARD)
         # From numbers to a ranked constraint list (issue 12): failure reasons, constraints, data
         # quality, the cost model, the funnel, timelines, operational drag, refunds.
         app_pages.register(

@@ -1,12 +1,27 @@
 """The catalogue pages: acquisition channels and reason codes. Every save calls a service."""
 
 from django.contrib import admin
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 
 from accounts.admin.display import CONSOLE_CSS
 from accounts.models import Channel, ReasonCode
 from accounts.services import catalogue
 from opsconsole.adminkit import HistoryAdmin, ServiceCallAdminMixin
+from opsconsole.runbooks import active_runbooks
+
+
+class RunbookFilter(admin.SimpleListFilter):
+    title = "runbook"
+    parameter_name = "runbook"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Has one in force"), ("no", "None in force"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(runbook_in_force=self.value() == "yes")
+        return queryset
 
 
 @admin.register(Channel)
@@ -61,9 +76,9 @@ class ReasonCodeAdmin(ServiceCallAdminMixin, HistoryAdmin):
         "target_response_minutes",
         "estimated_handling_minutes",
         "provisioning_step",
-        "has_runbook",
+        "runbook",
     )
-    list_filter = ("layer", "owner_team", "has_runbook")
+    list_filter = ("layer", "owner_team", RunbookFilter)
     search_fields = ("code", "title")
     fields = (
         "code",
@@ -73,7 +88,7 @@ class ReasonCodeAdmin(ServiceCallAdminMixin, HistoryAdmin):
         "provisioning_step",
         "target_response_minutes",
         "estimated_handling_minutes",
-        "has_runbook",
+        "runbook",
     )
 
     class Media:
@@ -81,6 +96,18 @@ class ReasonCodeAdmin(ServiceCallAdminMixin, HistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f for f in self.fields if f not in catalogue.REASON_CODE_EDITABLE_FIELDS]
+
+    def get_queryset(self, request):
+        # Whether an active runbook names the code: the rows themselves (opsconsole.runbooks).
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(runbook_in_force=Exists(active_runbooks().filter(reason_code=OuterRef("pk"))))
+        )
+
+    @admin.display(description="runbook", boolean=True, ordering="runbook_in_force")
+    def runbook(self, obj):
+        return obj.runbook_in_force
 
     def has_add_permission(self, request):
         return False  # codes are referenced from code; new ones arrive by migration

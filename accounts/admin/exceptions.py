@@ -13,6 +13,7 @@ from accounts.models import OpsException
 from accounts.selectors import exceptions_by_overdue
 from opsconsole.actions.admin import GuardedActionsAdminMixin
 from opsconsole.adminkit import HistoryAdmin, badge, facts_list, open_first_status_filter
+from opsconsole.runbooks import has_runbook
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -147,5 +148,5 @@ class OpsExceptionAdmin(GuardedActionsAdminMixin, HistoryAdmin):
             reason.title,
             reason.customer_message,
             reason.customer_next_action,
-            " (runbook available)" if reason.has_runbook else "",
+            " (runbook available)" if has_runbook(reason.pk) else "",
         )

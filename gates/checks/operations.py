@@ -6,7 +6,7 @@ from celery import current_app
 from django.db.models import Count, Max, Sum
 from rest_framework import serializers
 
-from accounts.models import OpsException, ReasonCode
+from accounts.models import OpsException
 from gates import evidence
 from gates.checks.base import (
     CheckContext,
@@ -20,7 +20,7 @@ from gates.checks.base import (
 )
 from gates.choices import CheckCode
 from opsconsole.actions.registry import Action, all_actions
-from opsconsole.models import Runbook
+from opsconsole.runbooks import active_runbooks
 from reports.metrics import METRICS
 from reports.models import MetricSnapshot
 
@@ -93,23 +93,19 @@ class EscalationCheck(GateCheck):
         registered = {a.name for a in all_actions()}
         runbooks: dict[str, list[str]] = {}
         actions: dict[str, list[str]] = {}
-        for book in Runbook.objects.filter(active=True, reason_code__code__in=codes).select_related(
-            "reason_code"
-        ):
+        for book in active_runbooks().filter(reason_code__code__in=codes).select_related("reason_code"):
             runbooks.setdefault(book.reason_code.code, []).append(book.code)
             actions.setdefault(book.reason_code.code, []).extend(
                 a for a in book.allowed_actions if a in registered
             )
-        flagged = set(
-            ReasonCode.objects.filter(code__in=codes, has_runbook=True).values_list("code", flat=True)
-        )
         rows = [
             {
                 "reason_code": code,
                 "exceptions": n,
                 "runbooks": runbooks.get(code, []),
                 "guarded_actions": sorted(set(actions.get(code, []))),
-                "covered": bool(runbooks.get(code) or actions.get(code) or code in flagged),
+                # Covered by a runbook in force, not by what a reason code claims about itself.
+                "covered": bool(runbooks.get(code)),
             }
             for code, n in top
         ]

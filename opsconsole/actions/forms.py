@@ -1,5 +1,5 @@
 """The console form of an action: its parameters (from its input serializer) and the evidence
-its runbook requires, all required where they are required."""
+its runbook asks of it (``Action.evidence_asked``), all required where they are required."""
 
 from django import forms
 from rest_framework import serializers
@@ -28,7 +28,7 @@ def action_form_class(action, runbook) -> type[forms.Form]:
     for name, field in action.Input().fields.items():
         fields[f"param_{name}"] = _form_field(field)
         fields[f"param_{name}"].label = name.replace("_", " ").capitalize()
-    for item in runbook.evidence_required if runbook else []:
+    for item in action.evidence_asked(runbook):
         fields[f"evidence_{item['name']}"] = forms.CharField(
             label=item.get("label", item["name"]),
             widget=forms.Textarea(attrs={"rows": 2}),

@@ -51,6 +51,7 @@ class Action(ABC):
       changed and undoes what else it did outside this database;
     - ``state(target)``: what must not change between a preview and its commit;
     - ``derived_state(target)``: computed values worth diffing in a preview (entitlements);
+    - ``takes_runbook_evidence``: whether its runbook's required evidence is asked of it;
     - ``handling_minutes``: the staff time one run by a person costs, for the
       ``manual_minutes_per_account`` metric (METRICS.md). An action whose effect resolves an
       exception declares only the time beyond that exception's reason code's
@@ -74,6 +75,11 @@ class Action(ABC):
     # Working a case (acknowledging it, waiting on the customer, reassigning it) fixes nothing,
     # so every runbook allows it; a runbook's ``allowed_actions`` lists the fixes.
     works_the_case: ClassVar[bool] = False
+    # Whether a run under a runbook must fill the runbook's ``evidence_required``: the evidence
+    # is what a fix (or a resolution) rests on. A status move (acknowledging, waiting on the
+    # customer, reassigning) fixes nothing and asks for what it needs in its own ``Input``
+    # (a note, a reason), so it declares False.
+    takes_runbook_evidence: ClassVar[bool] = True
     # Whether a page may run ``check`` to grey out a button whose check fails now; False for a
     # check that calls another system (Stripe), which only a submitted form should wait for.
     checked_on_page: ClassVar[bool] = True
@@ -121,6 +127,12 @@ class Action(ABC):
 
     def derived_state(self, target) -> dict:
         return {}
+
+    def evidence_asked(self, runbook) -> list[dict]:
+        """The evidence fields (``[{"name", "label"}]``) a run under ``runbook`` must fill."""
+        if runbook is None or not self.takes_runbook_evidence:
+            return []
+        return list(runbook.evidence_required)
 
     def fingerprint(self, target) -> str:
         encoded = json.dumps(to_json(self.state(target)), sort_keys=True)

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import Account, OpsException, ReasonCode
-from opsconsole.actions.registry import handling_minutes_of
+from opsconsole.actions.registry import DEFAULT_HANDLING_MINUTES, all_actions
 from opsconsole.models import ActionRun, Runbook
+from reports import rawsql
 from reports.constraints import rules
-from reports.facts import COUNTED_RUN_STATUSES, person_q
+from reports.facts import COUNTED_RUN_STATUSES
 from reports.query import query_date
 from reports.rowlists import register_list, rows_url
 from reports.scope import channel_named, cohort
@@ -51,6 +52,9 @@ class Constraint:
     blocking_accounts: int = 0
     channel: str | None = None
     staff_minutes: float = field(default=0.0)
+    # (channel id, accounts hit) and (channel id, signups) of the cohort, for the sentences.
+    hits_by_channel: tuple = ()
+    signups_by_channel: tuple = ()
 
     @property
     def fix(self) -> str:
@@ -63,10 +67,6 @@ class Constraint:
     def time_cost_minutes(self) -> float:
         """Volume × handling minutes (the failure panel's time cost)."""
         return self.accounts_hit * self.handling_minutes
-
-
-def hit_exceptions(*, since: date, until: date, channel: str | None = None) -> QuerySet[OpsException]:
-    return OpsException.objects.filter(account__in=cohort(since=since, until=until, channel=channel))
 
 
 def hit_accounts(*, reason: str, since: date, until: date, channel: str | None = None) -> QuerySet[Account]:
@@ -97,62 +97,102 @@ def _fixes() -> dict[int, tuple[str, str | None]]:
     return found
 
 
-def _staff_minutes(exceptions: QuerySet[OpsException]) -> dict[int, dict[int, float]]:
-    """reason code id -> {account id: staff minutes} recorded on the reason's exceptions."""
-    minutes: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    resolved = exceptions.filter(person_q("resolved_by"), resolved_by__isnull=False).values_list(
-        "reason_code_id", "account_id", "reason_code__estimated_handling_minutes"
+def _run_minutes_sql() -> str:
+    """``handling_minutes_of(r.action)`` as SQL: the declared minutes of every registered
+    action, the default for a name no longer registered."""
+    whens = " ".join(f"WHEN {rawsql.literal(a.name)} THEN {int(a.handling_minutes)}" for a in all_actions())
+    return f"(CASE r.action {whens} ELSE {int(DEFAULT_HANDLING_MINUTES)} END)" if whens else "0"
+
+
+@dataclass
+class _Tally:
+    """What one statement reads of a cohort: its signups per channel, the accounts each reason
+    hit per (channel, shape, MRR), and the staff work per reason (accounts, minutes)."""
+
+    signups: dict = field(default_factory=dict)  # channel id -> signups
+    hits: dict = field(default_factory=lambda: defaultdict(list))  # reason id -> [(channel, shape, mrr, n)]
+    staff: dict = field(default_factory=dict)  # reason id -> (accounts with work, minutes)
+
+
+def _tally(accounts: QuerySet[Account]) -> _Tally:
+    """One statement over the cohort ``accounts`` (read once): signups per channel; for each
+    reason, its hit accounts per channel, shape and MRR; and its staff work.
+
+    The work of a (reason, account) pair of the cohort's exceptions: each exception of it a
+    person resolved (its reason's estimate), and each counted guarded action a person ran on one
+    of its exceptions, or under a runbook of the reason on the account (the action's declared
+    minutes). A run on an exception is recorded against the exception's account
+    (``ActionRun.account``), so the runs read are those of the exceptions' accounts."""
+    cohort_sql, params = rawsql.compiled(accounts.order_by().values("pk", "channel_id", "shape", "mrr_cents"))
+    using = accounts.db
+    exception, reason, run, runbook = (
+        m._meta.db_table for m in (OpsException, ReasonCode, ActionRun, Runbook)
     )
-    for reason, account, estimate in resolved:
-        minutes[reason][account] += estimate
-    by_pk = {
-        str(pk): (reason, account)
-        for pk, reason, account in exceptions.values_list("pk", "reason_code_id", "account_id")
-    }
-    pairs = {(reason, account) for reason, account in by_pk.values()}
-    accounts = {account for _, account in pairs}
-    on_exception = Q(target_type=ContentType.objects.get_for_model(OpsException), target_id__in=list(by_pk))
-    under_runbook = Q(account_id__in=accounts, runbook__isnull=False)
-    runs = ActionRun.objects.filter(
-        person_q("actor"), on_exception | under_runbook, status__in=COUNTED_RUN_STATUSES
-    ).values_list("action", "target_type__model", "target_id", "account_id", "runbook__reason_code_id")
-    for action, model, target_id, account, runbook_reason in runs:
-        if model == "opsexception" and target_id in by_pk:
-            reason, account = by_pk[target_id]
-        elif (runbook_reason, account) in pairs:
-            reason = runbook_reason
+    statuses = rawsql.literals(COUNTED_RUN_STATUSES)
+    exception_type = ContentType.objects.db_manager(using).get_for_model(OpsException).pk
+    sql = f"""
+    WITH a (id, channel_id, shape, mrr_cents) AS ({cohort_sql}),
+    x AS (
+        SELECT x.id, x.reason_code_id, x.account_id, x.resolved_by_id FROM {exception} x
+        JOIN a ON a.id = x.account_id
+    ), pairs AS (SELECT DISTINCT reason_code_id, account_id FROM x),
+    work AS (
+        SELECT x.reason_code_id AS reason, x.account_id AS account,
+            rc.estimated_handling_minutes AS minutes
+        FROM x JOIN {reason} rc ON rc.id = x.reason_code_id JOIN auth_user u ON u.id = x.resolved_by_id
+        WHERE {rawsql.is_person_sql("u")}
+      UNION ALL
+        SELECT COALESCE(xt.reason_code_id, rb.reason_code_id), r.account_id, {_run_minutes_sql()}
+        FROM {run} r JOIN auth_user u ON u.id = r.actor_id
+        LEFT JOIN x xt ON r.target_type_id = {int(exception_type)} AND r.target_id = CAST(xt.id AS TEXT)
+        LEFT JOIN {runbook} rb ON rb.id = r.runbook_id
+        WHERE r.account_id IN (SELECT account_id FROM pairs) AND r.status IN ({statuses})
+          AND {rawsql.is_person_sql("u")}
+          AND (xt.id IS NOT NULL OR EXISTS (SELECT 1 FROM pairs p
+              WHERE p.reason_code_id = rb.reason_code_id AND p.account_id = r.account_id))
+    )
+    SELECT 'signups' AS kind, a.channel_id AS channel, CAST(NULL AS INTEGER) AS reason,
+        CAST(NULL AS TEXT) AS shape, CAST(NULL AS BIGINT) AS mrr, COUNT(*) AS n, 0 AS minutes
+    FROM a GROUP BY a.channel_id
+    UNION ALL
+    SELECT 'hits', a.channel_id, x.reason_code_id, a.shape, a.mrr_cents, COUNT(DISTINCT x.account_id), 0
+    FROM x JOIN a ON a.id = x.account_id GROUP BY a.channel_id, x.reason_code_id, a.shape, a.mrr_cents
+    UNION ALL
+    SELECT 'staff', NULL, reason, NULL, NULL, COUNT(DISTINCT account), SUM(minutes)
+    FROM work GROUP BY reason"""
+    tally = _Tally()
+    for row in rawsql.rows(using, sql, params):
+        if row["kind"] == "signups":
+            tally.signups[row["channel"]] = row["n"]
+        elif row["kind"] == "hits":
+            tally.hits[row["reason"]].append((row["channel"], row["shape"], row["mrr"], row["n"]))
         else:
-            continue
-        minutes[reason][account] += handling_minutes_of(action)
-    return minutes
+            tally.staff[row["reason"]] = (row["n"], float(row["minutes"] or 0))
+    return tally
 
 
 def constraint_rows(*, since: date, until: date, channel: str | None = None) -> list[Constraint]:
-    """Every reason code that hit the cohort, unordered."""
+    """Every reason code that hit the cohort, unordered. Set-based: one statement reads the
+    cohort once (``_tally``); nothing is read per account."""
     found_channel = channel_named(channel)
-    signups = cohort(since=since, until=until, channel=channel).count()
-    exceptions = hit_exceptions(since=since, until=until, channel=channel)
-    hits: dict[int, dict[int, tuple[str, int]]] = defaultdict(dict)
-    for reason, account, shape, mrr in exceptions.values_list(
-        "reason_code_id", "account_id", "account__shape", "account__mrr_cents"
-    ).distinct():
-        hits[reason][account] = (shape, mrr)
-    reasons = ReasonCode.objects.in_bulk(list(hits))
+    tally = _tally(cohort(since=since, until=until, channel=channel))
+    signups = sum(tally.signups.values())
+    reasons = ReasonCode.objects.in_bulk(list(tally.hits))
     fixes = _fixes()
-    staff = _staff_minutes(exceptions)
     rows = []
-    for reason_id, accounts in hits.items():
+    for reason_id, found in tally.hits.items():
         reason = reasons[reason_id]
-        blocking = [
-            rules.blocks_activation(reason.provisioning_step, shape) for shape, _ in accounts.values()
-        ]
-        weights = [
-            rules.account_weight(shape=shape, mrr_cents=mrr, blocking=blocks)
-            for (shape, mrr), blocks in zip(accounts.values(), blocking, strict=True)
-        ]
-        risk_weight = sum(weights) / len(weights)
-        handled = staff.get(reason_id, {})
-        measured = round(sum(handled.values()) / len(handled), 2) if handled else None
+        hit = sum(n for *_, n in found)
+        by_channel: dict[int, int] = defaultdict(int)
+        blocking = weight = 0.0
+        for channel_id, shape, mrr, n in found:
+            by_channel[channel_id] += n
+            blocks = rules.blocks_activation(reason.provisioning_step, shape)
+            blocking += n if blocks else 0
+            weight += n * rules.account_weight(shape=shape, mrr_cents=mrr, blocking=blocks)
+        risk_weight = weight / hit
+        handled, staff_minutes = tally.staff.get(reason_id, (0, 0))
+        measured = round(staff_minutes / handled, 2) if handled else None
         estimate = float(reason.estimated_handling_minutes)
         handling = measured if measured is not None else estimate
         runbook, action = fixes.get(reason_id, (None, None))
@@ -160,16 +200,13 @@ def constraint_rows(*, since: date, until: date, channel: str | None = None) -> 
             Constraint(
                 reason_code=reason.code,
                 label=reason.title,
-                accounts_hit=len(accounts),
-                share=round(len(accounts) / signups, 4) if signups else None,
+                accounts_hit=hit,
+                share=round(hit / signups, 4) if signups else None,
                 handling_minutes=handling,
                 owner_team=reason.owner_team,
                 risk_weight=round(risk_weight, 4),
                 cost=round(
-                    rules.cost(
-                        accounts_hit=len(accounts), handling_minutes=handling, risk_weight=risk_weight
-                    ),
-                    2,
+                    rules.cost(accounts_hit=hit, handling_minutes=handling, risk_weight=risk_weight), 2
                 ),
                 fix_action=action,
                 runbook=runbook,
@@ -179,9 +216,11 @@ def constraint_rows(*, since: date, until: date, channel: str | None = None) -> 
                 estimated_minutes=estimate,
                 measured_minutes=measured,
                 signups=signups,
-                blocking_accounts=sum(blocking),
+                blocking_accounts=int(blocking),
                 channel=found_channel.code if found_channel else None,
-                staff_minutes=sum(handled.values()),
+                staff_minutes=staff_minutes,
+                hits_by_channel=tuple(sorted(by_channel.items())),
+                signups_by_channel=tuple(sorted(tally.signups.items())),
             )
         )
     return rows

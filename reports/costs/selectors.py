@@ -16,6 +16,9 @@ Per channel:
   engineering rate
   + refunds and disputes of the range (their amounts, and the fee per dispute);
 - cost per activated account = spend / activated accounts, and (spend + operating) / activated;
+- a channel with spend (or operating cost) and no activated account costs infinitely much per
+  activated account: ``no_activation`` is set, it sorts as the most expensive, and it takes part
+  in the medians below as infinity;
 - "cheap per signup, expensive per activation": cost per signup at or below the median of the
   channels, and cost per activated account (with operating cost) at or above it (with at least
   two channels to compare).
@@ -23,6 +26,7 @@ Per channel:
 All money is in cents, rounded once at the end of each figure.
 """
 
+import math
 from dataclasses import dataclass, replace
 from datetime import date
 from statistics import median
@@ -59,6 +63,15 @@ class ChannelCost:
     cost_per_activated_cents: int | None
     cost_per_activated_with_operating_cents: int | None
     cheap_signup_expensive_activation: bool = False
+    # Spend (or operating cost) and no activated account: infinitely expensive per activation.
+    no_activation: bool = False
+
+    @property
+    def per_activated_sort_value(self) -> float | None:
+        """Cost per activated account with operating cost, infinite with none activated."""
+        if self.no_activation:
+            return math.inf
+        return self.cost_per_activated_with_operating_cents
 
 
 def cost_inputs() -> CostSettings:
@@ -136,6 +149,7 @@ def channel_costs(*, since: date, until: date) -> list[ChannelCost]:
                 operating_cents=round(operating),
                 cost_per_activated_cents=_per(spend, activated) if known else None,
                 cost_per_activated_with_operating_cents=_per(spend + operating, activated) if known else None,
+                no_activation=known and activated == 0 and spend + operating > 0,
             )
         )
     return _flag_cheap_but_expensive(rows)
@@ -143,29 +157,26 @@ def channel_costs(*, since: date, until: date) -> list[ChannelCost]:
 
 def _flag_cheap_but_expensive(rows: list[ChannelCost]) -> list[ChannelCost]:
     per_signup = [r.cost_per_signup_cents for r in rows if r.cost_per_signup_cents is not None]
-    per_activated = [
-        r.cost_per_activated_with_operating_cents
-        for r in rows
-        if r.cost_per_activated_with_operating_cents is not None
-    ]
+    per_activated = [r.per_activated_sort_value for r in rows if r.per_activated_sort_value is not None]
     if len(per_signup) >= 2 and len(per_activated) >= 2:
         signup_median, activated_median = median(per_signup), median(per_activated)
         rows = [
             _with_flag(
                 r,
                 r.cost_per_signup_cents is not None
-                and r.cost_per_activated_with_operating_cents is not None
+                and r.per_activated_sort_value is not None
                 and r.cost_per_signup_cents <= signup_median
-                and r.cost_per_activated_with_operating_cents >= activated_median,
+                and r.per_activated_sort_value >= activated_median,
             )
             for r in rows
         ]
-    # Costliest per activated account first; channels with none activated last.
+    # Costliest per activated account first (none activated for the spend: infinite, first);
+    # channels without a figure last.
     return sorted(
         rows,
         key=lambda r: (
-            r.cost_per_activated_with_operating_cents is None,
-            -(r.cost_per_activated_with_operating_cents or 0),
+            r.per_activated_sort_value is None,
+            -(r.per_activated_sort_value or 0),
             r.channel,
         ),
     )

@@ -7,12 +7,14 @@
   after they were received;
 - ``reconciliation``: reconciliation runs that failed, or are running with no heartbeat for
   ``REPORTS_STUCK_AFTER_MINUTES`` (stalled), by the day started (no channel);
+- ``task_failures``: Celery task failures and retries the tasks recorded themselves
+  (``opsconsole.TaskFailure``, one per task id and attempt), by the day they happened (no
+  channel: a task names no account);
 - ``manual``: guarded actions run by people (succeeded, failed or reversed, as
   ``manual_minutes_per_account`` counts them), by the day run.
 
 Manual interventions per new account = that day's manual runs / that day's signups (cohort
 accounts, not duplicates); its trend line is a least-squares fit over the days with signups.
-Celery task failures are not counted: no task records its failures yet.
 """
 
 from collections import defaultdict
@@ -27,7 +29,7 @@ from django.utils import timezone
 
 from accounts.choices import ReconciliationStatus, StripeEventStatus
 from accounts.models import ReconciliationRun, StripeEvent
-from opsconsole.models import ActionRun, OutboxMessage, OutboxStatus
+from opsconsole.models import ActionRun, OutboxMessage, OutboxStatus, TaskFailure
 from reports.facts import COUNTED_RUN_STATUSES, person_q
 from reports.metrics.sql import day_start
 from reports.query import query_date
@@ -83,6 +85,10 @@ def _reconciliation(start, end, channel):
     )
 
 
+def _task_failures(start, end, channel):
+    return TaskFailure.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+
+
 def _manual(start, end, channel):
     qs = ActionRun.objects.filter(
         person_q("actor"), created_at__gte=start, created_at__lt=end, status__in=COUNTED_RUN_STATUSES
@@ -95,6 +101,7 @@ DRAGS = (
     _Drag("webhook_retries", "Webhook retries and failures", "received_at", _webhook_retries),
     _Drag("stuck_events", "Stripe events stuck unprocessed", "received_at", _stuck_events),
     _Drag("reconciliation", "Reconciliation runs failed or stalled", "started_at", _reconciliation),
+    _Drag("task_failures", "Celery tasks failed or retried", "occurred_at", _task_failures),
     _Drag("manual", "Manual interventions (person-run actions)", "created_at", _manual),
 )
 DRAGS_BY_CODE = {d.code: d for d in DRAGS}
@@ -216,6 +223,16 @@ _COLUMNS = {
         ("Started", "started_at"),
         ("Heartbeat", "heartbeat_at"),
         ("Last error", "last_error"),
+    ),
+    "task_failures": (
+        ("id", "pk"),
+        ("Task", "task_name"),
+        ("Kind", "kind"),
+        ("Attempt", "attempt"),
+        ("Error", "exception_class"),
+        ("Message", "message"),
+        ("Task id", "task_id"),
+        ("At", "occurred_at"),
     ),
     "manual": (
         ("id", "pk"),

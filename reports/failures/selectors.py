@@ -6,11 +6,9 @@ side by side) and the sentence a leader would say. The rows are the constraint l
 from dataclasses import replace
 from datetime import date
 
-from django.db.models import Count
-
 from accounts.models import Channel
-from reports.constraints.selectors import Constraint, constraint_rows, hit_exceptions
-from reports.scope import channel_named, cohort
+from reports.constraints.selectors import Constraint, constraint_rows
+from reports.scope import channel_named
 
 
 def top_failure_reasons(*, channel: str, since: date, until: date, limit: int = 5) -> list[Constraint]:
@@ -38,31 +36,22 @@ def channel_failures(*, channel: str, since: date, until: date, limit: int = 5) 
     }
 
 
-def leader_sentences(rows: list[Constraint], *, since: date, until: date) -> dict[str, str]:
+def leader_sentences(rows: list[Constraint]) -> dict[str, str]:
     """reason code -> the leader's sentence about the channel each reason hits most (the most
-    accounts hit; ties: the higher share of the channel's signups), for the ranked list."""
-    signups = dict(
-        cohort(since=since, until=until)
-        .values("channel_id")
-        .annotate(n=Count("pk"))
-        .values_list("channel_id", "n")
-    )
-    hits = (
-        hit_exceptions(since=since, until=until)
-        .values("reason_code__code", "account__channel_id")
-        .annotate(n=Count("account", distinct=True))
-        .values_list("reason_code__code", "account__channel_id", "n")
-    )
-    worst: dict[str, tuple] = {}
-    for code, channel_id, n in hits:
-        key = (n, n / signups[channel_id])
-        if code not in worst or key > worst[code][0]:
-            worst[code] = (key, channel_id)
+    accounts hit; ties: the higher share of the channel's signups), for the ranked list of
+    every channel (the rows carry their hits and the signups per channel: nothing is read
+    again but the channels' names)."""
     names = dict(Channel.objects.values_list("pk", "name"))
     sentences = {}
     for row in rows:
-        if row.reason_code in worst:
-            (_, share), channel_id = worst[row.reason_code]
+        signups = dict(row.signups_by_channel)
+        worst = None
+        for channel_id, n in row.hits_by_channel:
+            key = (n, n / signups[channel_id])
+            if worst is None or key > worst[0]:
+                worst = (key, channel_id)
+        if worst is not None:
+            (_, share), channel_id = worst
             sentences[row.reason_code] = leader_sentence(
                 replace(row, share=round(share, 4)), channel_name=names[channel_id]
             )

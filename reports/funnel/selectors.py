@@ -23,45 +23,29 @@ guarded action run by a person. It is put at the first step, in journey order, t
 to the account's shape and that it had not reached by then (approval applies to shapes with an
 approval step, import or integration to shapes with either; support intake when every earlier
 step was reached). ``share`` divides by the cohort's accounts.
+
+Each account's journey is one SQL statement over the cohort (``reports.funnel.journey``): one
+grouped pass over each source table, with the gaps, the first touch and its step computed per
+row; the funnel aggregates it in the same statement (``percentile_cont`` on PostgreSQL).
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Min, QuerySet
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
-from accounts.choices import ProvisioningStepName as Step
-from accounts.models import Account, AccountEvent, OpsException, StripeEvent
-from accounts.shapes import JOURNEY_STEPS, SHAPES
-from opsconsole.models import ActionRun
-from reports.facts import person_q
+from accounts.models import Account
+from accounts.shapes import JOURNEY_STEPS
+from reports import rawsql
+from reports.funnel.journey import CREATED, SETUP, WORKSPACE, column, gap_column, journey_sql
+from reports.metrics.sql import percentile, percentiles_in_sql
 from reports.query import query_date
 from reports.rowlists import register_list, rows_url
 from reports.scope import cohort
-from routing.models import Escalation, Ticket
-from routing.rules import percentile
 
-CREATED, APPROVED, WORKSPACE, SETUP, PLAN, INVITED, ACTIVATION, SUPPORT, ESCALATION, CHANGE = JOURNEY_STEPS
-STEP_EVENTS = {
-    APPROVED: ("account.approved", "identity.verified"),
-    WORKSPACE: ("workspace.provisioned",),
-    SETUP: ("import.succeeded", "integration.connected"),
-    PLAN: ("plan.assigned",),
-    INVITED: ("invite.sent", "invite.accepted"),
-    CHANGE: ("subscription.cancelled",),
-}
-# The provisioning steps that make a journey step apply to a shape (others apply to every shape).
-STEP_APPLIES = {
-    APPROVED: {Step.APPROVE},
-    WORKSPACE: {Step.CREATE_WORKSPACE},
-    SETUP: {Step.CONNECT_INTEGRATION, Step.IMPORT_DATA},
-    PLAN: {Step.ASSIGN_PLAN},
-    INVITED: {Step.INVITE_ADMIN},
-}
-# Where a first staff touch can land, in order.
-TOUCH_STEPS = (APPROVED, WORKSPACE, SETUP, PLAN, INVITED, ACTIVATION, SUPPORT)
-CHANGE_STRIPE_TYPES = ("charge.refunded", "charge.dispute.created")
+__all__ = ["SETUP", "WORKSPACE", "FunnelStep", "funnel_accounts", "journeys", "step_funnel"]
+FRACTIONS = (0.5, 0.9)
 
 
 @dataclass(frozen=True)
@@ -85,107 +69,83 @@ class _Journey:
     touch_step: str | None = None
 
 
-def _earliest(into: dict, key, step: str, at) -> None:
-    if at is not None and (step not in into[key] or at < into[key][step]):
-        into[key][step] = at
-
-
 def journeys(accounts: QuerySet[Account]) -> list[_Journey]:
-    """Each cohort account's journey: when it reached each step, and its first staff touch."""
-    base = {
-        pk: (shape, signed, activated)
-        for pk, shape, signed, activated in accounts.values_list(
-            "pk", "shape", "signed_up_at", "activated_at"
-        )
-    }
-    at: dict[int, dict] = defaultdict(dict)
-    for pk, (_, signed, activated) in base.items():
-        at[pk][CREATED] = signed
-        _earliest(at, pk, ACTIVATION, activated)
-    ids = list(base)
-    by_type = {t: step for step, types in STEP_EVENTS.items() for t in types}
-    events = (
-        AccountEvent.objects.filter(account_id__in=ids, type__in=list(by_type))
-        .values("account_id", "type")
-        .annotate(first=Min("occurred_at"))
-        .order_by()
-    )
-    for row in events:
-        _earliest(at, row["account_id"], by_type[row["type"]], row["first"])
-    firsts = {
-        SUPPORT: Ticket.objects.filter(account_id__in=ids),
-        ESCALATION: Escalation.objects.filter(account_id__in=ids),
-    }
-    for step, qs in firsts.items():
-        field = "created_at"
-        for account_id, first in (
-            qs.values("account_id").annotate(first=Min(field)).values_list("account_id", "first")
-        ):
-            _earliest(at, account_id, step, first)
-    stripe = StripeEvent.objects.filter(account_id__in=ids, type__in=CHANGE_STRIPE_TYPES)
-    for account_id, first in (
-        stripe.values("account_id").annotate(first=Min("created")).values_list("account_id", "first")
-    ):
-        _earliest(at, account_id, CHANGE, first)
-    touches: dict[int, dict] = defaultdict(dict)
-    staff = (
-        (OpsException.objects.filter(account_id__in=ids), "opened_at"),
-        (Ticket.objects.filter(account_id__in=ids), "created_at"),
-        (ActionRun.objects.filter(person_q("actor"), account_id__in=ids), "created_at"),
-    )
-    for qs, field in staff:
-        for account_id, first in (
-            qs.values("account_id").annotate(first=Min(field)).values_list("account_id", "first")
-        ):
-            _earliest(touches, account_id, "touch", first)
+    """Each account's journey: when it reached each step, and its first staff touch (for a
+    few accounts, such as the timeline's one; the funnel aggregates in the statement)."""
+    sql, params, using = journey_sql(accounts)
     found = []
-    for pk, (shape, _, _) in base.items():
-        journey = _Journey(pk, shape, at[pk], touches.get(pk, {}).get("touch"))
-        if journey.touch is not None:
-            journey.touch_step = _touch_step(journey)
-        found.append(journey)
+    for row in rawsql.rows(using, sql, params):
+        at = {step: rawsql.as_datetime(row[column(step)]) for step in JOURNEY_STEPS}
+        found.append(
+            _Journey(
+                row["id"],
+                row["shape"],
+                {step: when for step, when in at.items() if when is not None},
+                rawsql.as_datetime(row["touch"]),
+                row["touch_step"],
+            )
+        )
     return found
 
 
-def _applies(step: str, shape: str) -> bool:
-    needed = STEP_APPLIES.get(step)
-    return needed is None or bool(needed & set(SHAPES[shape].steps)) if shape in SHAPES else True
+def _p(fraction: float, step: str) -> str:
+    return f"p{int(fraction * 100)}_{column(step)}"
 
 
-def _touch_step(journey: _Journey) -> str:
-    for step in TOUCH_STEPS:
-        if not _applies(step, journey.shape):
-            continue
-        reached = journey.at.get(step)
-        if reached is None or reached > journey.touch:
-            return step
-    return SUPPORT
+def _aggregates(in_sql: bool) -> list[str]:
+    found = ["COUNT(*) AS total"]
+    for step in JOURNEY_STEPS:
+        found.append(f"COUNT(q.{column(step)}) AS reached_{column(step)}")
+        found.append(
+            f"COUNT(CASE WHEN q.touch_step = {rawsql.literal(step)} THEN 1 END) AS touch_{column(step)}"
+        )
+        if in_sql and step != CREATED:
+            found += [
+                f"percentile_cont({f}) WITHIN GROUP (ORDER BY q.{gap_column(step)}) AS {_p(f, step)}"
+                for f in FRACTIONS
+            ]
+    return found
 
 
-def _gap_hours(journey: _Journey, index: int) -> float | None:
-    step = JOURNEY_STEPS[index]
-    when = journey.at.get(step)
-    if when is None or index == 0 or when < journey.at[CREATED]:
-        return None  # not reached, the start itself, or dated before the signup (data quality)
-    earlier = [journey.at[s] for s in JOURNEY_STEPS[:index] if s in journey.at and journey.at[s] <= when]
-    previous = max(earlier) if earlier else journey.at[CREATED]
-    return (when - previous).total_seconds() / 3600
+def _gap_percentiles(using: str, sql: str, params: list) -> dict[str, tuple]:
+    """Elsewhere than PostgreSQL: each step's gaps read and interpolated as percentile_cont."""
+    gaps = {step: [] for step in JOURNEY_STEPS[1:]}
+    columns = ", ".join(f"q.{gap_column(s)}" for s in gaps)
+    for row in rawsql.rows(using, f"SELECT {columns} FROM ({sql}) q", params):
+        for step in gaps:
+            if row[gap_column(step)] is not None:
+                gaps[step].append(row[gap_column(step)])
+    return {step: tuple(percentile(sorted(values), f) for f in FRACTIONS) for step, values in gaps.items()}
+
+
+def _hours(value) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def step_funnel(*, since: date, until: date, channel: str | None = None) -> list[FunnelStep]:
-    found = journeys(cohort(since=since, until=until, channel=channel))
-    total = len(found)
+    """Each journey step of the cohort: accounts that reached it, the median and p90 gap, and
+    the accounts whose first staff touch it was; one statement (two on SQLite)."""
+    sql, params, using = journey_sql(cohort(since=since, until=until, channel=channel))
+    in_sql = percentiles_in_sql(using)
+    (totals,) = rawsql.rows(using, f"SELECT {', '.join(_aggregates(in_sql))} FROM ({sql}) q", params)
+    elsewhere = {} if in_sql else _gap_percentiles(using, sql, params)
+    total = totals["total"]
     rows = []
-    for index, step in enumerate(JOURNEY_STEPS):
-        gaps = sorted(g for g in (_gap_hours(j, index) for j in found) if g is not None)
-        touched = sum(1 for j in found if j.touch_step == step)
+    for step in JOURNEY_STEPS:
+        if step == CREATED:
+            p50 = p90 = None
+        elif in_sql:
+            p50, p90 = (totals[_p(f, step)] for f in FRACTIONS)
+        else:
+            p50, p90 = elsewhere[step]
+        touched = totals[f"touch_{column(step)}"]
         scope = {"since": since, "until": until, "channel": channel, "step": step}
         rows.append(
             FunnelStep(
                 step=step,
-                reached=sum(1 for j in found if step in j.at),
-                median_gap_h=None if not gaps else round(percentile(gaps, 0.5), 2),
-                p90_gap_h=None if not gaps else round(percentile(gaps, 0.9), 2),
+                reached=totals[f"reached_{column(step)}"],
+                median_gap_h=_hours(p50),
+                p90_gap_h=_hours(p90),
                 first_staff_touch=touched,
                 first_staff_touch_share=round(touched / total, 4) if total else None,
                 reached_url=rows_url("funnel_reached", **scope),
@@ -201,11 +161,14 @@ def funnel_accounts(
     """The accounts behind a funnel number: those that reached ``step`` (``kind="reached"``) or
     whose first staff touch was at it (``kind="touch"``)."""
     accounts = cohort(since=since, until=until, channel=channel)
+    if step not in JOURNEY_STEPS:
+        return accounts.none()
+    sql, params, _ = journey_sql(accounts)
     if kind == "reached":
-        ids = [j.account_id for j in journeys(accounts) if step in j.at]
+        condition, extra = f"q.{column(step)} IS NOT NULL", []
     else:
-        ids = [j.account_id for j in journeys(accounts) if j.touch_step == step]
-    return accounts.filter(pk__in=ids)
+        condition, extra = "q.touch_step = %s", [step]
+    return accounts.filter(pk__in=RawSQL(f"SELECT q.id FROM ({sql}) q WHERE {condition}", [*params, *extra]))
 
 
 def _list(kind: str):

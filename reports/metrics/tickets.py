@@ -89,11 +89,11 @@ def ticket_metrics(
 
 
 def _auto_owner(metric: Metric, *, since, until, shape, plan, period):
-    """The window's tickets (read from ``ticket_created_account_idx`` alone) take their channel
-    from their account's facts row (channel never changes; shape and plan are the account's
-    copies): a narrow table, not the whole account table, so the join reads a quarter of the
-    pages. A ticket with no account, or whose account a filter leaves out, is kept or dropped
-    exactly as the account join did."""
+    """The window's tickets (read from ``ticket_created_idx`` alone) take their channel from
+    their account's facts (channel never changes; shape and plan are the account's copies),
+    read from ``facts_channel_cover_idx`` alone: neither table's pages are read. A ticket with
+    no account, or whose account a filter leaves out, is kept or dropped exactly as the account
+    join did."""
     using = reports_db()
     tickets = Ticket.objects.using(using).filter(
         created_at__gte=day_start(since), created_at__lt=day_start(until)

@@ -135,7 +135,7 @@ def ranked_view(request):
         name = channel_named(scope.channel).name
         sentences = {row.reason_code: leader_sentence(row, channel_name=name) for row in rows}
     else:
-        sentences = leader_sentences(rows, since=scope.since, until=scope.until)
+        sentences = leader_sentences(rows)
     for rank, row in enumerate(rows, 1):
         table.rows.append(
             [

@@ -16,6 +16,7 @@ from reports.refunds.selectors import billing_issues
 
 DEFAULT_REDUCTION_MINUTES = 10
 BADGE = "cheap per signup, expensive per activation"
+NO_ACTIVATION_BADGE = "spend, no activated account"
 
 
 def _reduction(request) -> float:
@@ -45,6 +46,18 @@ def _save(request) -> None:
         messages.success(request, "Cost model inputs saved.")
     except ApplicationError as exc:
         messages.error(request, exc.message)
+
+
+def _flags(row) -> Cell | str:
+    badges = [
+        b
+        for b, on in (
+            (NO_ACTIVATION_BADGE, row.no_activation),
+            (BADGE, row.cheap_signup_expensive_activation),
+        )
+        if on
+    ]
+    return Cell("; ".join(badges), tone="bad" if row.no_activation else "warn") if badges else ""
 
 
 @guarded
@@ -103,12 +116,12 @@ def costs_view(request):
                 money(row.escalations_cents),
                 money(row.refunds_disputes_cents),
                 money(row.operating_cents),
-                money(row.cost_per_activated_cents),
+                "∞" if row.no_activation and row.spend_cents else money(row.cost_per_activated_cents),
                 Cell(
-                    money(row.cost_per_activated_with_operating_cents),
-                    tone="bad" if row.cheap_signup_expensive_activation else "",
+                    "∞" if row.no_activation else money(row.cost_per_activated_with_operating_cents),
+                    tone="bad" if row.cheap_signup_expensive_activation or row.no_activation else "",
                 ),
-                Cell(BADGE, tone="warn") if row.cheap_signup_expensive_activation else "",
+                _flags(row),
             ]
         )
         if row.signups:

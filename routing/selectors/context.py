@@ -5,6 +5,7 @@ from datetime import datetime
 
 from accounts.selectors import account_recent_events, open_exceptions, provisioning_status
 from accounts.shapes import EVENT_STEP_TRANSITIONS, PLANS, is_failure_event
+from opsconsole.runbooks import has_runbook, reason_codes_with_runbook
 
 # How far back enrichment looks for failures and successes; "failed attempts" counts within it.
 EVENTS_SCANNED = 20
@@ -60,6 +61,7 @@ def ticket_context(
     failed = [e for e in events if is_failure_event(e.type)]
     succeeded = [e for e in events if e.type in SUCCESS_EVENT_TYPES]
     exceptions = list(open_exceptions(account))
+    with_runbook = reason_codes_with_runbook(x.reason_code_id for x in exceptions)
     plan = PLANS.get(account.plan)
     mrr_cents = account.mrr_cents or (plan.mrr_cents if plan else 0)
     context.update(
@@ -94,7 +96,7 @@ def ticket_context(
                     "status": x.status,
                     "opened_at": x.opened_at.isoformat(),
                     "summary": x.summary,
-                    "has_runbook": x.reason_code.has_runbook,
+                    "has_runbook": x.reason_code_id in with_runbook,
                 }
                 for x in exceptions
             ],
@@ -125,7 +127,7 @@ def escalation_telemetry(
         telemetry["exception"] = {
             "id": source_exception.pk,
             "reason_code": source_exception.reason_code.code,
-            "has_runbook": source_exception.reason_code.has_runbook,
+            "has_runbook": has_runbook(source_exception.reason_code_id),
             "summary": source_exception.summary,
             "evidence": source_exception.evidence,
         }

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from accounts.selectors import open_exceptions
 from opsconsole.errors import NotFound, ValidationFailed
 from opsconsole.history import service
+from opsconsole.runbooks import has_runbook
 from routing.choices import EscalationKind, EscalationStatus, TicketStatus
 from routing.models import ENGINEERING_TRIAGE_QUEUE, OPS_QUEUE, Escalation, Queue, Ticket
 from routing.selectors.context import escalation_telemetry
@@ -38,7 +39,9 @@ def escalation_create(
     summary = (summary or "").strip()
     if not summary:
         raise ValidationFailed("summary_required", "Say what is being escalated.")
-    known = not to_engineering and source_exception is not None and source_exception.reason_code.has_runbook
+    known = (
+        not to_engineering and source_exception is not None and has_runbook(source_exception.reason_code_id)
+    )
     kind = EscalationKind.OPS if known else EscalationKind.ENGINEERING
     queue = Queue.objects.filter(code=OPS_QUEUE if known else ENGINEERING_TRIAGE_QUEUE).first()
     if queue is None:

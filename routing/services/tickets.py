@@ -115,6 +115,8 @@ def ticket_wait(*, ticket: Ticket, actor, now: datetime | None = None) -> Ticket
     pauses = parse_pauses(ticket.pauses) + [(now, None)]
     ticket.pauses = dump_pauses(pauses)
     ticket.status = TicketStatus.WAITING
+    # A help-desk update older than this (a customer reply sent before the wait) must not resume it.
+    ticket.status_changed_at = now
     due_times_apply(ticket, ticket.sla_policy)
     ticket.save()
     return ticket
@@ -126,8 +128,10 @@ def ticket_resume(*, ticket: Ticket, actor, now: datetime | None = None) -> Tick
     ticket = ticket_lock_to_work(ticket, actor)
     if ticket.status != TicketStatus.WAITING:
         raise Conflict("ticket_not_waiting", "The ticket is not waiting on the customer.")
-    pause_close(ticket, now or timezone.now())
+    now = now or timezone.now()
+    pause_close(ticket, now)
     ticket.status = TicketStatus.ASSIGNED if ticket.owner_id else TicketStatus.NEW
+    ticket.status_changed_at = now
     due_times_apply(ticket, ticket.sla_policy)
     ticket.save()
     return ticket

@@ -11,6 +11,7 @@ Intercom or HubSpot adapter is another class with the same methods, chosen by
 
 import base64
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -35,6 +36,16 @@ class HelpdeskUnavailable(Exception):
     def __init__(self, message: str, *, status: int | None = None):
         super().__init__(message)
         self.status = status
+
+
+class _NotSent(Exception):
+    """A request the help desk certainly did not act on (429, a refused connection): safe to
+    repeat, after ``wait`` seconds (None: the adapter's backoff)."""
+
+    def __init__(self, error: HelpdeskUnavailable, wait: float | None = None):
+        super().__init__(str(error))
+        self.error = error
+        self.wait = wait
 
 
 @dataclass(frozen=True)
@@ -62,8 +73,10 @@ class HelpdeskAdapter(Protocol):
     def route_ticket(self, *, external_id: str, news: RoutingNews) -> None:
         """Set the ticket's group, assignee, priority and tags. Raises ``HelpdeskUnavailable``."""
 
-    def public_reply(self, *, external_id: str, body: str) -> None:
-        """Add a public reply the requester receives. Raises ``HelpdeskUnavailable``."""
+    def public_reply(self, *, external_id: str, body: str, key: str) -> None:
+        """Add a public reply the requester receives, once per ``key`` however often it is
+        called (a retry after a lost answer must not post it twice). Raises
+        ``HelpdeskUnavailable``."""
 
 
 def helpdesk_adapter() -> HelpdeskAdapter:
@@ -91,7 +104,9 @@ def _deliver(adapter: HelpdeskAdapter, message) -> Attempt:
             news = current_routing(payload.get("ticket_id")) or payload
             adapter.route_ticket(external_id=payload["external_id"], news=RoutingNews.from_payload(news))
         elif message.command == "helpdesk.reply":
-            adapter.public_reply(external_id=payload["external_id"], body=payload["body"])
+            adapter.public_reply(
+                external_id=payload["external_id"], body=payload["body"], key=str(message.pk)
+            )
         else:
             return Attempt(ok=False, error=f"unknown help-desk command {message.command}", retry=False)
     except HelpdeskUnavailable as exc:
@@ -117,17 +132,35 @@ def current_routing(ticket_id) -> dict | None:
 class ZendeskAdapter:
     """Zendesk Support API v2: ``PUT /api/v2/tickets/{id}.json`` with an API token.
 
-    429 waits the ``Retry-After`` it is told (up to ``MAX_RETRY_AFTER``; longer goes back to the
-    outbox, which retries later), 5xx and transport errors back off exponentially, both up to
-    ``tries`` attempts. Setting the same fields twice changes nothing there; a reply is sent
-    once because the outbox message is claimed before each attempt.
+    Setting a ticket's fields is idempotent: 429 waits the ``Retry-After`` it is told (up to
+    ``MAX_RETRY_AFTER``; longer goes back to the outbox, which retries later), 5xx and transport
+    errors back off exponentially, both up to ``tries`` attempts.
+
+    A public reply is not: Zendesk has no idempotency key for a ticket update, so a reply that
+    timed out, lost its connection or got a 5xx may have been posted. The reply carries a
+    marker tag (``opsconsole_reply_<key>``, added in the same update), every attempt first
+    reads the ticket's tags, and one that finds the marker does not post again. Within one
+    attempt only a request Zendesk certainly did not act on is repeated (429, a refused
+    connection); anything else goes back to the outbox, whose next attempt (after its backoff)
+    finds the marker if the reply arrived.
     """
 
     name = "zendesk"
     PRIORITY = {"sev1": "urgent", "sev2": "high", "sev3": "normal", "sev4": "low"}
     MAX_RETRY_AFTER = 30
+    REPLY_TAG = "opsconsole_reply_{key}"
 
-    def __init__(self, *, base_url=None, email=None, token=None, tries=4, backoff=0.5, sleep=time.sleep):
+    def __init__(
+        self,
+        *,
+        base_url=None,
+        email=None,
+        token=None,
+        tries=4,
+        backoff=0.5,
+        sleep=time.sleep,
+        timeout=None,
+    ):
         self.base_url = (base_url or settings.ZENDESK_API_BASE).rstrip("/")
         self.email = email or settings.ZENDESK_EMAIL
         self.token = token or settings.ZENDESK_API_TOKEN
@@ -135,6 +168,7 @@ class ZendeskAdapter:
         self.tries = tries
         self.backoff = backoff
         self.sleep = sleep
+        self.timeout = timeout or TIMEOUT_SECONDS
 
     def ticket_changes(self, news: RoutingNews) -> dict:
         """Our routing decision in Zendesk's ticket fields."""
@@ -149,43 +183,67 @@ class ZendeskAdapter:
         return changes
 
     def route_ticket(self, *, external_id: str, news: RoutingNews) -> None:
-        self._put(external_id, {"ticket": self.ticket_changes(news)})
+        self._call("PUT", external_id, {"ticket": self.ticket_changes(news)}, idempotent=True)
 
-    def public_reply(self, *, external_id: str, body: str) -> None:
-        self._put(external_id, {"ticket": {"comment": {"body": body, "public": True}}})
+    def public_reply(self, *, external_id: str, body: str, key: str) -> None:
+        marker = self.REPLY_TAG.format(key=key)
+        ticket = self._call("GET", external_id, None, idempotent=True).get("ticket") or {}
+        if marker in (ticket.get("tags") or []):
+            return  # an earlier attempt posted it; its answer was lost
+        update = {"comment": {"body": body, "public": True}, "additional_tags": [marker]}
+        self._call("PUT", external_id, {"ticket": update}, idempotent=False)
 
-    def _put(self, external_id: str, body: dict) -> dict:
+    def _call(self, method: str, external_id: str, body: dict | None, *, idempotent: bool) -> dict:
+        """One request, repeated up to ``tries`` times while repeating it is safe: always for an
+        idempotent one, and only after a certain non-delivery (``_NotSent``) otherwise."""
         if not str(external_id).isdigit():
             raise HelpdeskUnavailable(f"Zendesk ticket ids are numbers, not {external_id!r}", status=400)
-        auth = base64.b64encode(f"{self.email}/token:{self.token}".encode()).decode()
-        data = json.dumps(body).encode()
         last: HelpdeskUnavailable | None = None
         for attempt in range(self.tries):
-            request = urllib.request.Request(
-                f"{self.base_url}/api/v2/tickets/{external_id}.json",
-                data=data,
-                method="PUT",
-                headers={"Content-Type": "application/json", "Authorization": f"Basic {auth}"},
-            )
             try:
-                with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-                    return json.loads(response.read() or b"{}")
-            except urllib.error.HTTPError as exc:
-                last = HelpdeskUnavailable(f"Zendesk ticket {external_id}: HTTP {exc.code}", status=exc.code)
-                if exc.code == 429:
-                    wait = _retry_after(exc.headers.get("Retry-After"))
-                    if wait > self.MAX_RETRY_AFTER:
-                        raise last from exc
-                elif exc.code >= 500:
-                    wait = self.backoff * (2**attempt)
-                else:
-                    raise last from exc
-            except OSError as exc:
-                last = HelpdeskUnavailable(f"Zendesk ticket {external_id}: {type(exc).__name__}: {exc}")
+                return self._send(method, external_id, body)
+            except _NotSent as exc:
+                last, wait = exc.error, exc.wait
+            except HelpdeskUnavailable as exc:
+                if not idempotent or exc.status is not None and 400 <= exc.status < 500:
+                    raise
+                last, wait = exc, None
+            if wait is None:
                 wait = self.backoff * (2**attempt)
             if attempt + 1 < self.tries:
                 self.sleep(wait)
         raise last
+
+    def _send(self, method: str, external_id: str, body: dict | None) -> dict:
+        """One HTTP request. Raises ``_NotSent`` (with the error and how long to wait) when
+        Zendesk certainly did not act on it, ``HelpdeskUnavailable`` otherwise."""
+        auth = base64.b64encode(f"{self.email}/token:{self.token}".encode()).decode()
+        request = urllib.request.Request(
+            f"{self.base_url}/api/v2/tickets/{external_id}.json",
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
+            headers={"Content-Type": "application/json", "Authorization": f"Basic {auth}"},
+        )
+        where = f"Zendesk ticket {external_id}"
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            error = HelpdeskUnavailable(f"{where}: HTTP {exc.code}", status=exc.code)
+            if exc.code != 429:
+                raise error from exc
+            # Rate-limited requests are refused before Zendesk acts on them.
+            wait = _retry_after(exc.headers.get("Retry-After"))
+            if wait > self.MAX_RETRY_AFTER:
+                raise error from exc
+            raise _NotSent(error, wait) from exc
+        except urllib.error.URLError as exc:
+            error = HelpdeskUnavailable(f"{where}: {type(exc.reason).__name__}: {exc.reason}")
+            if isinstance(exc.reason, (ConnectionRefusedError, socket.gaierror)):
+                raise _NotSent(error) from exc  # never connected
+            raise error from exc
+        except OSError as exc:  # a timeout or a reset while waiting for the answer
+            raise HelpdeskUnavailable(f"{where}: {type(exc).__name__}: {exc}") from exc
 
 
 def _retry_after(value: str | None) -> float:

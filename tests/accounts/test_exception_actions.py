@@ -15,9 +15,10 @@ from accounts.services import EventInput, account_events_record, exception_open
 from opsconsole.actions.registry import get_action
 from opsconsole.actions.selectors import actions_offered
 from opsconsole.actions.services import run_action
-from opsconsole.errors import Conflict, PermissionRefused
+from opsconsole.errors import Conflict, PermissionRefused, ValidationFailed
 from opsconsole.models import ActionRun, ActionStatus, Runbook
 from opsconsole.runbooks import runbook_for_case
+from tests.helpers.clients import logged_in
 from tests.opsconsole.conftest import fail_import  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -136,7 +137,6 @@ def test_who_may_move_a_support_exception(make_account, make_user, system, role,
         name="acknowledge_exception",
         target=exception,
         actor=user,
-        evidence={"note": "n"},
         idempotency_key="k",
     )
     if allowed:
@@ -161,7 +161,6 @@ def test_wait_then_reassign_with_a_reason(make_account, make_user, system):
         target=exception,
         actor=support,
         params={"note": "asked them to grant the admin role"},
-        evidence={"note": "n"},
         idempotency_key="w",
     )
     exception.refresh_from_db()
@@ -177,7 +176,6 @@ def test_wait_then_reassign_with_a_reason(make_account, make_user, system):
             "owner": engineer.username,
             "reason": "role granted, setup still fails",
         },
-        evidence={"note": "n"},
         idempotency_key="r",
     ).run
     assert run.status == ActionStatus.SUCCEEDED
@@ -190,9 +188,59 @@ def test_wait_then_reassign_with_a_reason(make_account, make_user, system):
             name="acknowledge_exception",
             target=exception,
             actor=support,
-            evidence={"note": "n"},
             idempotency_key="a",
         )
+
+
+def test_status_moves_ask_no_runbook_evidence_a_resolution_still_does(make_account, make_user, system):
+    exception = _support_exception(make_account(), system)
+    runbook = runbook_for_case(exception)
+    assert runbook.evidence_required, "the test needs a runbook that asks for evidence"
+    evidence_inputs = [f'name="evidence_{item["name"]}"' for item in runbook.evidence_required]
+    support = make_user("support")
+    client = logged_in(support)
+
+    def form(name):
+        url = reverse("admin:opsconsole_action_form", args=[name, "opsexception", exception.pk])
+        page = client.get(url)
+        assert page.status_code == 200, name
+        return page.content.decode()
+
+    for name in ("acknowledge_exception", "await_customer", "reassign_exception"):
+        html = form(name)
+        assert not [field for field in evidence_inputs if field in html], name
+    assert 'name="param_reason"' in form("reassign_exception")
+    assert all(field in form("resolve_exception") for field in evidence_inputs)
+
+    run_action(name="acknowledge_exception", target=exception, actor=support, idempotency_key="a")
+    run_action(
+        name="reassign_exception",
+        target=exception,
+        actor=support,
+        params={"team": "support", "reason": "back to the queue"},
+        idempotency_key="r",
+    )
+    exception.refresh_from_db()
+    assert exception.status == ExceptionStatus.IN_PROGRESS
+    # The reason is still required: it is the reassignment's own parameter.
+    with pytest.raises(ValidationFailed) as info:
+        run_action(
+            name="reassign_exception",
+            target=exception,
+            actor=support,
+            params={"team": "engineering"},
+            idempotency_key="r2",
+        )
+    assert info.value.code == "invalid_parameters" and "reason" in info.value.extra
+    with pytest.raises(ValidationFailed) as info:
+        run_action(
+            name="resolve_exception",
+            target=exception,
+            actor=support,
+            params={"note": "granted"},
+            idempotency_key="s",
+        )
+    assert info.value.code == "evidence_required"
 
 
 def test_reassign_to_someone_outside_the_team_is_refused(make_account, make_user, system):
@@ -203,7 +251,6 @@ def test_reassign_to_someone_outside_the_team_is_refused(make_account, make_user
             target=exception,
             actor=make_user("support"),
             params={"team": "engineering", "owner": make_user("billing").username, "reason": "x"},
-            evidence={"note": "n"},
             idempotency_key="r",
         )
     assert getattr(info.value, "code", "") == "owner_not_in_team"

@@ -9,13 +9,15 @@ was resolved), the timeline, the tickets and the reports' fact row.
 """
 
 import os
+import re
 from datetime import UTC, datetime
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Account, AccountEvent, OpsException, ProvisioningStep
 from bench.bulk import bulk_generate
+from bench.bulk_sql import LOADED_TABLES
 from bench.management.commands.generate_data import _generate_slice
 from bench.plans import TICKET_SOURCE, USAGE
 from opsconsole.history import SYSTEM_SEEDER, system_user
@@ -159,3 +161,55 @@ def test_bulk_load_is_idempotent():
     assert (first.created, again.created, again.skipped) == (10, 5, 10)
     assert Account.objects.filter(external_id__startswith=f"{PREFIX}_").count() == 15
     assert AccountFacts.objects.filter(account__external_id__startswith=f"{PREFIX}_").count() == 15
+
+
+def _index_catalogue() -> set[tuple]:
+    """Every index and unique constraint of the bulk-loaded tables, as PostgreSQL defines them.
+    Casts and parentheses are left out of the definitions: a rebuilt partial index deparses its
+    ``status IN (...)`` with each literal cast rather than the array (the same predicate)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), c.contype "
+            "FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid "
+            "WHERE i.indrelid = ANY(%s::regclass[])",
+            [list(LOADED_TABLES)],
+        )
+        rows = cursor.fetchall()
+    return {(name, _without_casts(definition), contype) for name, definition, contype in rows}
+
+
+def _without_casts(definition: str) -> str:
+    return re.sub(r"::(character varying|text)(\[\])?|[() ]", "", definition)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_load_rebuilds_every_index_and_constraint_it_dropped():
+    # The rebuild runs on connections of its own beside the derivation: a committed database,
+    # not a test transaction the builders could not see into.
+    before = _index_catalogue()
+    assert any(contype == "u" for *_, contype in before)  # unique constraints are among them
+    result = bulk_generate(
+        seed=SEED,
+        count=40,
+        anchor=ANCHOR,
+        actor=system_user(SYSTEM_SEEDER),
+        prefix=PREFIX,
+        days=DAYS,
+        workers=1,
+        log=lambda line: None,
+        drop_indexes_from=1,
+    )
+    assert result.created == 40
+    assert {"indexes of events and tickets", "indexes of accounts"} <= set(result.timings)
+    assert _index_catalogue() == before
+    # The constraints hold again: a copy of a loaded event is refused.
+    event = AccountEvent.objects.filter(account__external_id__startswith=f"{PREFIX}_").first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AccountEvent.objects.create(
+            event_id=event.event_id,
+            account=event.account,
+            channel_id=event.channel_id,
+            type=event.type,
+            occurred_at=event.occurred_at,
+        )
+    assert AccountFacts.objects.filter(account__external_id__startswith=f"{PREFIX}_").count() == 40

@@ -104,11 +104,7 @@ def test_support_reads_auto_owner_rate_snapshots(plan, snapshot):
 
 
 def test_escalation_names_recurring_codes_without_runbook(plan, make_account, system):
-    uncovered = (
-        ReasonCode.objects.filter(has_runbook=False)
-        .exclude(code__in=Runbook.objects.values("reason_code__code"))
-        .first()
-    )
+    uncovered = ReasonCode.objects.exclude(code__in=Runbook.objects.values("reason_code__code")).first()
     covered = Runbook.objects.filter(active=True).first().reason_code
     for code in (covered.code, covered.code):
         exception_open(account=make_account(), reason_code=code, actor=system)
@@ -119,6 +115,20 @@ def test_escalation_names_recurring_codes_without_runbook(plan, make_account, sy
     outcome = get_check(CheckCode.ESCALATION).evaluate(ctx_for(plan))
     assert not outcome.passed
     assert outcome.missing == [f"{uncovered.code}: no runbook or guarded action"]
+
+
+def test_escalation_counts_runbooks_in_force_not_what_a_reason_code_claims(plan, make_account, system):
+    covered = Runbook.objects.filter(active=True).first().reason_code
+    for _ in range(2):
+        exception_open(account=make_account(), reason_code=covered.code, actor=system)
+    assert get_check(CheckCode.ESCALATION).evaluate(ctx_for(plan)).passed
+    # Its runbooks switched off: the code is no longer covered, whatever was said of it before.
+    for book in Runbook.objects.filter(reason_code=covered):
+        book.active = False
+        book.save()
+    outcome = get_check(CheckCode.ESCALATION).evaluate(ctx_for(plan))
+    assert not outcome.passed
+    assert outcome.missing == [f"{covered.code}: no runbook or guarded action"]
 
 
 def test_observability_needs_fresh_snapshots(plan, snapshot):

@@ -4,9 +4,12 @@ the Zendesk adapter makes real HTTP calls: ``PUT /api/v2/tickets/{id}.json``. Lo
 """
 
 import base64
+import contextlib
 import json
 import re
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -22,8 +25,11 @@ class FakeZendesk:
 
     ``tickets`` maps id -> ticket (created on first write, as if it existed); ``puts`` lists
     (id, body) of each accepted update; ``comments`` (id, comment) of each public reply;
-    ``statuses`` queues (status, headers) answers for the next requests (429 with Retry-After,
-    503); ``auth`` holds the last Authorization header.
+    ``statuses`` queues (status, headers) answers for the next updates (429 with Retry-After,
+    503); ``lost_answers`` queues what happens to the answer of the next updates that are
+    applied: ``"drop"`` (the connection closes unanswered, as after a reset) or a delay in
+    seconds (the caller times out); ``auth`` holds the last Authorization header.
+    ``GET /api/v2/tickets/{id}.json`` answers the ticket as it stands.
     """
 
     def __init__(self):
@@ -31,6 +37,7 @@ class FakeZendesk:
         self.puts: list[tuple[str, dict]] = []
         self.comments: list[tuple[str, dict]] = []
         self.statuses: list[tuple[int, dict]] = []
+        self.lost_answers: list[str | float] = []
         self.requests: list[tuple[str, str]] = []
         self.auth = None
         fake = self
@@ -49,6 +56,18 @@ class FakeZendesk:
                 self.end_headers()
                 self.wfile.write(raw)
 
+            def _ticket(self, ticket_id: str) -> dict:
+                return fake.tickets.setdefault(
+                    ticket_id, {"id": int(ticket_id), "tags": [], "priority": None, "created_at": STAMP}
+                )
+
+            def do_GET(self):
+                fake.requests.append(("GET", self.path))
+                match = TICKET_PATH.match(self.path)
+                if match is None:
+                    return self._send({"error": "InvalidEndpoint"}, 404)
+                self._send({"ticket": self._ticket(match[1])})
+
             def do_PUT(self):
                 fake.requests.append(("PUT", self.path))
                 fake.auth = self.headers.get("Authorization")
@@ -62,17 +81,24 @@ class FakeZendesk:
                 if match is None or "ticket" not in body:
                     return self._send({"error": "InvalidEndpoint"}, 404)
                 ticket_id = match[1]
-                ticket = fake.tickets.setdefault(
-                    ticket_id, {"id": int(ticket_id), "tags": [], "priority": None, "created_at": STAMP}
-                )
+                ticket = self._ticket(ticket_id)
                 changes = dict(body["ticket"])
                 comment = changes.pop("comment", None)
                 if comment is not None:
                     fake.comments.append((ticket_id, comment))
+                added = changes.pop("additional_tags", [])
                 ticket.update(changes)
+                ticket["tags"] = [*ticket["tags"], *(t for t in added if t not in ticket["tags"])]
                 ticket["updated_at"] = STAMP
                 fake.puts.append((ticket_id, body))
-                self._send({"ticket": ticket, "audit": {"events": []}})
+                lost = fake.lost_answers.pop(0) if fake.lost_answers else None
+                if lost == "drop":
+                    self.close_connection = True
+                    return self.connection.shutdown(socket.SHUT_RDWR)
+                if lost is not None:
+                    time.sleep(lost)
+                with contextlib.suppress(OSError):  # the caller may have stopped waiting
+                    self._send({"ticket": ticket, "audit": {"events": []}})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

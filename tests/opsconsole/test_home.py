@@ -42,6 +42,7 @@ def test_sidebar_groups_pages_by_what_people_do_and_keeps_internals_for_ops_lead
         navigation.ROUTING_SETUP,
         navigation.BILLING,
         navigation.REPORTS,
+        navigation.CHANNEL_GATES,
         navigation.ADMIN,
     ]
     work = lead_html.split(f'<span class="section">{navigation.WORK}</span>')[1].split("</table>")[0]
@@ -56,6 +57,17 @@ def test_sidebar_groups_pages_by_what_people_do_and_keeps_internals_for_ops_lead
     ):
         assert internal in lead_html.split(f'<span class="section">{navigation.ADMIN}</span>')[1]
         assert f'href="{internal}"' not in support_html
+
+
+@pytest.mark.django_db
+def test_leadership_finds_the_gate_pages_and_reports_in_the_sidebar(console_for):
+    html = console_for("leadership").get("/").content.decode()
+    assert navigation.ADMIN not in _sidebar_sections(html)
+    gates = html.split(f'<span class="section">{navigation.CHANNEL_GATES}</span>')[1].split("</table>")[0]
+    for page in ("/gates/rampplan/", "/gates/gatereview/", "/gates/decision/"):
+        assert f'href="{page}' in gates
+    reports = html.split(f'<span class="section">{navigation.REPORTS}</span>')[1].split("</table>")[0]
+    assert 'href="/reports/dashboard/' in reports
 
 
 @pytest.mark.django_db

@@ -70,6 +70,21 @@ def test_a_rebuild_creates_missing_rows_and_repairs_drifted_ones(make_account, s
     assert _facts_of(other).signed_up_at == other.signed_up_at
 
 
+def test_a_rebuild_writes_new_rows_in_signup_order(make_account):
+    # A bulk load creates accounts in any signup order; the rows a rebuild writes lie in signup
+    # order, as the services' would, so a cohort's rows share pages.
+    now = timezone.now()
+    accounts = [make_account(signed_up_at=now - D * days) for days in (3, 9, 1, 7, 5)]
+    AccountFacts.objects.all().delete()
+
+    facts_rebuild()
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT account_id FROM {AccountFacts._meta.db_table} ORDER BY ctid")
+        physical = [row[0] for row in cursor.fetchall()]
+    assert physical == [a.pk for a in sorted(accounts, key=lambda a: a.signed_up_at)]
+
+
 def test_a_late_failure_dated_earlier_moves_first_failure_back(make_account, system):
     account = make_account()
     _events(account, system, ("late-1", "integration.failed", 80 * H))

@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts.services import EventInput, account_events_record
+from accounts.models import Account
+from accounts.services import EventInput, account_events_record, account_mark_duplicate
 from reports import hooks
 from reports.metrics import COHORT_METRICS
 from reports.models import MetricSnapshot
@@ -113,3 +114,32 @@ def test_rebuild_account_facts_reports_what_it_did(day_cohort):
     out = StringIO()
     call_command("rebuild_account_facts", stdout=out)
     assert out.getvalue().startswith("rebuild_account_facts: 2 accounts")
+
+
+@pytest.mark.parametrize("emptied_by", ["marked_duplicate", "deleted"])
+def test_a_day_whose_cohort_emptied_is_rewritten_as_empty_with_history(
+    day_cohort, make_account, system, emptied_by
+):
+    """METRICS.md: a cohort with no account has value null (signups 0), never a stale number.
+    The row stays (a gate decision may cite it) and history keeps what it said before."""
+    day, accounts = day_cohort
+    metric_snapshots_write(since=day, until=day + D, actor=system)
+    rows = MetricSnapshot.objects.count()
+    if emptied_by == "deleted":
+        Account.objects.filter(pk__in=[a.pk for a in accounts]).delete()
+    else:
+        canonical = make_account(channel=accounts[0].channel, signed_up_at=accounts[0].signed_up_at - 2 * D)
+        for account in accounts:
+            account_mark_duplicate(account=account, canonical=canonical, actor=system)
+
+    assert metric_snapshots_write(since=day, until=day + D, actor=system) > 0
+
+    signups = _snapshot("signups", period=day)
+    assert (signups.value, signups.numerator, signups.complete, signups.pending) == (0, 0, True, 0)
+    assert [h.value for h in signups.history.order_by("history_date")] == [2, 0]
+    for metric in ("activation_24h", "provisioning_failure_rate", "tickets_per_100"):
+        snapshot = _snapshot(metric, period=day)
+        assert (snapshot.value, snapshot.numerator, snapshot.denominator) == (None, 0, 0), metric
+    ttv = _snapshot("time_to_first_value_h.p50", period=day)
+    assert (ttv.value, ttv.denominator) == (None, 0)
+    assert MetricSnapshot.objects.count() == rows

@@ -1,5 +1,6 @@
 """The Support report page: who may see it, and that it shows the figures by grouping."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,30 @@ URL = "/reports/metricsnapshot/support/"
 def test_who_sees_the_support_page(console_for, role, status):
     assert reverse("admin:reports_support") == URL
     assert console_for(role).get(URL).status_code == status
+
+
+def _reports_group(html: str) -> str:
+    return html.split('<span class="section">Reports</span>')[1].split("</table>")[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["ops_lead", "leadership"])
+def test_the_sidebar_on_the_support_page_has_the_reports_group_with_support_current(console_for, role):
+    html = console_for(role).get(URL).content.decode()
+    reports = _reports_group(html)
+    links = dict(re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', reports))
+    assert links == {
+        "/reports/dashboard/": "Channel dashboard",
+        "/reports/cohorts/": "Cohorts by signup week",
+        URL: "Support",
+        reverse("admin:reports_constraints_index"): "Constraints",
+        "/reports/metricsnapshot/": "Metric snapshots",
+    }
+    # One page is current: Support, not also the metric snapshots whose address it extends.
+    assert re.findall(r'<a href="([^"]+)" aria-current="page"', html) == [URL]
+    # The other report pages show the same group.
+    dashboard = console_for(role).get("/reports/dashboard/").content.decode()
+    assert _reports_group(dashboard).count("<a href=") == len(links)
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.services import EventInput, account_events_record, exception_open
 from opsconsole.errors import ValidationFailed
+from opsconsole.models import Runbook
 from routing import services
 from routing.choices import DecisionKind, EscalationKind, TicketStatus
 from routing.models import Escalation, RoutingDecision, Ticket
@@ -163,6 +164,20 @@ def test_escalation_of_exception_with_runbook_goes_to_ops(account, system):
         account=account, summary="Again", source_exception=exception, actor=system
     )
     assert again.pk == escalation.pk and Escalation.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_escalation_of_exception_whose_runbooks_are_switched_off_goes_to_engineering(account, system):
+    # A runbook counts when one is in force, not because the reason code once had one.
+    for book in Runbook.objects.filter(reason_code__code="token_expired"):
+        book.active = False
+        book.save()
+    exception = exception_open(account=account, reason_code="token_expired", actor=system)
+    escalation = services.escalation_create(
+        account=account, summary="Token keeps expiring", source_exception=exception, actor=system
+    )
+    assert escalation.kind == EscalationKind.ENGINEERING
+    assert escalation.telemetry["exception"]["has_runbook"] is False
 
 
 @pytest.mark.django_db

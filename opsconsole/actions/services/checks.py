@@ -10,14 +10,13 @@ from opsconsole.errors import Conflict, PermissionRefused, ValidationFailed
 from opsconsole.models import ActionRun, ActionStatus
 
 
-def evidence_require(*, runbook, evidence: dict) -> dict:
-    """The evidence, trimmed; refused when the runbook asks for a field left empty."""
+def evidence_require(*, action: Action, runbook, evidence: dict) -> dict:
+    """The evidence, trimmed; refused when the runbook asks this action for a field left empty
+    (``Action.evidence_asked``)."""
     evidence = {k: (v.strip() if isinstance(v, str) else v) for k, v in (evidence or {}).items()}
-    if runbook is None:
-        return evidence
     missing = {
         item["name"]: f"{item.get('label', item['name'])} is required by runbook {runbook.code}."
-        for item in runbook.evidence_required
+        for item in action.evidence_asked(runbook)
         if not evidence.get(item["name"])
     }
     if missing:

@@ -78,7 +78,7 @@ def run_action(
     try:
         params = action.validate(params) if reversal_of is None else (params or {})
         runbook = runbook_for_action(action, target) if reversal_of is None else None
-        evidence = evidence_require(runbook=runbook, evidence=evidence or {})
+        evidence = evidence_require(action=action, runbook=runbook, evidence=evidence or {})
     except ValidationFailed:
         # Someone who may not run it hears that (403), not what its parameters should be.
         permission_require(actor, action, target)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.billing.stripe_events import stripe_event_record
@@ -23,6 +24,18 @@ def _activate(account, system):
         for t in ("workspace.provisioned", "integration.connected", "report.viewed")
     ]
     account_events_record(account=account, events=events, actor=system)
+
+
+def _costs_of(channels, lead, make_account, system):
+    """Each (channel, monthly spend, signups, activated) set up; the cost rows of the last 30 days."""
+    for channel, spend, signups, activated in channels:
+        channel_spend_set(channel=channel, monthly_spend_cents=spend, actor=lead)
+        for i in range(signups):
+            account = make_account(channel=channel, signed_up_at=timezone.now() - timedelta(hours=2))
+            if i < activated:
+                _activate(account, system)
+    today = timezone.now().date()
+    return channel_costs(since=today - timedelta(days=29), until=today + timedelta(days=1))
 
 
 def _stripe(event_id, type_, customer, **amounts):
@@ -107,25 +120,39 @@ def test_cheap_per_signup_but_expensive_per_activation_is_flagged_and_sorted_fir
     middle = make_channel("middle", kind="organic")
     # cheap: $100 / 10 signups = $10 each, 1 activated -> $100 per activated.
     # dear: $600 / 4 signups = $150 each, 4 activated -> $150; middle: $200 / 5 = $40, 5 -> $40.
-    for channel, spend, signups, activated in (
-        (cheap, 10_000, 10, 1),
-        (dear, 60_000, 4, 4),
-        (middle, 20_000, 5, 5),
-    ):
-        channel_spend_set(channel=channel, monthly_spend_cents=spend, actor=lead)
-        for i in range(signups):
-            account = make_account(channel=channel, signed_up_at=timezone.now() - timedelta(hours=2))
-            if i < activated:
-                _activate(account, system)
-    today = timezone.now().date()
-
-    rows = channel_costs(since=today - timedelta(days=29), until=today + timedelta(days=1))
+    rows = _costs_of(
+        [(cheap, 10_000, 10, 1), (dear, 60_000, 4, 4), (middle, 20_000, 5, 5)], lead, make_account, system
+    )
 
     by_code = {r.channel: r for r in rows}
     assert by_code["cheap"].cheap_signup_expensive_activation
     assert not by_code["dear"].cheap_signup_expensive_activation
     assert not by_code["middle"].cheap_signup_expensive_activation
     assert [r.channel for r in rows][:3] == ["dear", "cheap", "middle"]
+
+
+def test_spend_with_no_activated_account_is_the_most_expensive_and_badged(
+    console_for, make_user, make_channel, make_account, system
+):
+    lead = make_user("ops_lead")
+    dead = make_channel("dead", kind="paid_social")
+    dear = make_channel("dear", kind="paid_search")
+    cheap = make_channel("cheap", kind="organic")
+    # dead: $50 / 10 signups = $5 each (the cheapest per signup), none activated: infinite.
+    # dear: $600 / 4 = $150, 1 activated -> $600; cheap: $100 / 5 = $20, 5 activated -> $20.
+    rows = _costs_of(
+        [(dead, 5_000, 10, 0), (dear, 60_000, 4, 1), (cheap, 10_000, 5, 5)], lead, make_account, system
+    )
+
+    by_code = {r.channel: r for r in rows}
+    assert [r.channel for r in rows][:3] == ["dead", "dear", "cheap"]
+    assert by_code["dead"].no_activation and by_code["dead"].cost_per_activated_with_operating_cents is None
+    assert by_code["dead"].cheap_signup_expensive_activation  # $5 per signup, infinite per activation
+    assert not by_code["dear"].no_activation and not by_code["cheap"].cheap_signup_expensive_activation
+    # A channel with no spend and nothing activated is not infinitely expensive: it has no figure.
+    assert not any(r.no_activation for r in rows if r.channel not in ("dead",))
+    html = console_for("ops_lead").get(reverse("admin:reports_constraints_costs")).content.decode()
+    assert "spend, no activated account" in html and "∞" in html
 
 
 def test_only_an_ops_lead_edits_the_inputs_and_history_keeps_them(make_user, channel):

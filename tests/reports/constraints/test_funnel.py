@@ -1,15 +1,23 @@
 """The step-gap funnel on constructed journeys: reached counts, median and p90 gaps (linear
-interpolation, as percentile_cont), and the step where staff first stepped in."""
+interpolation, as percentile_cont), and the step where staff first stepped in; and the one
+statement that computes it against a plain-Python reading of the definition on random data."""
 
+import random
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from accounts.models import Account
 from accounts.services import EventInput, account_events_record
-from accounts.shapes import JOURNEY_STEPS
-from reports.funnel.selectors import SETUP, WORKSPACE, funnel_accounts, step_funnel
+from accounts.shapes import JOURNEY_STEPS, SHAPES
+from opsconsole.actions.services import run_action
+from opsconsole.history import SERVICE_USER_PREFIX, SYSTEM_USER_PREFIX
+from opsconsole.models import ActionRun
+from reports.funnel.journey import CHANGE_STRIPE_TYPES
+from reports.funnel.selectors import SETUP, WORKSPACE, funnel_accounts, journeys, step_funnel
 from routing.services import ticket_intake
+from routing.services.escalations import escalation_create
 
 pytestmark = pytest.mark.django_db
 H = timedelta(hours=1)
@@ -67,3 +75,178 @@ def test_reached_gaps_and_first_staff_touch(make_channel, make_account, system, 
     assert sum(s.first_staff_touch for s in steps.values()) == 2
     assert list(funnel_accounts("touch", step=SETUP, **window, channel="funnel")) == [b]
     assert set(funnel_accounts("reached", step=WORKSPACE, **window, channel="funnel")) == {a, b}
+
+
+# --- The statement against a plain-Python reading of the same definition ----------------------
+
+STEP_TYPES = {
+    "identity verified or approved": ("account.approved", "identity.verified"),
+    "workspace provisioned": ("workspace.provisioned",),
+    "import or integration set up": ("import.succeeded", "integration.connected"),
+    "plan assigned": ("plan.assigned",),
+    "user invited": ("invite.sent", "invite.accepted"),
+    "refund, cancellation or change": ("subscription.cancelled",),
+}
+NEEDS = {  # journey step -> the provisioning steps that make it apply to a shape
+    "identity verified or approved": {"approve"},
+    "workspace provisioned": {"create_workspace"},
+    "import or integration set up": {"connect_integration", "import_data"},
+    "plan assigned": {"assign_plan"},
+    "user invited": {"invite_admin"},
+}
+TOUCHABLE = JOURNEY_STEPS[1:8]  # approval .. support intake
+
+
+def _cont(values: list[float], fraction: float) -> float | None:
+    """percentile_cont, written out: linear interpolation between the closest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * fraction
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _by_hand(accounts) -> dict:
+    """Each account's step times, gaps, first touch and its step, read row by row."""
+    found = {}
+    for account in accounts:
+        at = {"created": account.signed_up_at}
+        for step, types in STEP_TYPES.items():
+            times = [e.occurred_at for e in account.events.all() if e.type in types]
+            if step == "refund, cancellation or change":
+                times += [s.created for s in account.stripe_events.filter(type__in=CHANGE_STRIPE_TYPES)]
+            if times:
+                at[step] = min(times)
+        if account.activated_at:
+            at["activation"] = account.activated_at
+        tickets = [t.created_at for t in account.tickets.all()]
+        if tickets:
+            at["support intake"] = min(tickets)
+        escalations = [x.created_at for x in account.escalations.all()]
+        if escalations:
+            at["escalation"] = min(escalations)
+        people = [
+            r.created_at
+            for r in ActionRun.objects.filter(account=account).select_related("actor")
+            if not r.actor.username.startswith((SYSTEM_USER_PREFIX, SERVICE_USER_PREFIX))
+            and not hasattr(r.actor, "service_token")
+        ]
+        staff = people + tickets + [x.opened_at for x in account.exceptions.all()]
+        touch = min(staff) if staff else None
+        gaps = {}
+        for i, step in enumerate(JOURNEY_STEPS[1:], start=1):
+            when = at.get(step)
+            if when is None or when < at["created"]:
+                continue
+            previous = max(at[s] for s in JOURNEY_STEPS[:i] if s in at and at[s] <= when)
+            gaps[step] = (when - previous).total_seconds() / 3600
+        touch_step = None
+        if touch is not None:
+            steps = SHAPES[account.shape].steps
+            touch_step = next(
+                (
+                    s
+                    for s in TOUCHABLE
+                    if (s not in NEEDS or NEEDS[s] & set(steps)) and (s not in at or at[s] > touch)
+                ),
+                "support intake",
+            )
+        found[account.pk] = {"at": at, "gaps": gaps, "touch": touch, "touch_step": touch_step}
+    return found
+
+
+def test_the_statement_equals_a_plain_reading_on_random_journeys(
+    make_channel, make_account, make_user, system, hit, window
+):
+    rng = random.Random(20261201)
+    ch = make_channel("random", kind="partner")
+    other = make_channel("elsewhere", kind="organic")
+    support = make_user("support")
+    now = timezone.now()
+    types = [t for ts in STEP_TYPES.values() for t in ts] + ["report.viewed", "import.failed", "user.login"]
+    shapes = ["free_trial", "self_serve_team", "sales_assisted_business", "enterprise"]
+    accounts = []
+    for n in range(36):
+        signed = now - timedelta(days=rng.uniform(1, 20))
+        account = make_account(channel=ch if n % 6 else other, shape=rng.choice(shapes), signed_up_at=signed)
+        accounts.append(account)
+        events = [
+            EventInput(
+                event_id=f"r{n}:{k}",
+                type=rng.choice(types),
+                occurred_at=signed + timedelta(minutes=rng.randint(-180, 60 * 24 * 4)),
+            )
+            for k in range(rng.randint(0, 9))
+        ]
+        if events:
+            account_events_record(account=account, events=events, actor=system)
+        if rng.random() < 0.3:
+            ticket_intake(
+                source="zendesk",
+                external_id=f"r-{n}",
+                requester_email="x@example.com",
+                subject="help",
+                body="",
+                account_external_id=account.external_id,
+                received_at=signed + timedelta(minutes=rng.randint(-60, 60 * 24 * 2)),
+                actor=system,
+            )
+        if rng.random() < 0.25:
+            exception = hit(account, "unclear_setup_step")
+            if rng.random() < 0.5:
+                run_action(
+                    name="resolve_exception",
+                    target=exception,
+                    params={"note": "done"},
+                    idempotency_key=f"res-{n}",
+                    actor=support,
+                )
+            if rng.random() < 0.5:
+                escalation_create(account=account, summary="look", actor=system)
+    for account in accounts:
+        account.refresh_from_db()
+    cohort = Account.objects.filter(channel=ch).prefetch_related(
+        "events", "tickets", "escalations", "exceptions"
+    )
+    truth = _by_hand(cohort)
+    assert any(t["touch"] for t in truth.values()) and any(t["gaps"] for t in truth.values())
+
+    steps = {s.step: s for s in step_funnel(**window, channel="random")}
+
+    for step in JOURNEY_STEPS:
+        gaps = [t["gaps"][step] for t in truth.values() if step in t["gaps"]]
+        touched = {pk for pk, t in truth.items() if t["touch_step"] == step}
+        reached = {pk for pk, t in truth.items() if step in t["at"]}
+        expected = (
+            len(reached),
+            None if not gaps else round(_cont(gaps, 0.5), 2),
+            None if not gaps else round(_cont(gaps, 0.9), 2),
+            len(touched),
+            round(len(touched) / len(truth), 4),
+        )
+        got = steps[step]
+        assert (
+            got.reached,
+            got.median_gap_h,
+            got.p90_gap_h,
+            got.first_staff_touch,
+            got.first_staff_touch_share,
+        ) == expected, step
+        assert (
+            set(
+                funnel_accounts("reached", step=step, **window, channel="random").values_list("pk", flat=True)
+            )
+            == reached
+        )
+        assert (
+            set(funnel_accounts("touch", step=step, **window, channel="random").values_list("pk", flat=True))
+            == touched
+        )
+    for journey in journeys(Account.objects.filter(channel=ch)):
+        assert journey.at == truth[journey.account_id]["at"]
+        assert (journey.touch, journey.touch_step) == (
+            truth[journey.account_id]["touch"],
+            truth[journey.account_id]["touch_step"],
+        )

@@ -16,6 +16,7 @@ from accounts.rejections import RejectedEvent, RejectionReason
 from accounts.services import EventInput, account_events_record
 from accounts.services.events import Rejection, rejected_events_record
 from opsconsole.actions.services import run_action
+from opsconsole.tasks import run_action_task
 from reports.constraints.selectors import ranked_constraints
 from reports.drag.selectors import DRAGS, operational_drag
 from reports.failures.selectors import top_failure_reasons
@@ -85,6 +86,15 @@ def company(make_user, make_channel, make_account, fail_import, system):
     rejected_events_record(
         rejections=[Rejection(RejectionReason.UNKNOWN_ACCOUNT, {}, "lost", "acct_x")], actor=system
     )
+    with pytest.raises(Account.DoesNotExist):  # a background task fails and records itself
+        run_action_task.delay(
+            name="retry_provisioning",
+            target_model="accounts.Account",
+            target_id="0",
+            actor_id=system.pk,
+            params={},
+            idempotency_key="gone",
+        )
     return {"partner": partner, "activated": activated, "failed": failed}
 
 
@@ -124,6 +134,7 @@ def test_every_number_lists_as_many_rows(console_for, company, window):
         "funnel_reached",
         "funnel_first_touch",
         "drag_manual",
+        "drag_task_failures",
         "billing_refunds",
         "billing_tickets",
     }

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from opsconsole.actions.services import run_action
 from reports.constraints.rules import account_weight, blocks_activation
 from reports.constraints.selectors import hit_accounts, ranked_constraints
-from reports.failures.selectors import leader_sentence, top_failure_reasons
+from reports.failures.selectors import leader_sentence, leader_sentences, top_failure_reasons
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +95,46 @@ def test_failure_reasons_of_a_channel_by_volume_with_the_sentence(make_channel, 
         "and adds 20 minutes of staff time each."
     )
     assert rows[0].runbook is not None and rows[0].fix_action
+
+
+def test_measured_minutes_count_person_runs_and_resolutions_per_account_with_work(
+    make_account, make_user, fail_import, window
+):
+    support = make_user("support")
+    worked, resolved, untouched = (make_account(shape="sales_assisted_business") for _ in range(3))
+    cases = {account: fail_import(account) for account in (worked, resolved, untouched)}
+    for n, (account, action) in enumerate(
+        [(worked, "restart_import"), (worked, "resolve_exception"), (resolved, "resolve_exception")]
+    ):
+        run_action(
+            name=action,
+            target=cases[account],
+            params={"note": "done"} if action == "resolve_exception" else {},
+            evidence={"note": "checked the import"},
+            idempotency_key=f"m-{n}",
+            actor=support,
+        )
+
+    (row,) = [r for r in ranked_constraints(**window) if r.reason_code == "import_failed"]
+
+    # worked: restart 10 min + resolution (0 min action, 20 min estimate) = 30; resolved: 20.
+    # Two accounts received staff work: (30 + 20) / 2 = 25 minutes each, measured.
+    assert (row.accounts_hit, row.staff_minutes, row.measured_minutes) == (3, 50, 25.0)
+    assert row.handling_minutes == 25.0 and row.estimated_minutes == 20
+    assert row.cost == round(3 * 25.0 * row.risk_weight, 2)
+
+
+def test_the_sentence_of_the_ranked_list_names_the_channel_hit_most(make_channel, make_account, hit, window):
+    big = make_channel("big", name="Big Channel", kind="organic")
+    small = make_channel("small", name="Small Channel", kind="partner")
+    for channel, signups, hits in ((big, 10, 2), (small, 4, 2), (big, 0, 0)):
+        for i in range(signups):
+            account = make_account(channel=channel, shape="free_trial")
+            if i < hits:
+                hit(account, "missing_permissions")
+
+    (row,) = [r for r in ranked_constraints(**window) if r.reason_code == "missing_permissions"]
+
+    # Two accounts hit in each channel; the tie goes to the higher share: 2 of 4 signups.
+    assert dict(row.hits_by_channel) == {big.pk: 2, small.pk: 2} and row.accounts_hit == 4
+    assert "affects 50% of new Small Channel accounts" in leader_sentences([row])["missing_permissions"]

@@ -6,7 +6,9 @@ import pytest
 from opsconsole.models import OutboxMessage
 from opsconsole.outbox import outbox_deliver_once
 from routing.services import ticket_reassign
+from routing.support import helpdesk
 from routing.support.helpdesk import HelpdeskUnavailable, RoutingNews, ZendeskAdapter
+from routing.support.services.helpdesk import helpdesk_reply_push
 
 
 def deliver():
@@ -93,9 +95,64 @@ def test_429_waits_retry_after_then_succeeds(zendesk):
 
 def test_5xx_backs_off_then_succeeds(zendesk):
     zendesk.statuses = [(503, {}), (500, {})]
-    ZendeskAdapter(backoff=0.5).public_reply(external_id="6", body="Fixed in 2026.12.1")
+    ZendeskAdapter(backoff=0.5).route_ticket(external_id="6", news=NEWS)
     assert zendesk.slept == [0.5, 1.0]
+    assert [tid for tid, _ in zendesk.puts] == ["6"]
+
+
+def test_a_reply_is_retried_at_once_only_when_zendesk_did_not_act_on_it(zendesk):
+    # 429: refused before Zendesk did anything, so it is sent again after Retry-After.
+    zendesk.statuses = [(429, {"Retry-After": "3"})]
+    ZendeskAdapter().public_reply(external_id="6", body="Fixed in 2026.12.1", key="m1")
+    assert zendesk.slept == [3.0]
     assert zendesk.comments == [("6", {"body": "Fixed in 2026.12.1", "public": True})]
+    # A 5xx may come after the comment was added: no second try here; the outbox retries later.
+    zendesk.statuses = [(503, {})]
+    with pytest.raises(HelpdeskUnavailable) as caught:
+        ZendeskAdapter().public_reply(external_id="7", body="Fixed", key="m2")
+    assert caught.value.status == 503 and zendesk.slept == [3.0]
+
+
+def test_the_same_reply_key_posts_once(zendesk):
+    for _ in range(2):
+        ZendeskAdapter().public_reply(external_id="8", body="Fixed in 2026.12.1", key="m9")
+    assert zendesk.comments == [("8", {"body": "Fixed in 2026.12.1", "public": True})]
+    assert "opsconsole_reply_m9" in zendesk.tickets["8"]["tags"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lost", ["drop", 1.0], ids=["connection reset", "timeout"])
+def test_a_reply_whose_answer_was_lost_is_not_posted_twice(zendesk, intake, settings, monkeypatch, lost):
+    """Zendesk added the comment, but its answer never came back: the adapter does not post it
+    again, and the outbox's next attempt finds it there and counts it delivered."""
+    monkeypatch.setattr(helpdesk, "TIMEOUT_SECONDS", 0.3)
+    settings.OUTBOX_BACKOFF_SECONDS = 0  # the next attempt is due at once
+    ticket = intake(external_id="4711")
+    deliver()
+    helpdesk_reply_push(ticket=ticket, body="Fixed in 2026.12.1", dedupe_key="notice:1")
+    zendesk.lost_answers = [lost]
+    deliver()
+    message = OutboxMessage.objects.get(command="helpdesk.reply")
+    assert message.status == "pending" and message.attempts == 1
+    assert zendesk.comments == [("4711", {"body": "Fixed in 2026.12.1", "public": True})]
+    deliver()
+    message.refresh_from_db()
+    assert message.status == "delivered" and message.attempts == 2
+    assert len(zendesk.comments) == 1
+
+
+@pytest.mark.django_db
+def test_a_reply_that_failed_before_arriving_is_sent_on_the_next_attempt(zendesk, intake, settings):
+    settings.OUTBOX_BACKOFF_SECONDS = 0
+    ticket = intake(external_id="4712")
+    deliver()
+    helpdesk_reply_push(ticket=ticket, body="Fixed in 2026.12.1", dedupe_key="notice:2")
+    zendesk.statuses = [(502, {})]
+    deliver()
+    assert OutboxMessage.objects.get(command="helpdesk.reply").status == "pending" and not zendesk.comments
+    deliver()
+    assert OutboxMessage.objects.get(command="helpdesk.reply").status == "delivered"
+    assert zendesk.comments == [("4712", {"body": "Fixed in 2026.12.1", "public": True})]
 
 
 def test_5xx_every_time_gives_up_with_the_status(zendesk):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from routing.models import Ticket
-from routing.services import ticket_wait
+from routing.services import ticket_resume, ticket_wait
 from routing.support.models import TicketUpdate
 from tests.helpers.race import run_together
 
@@ -103,6 +103,32 @@ def test_customer_reply_resumes_a_waiting_ticket(product_api, ticket, make_user)
     ticket.refresh_from_db()
     assert ticket.status in ("new", "assigned")
     assert ticket.pauses[-1][1] == (T0 + timedelta(hours=3)).isoformat()
+
+
+@pytest.mark.django_db
+def test_a_late_customer_reply_older_than_the_wait_does_not_resume_it(product_api, ticket, make_user):
+    # The customer wrote at 10:00; the agent, not having seen it yet, put the ticket on wait at
+    # 11:00; the help desk's update about the 10:00 reply arrives after that.
+    ticket_wait(ticket=ticket, actor=make_user("ops_lead"), now=T0 + timedelta(hours=2))
+    assert post(product_api, ticket, "c1", "customer_replied", T0 + timedelta(hours=1)).status_code == 201
+    ticket.refresh_from_db()
+    assert ticket.status == "waiting"
+    assert ticket.pauses[-1] == [(T0 + timedelta(hours=2)).isoformat(), None]
+    # A reply after the wait still resumes it.
+    post(product_api, ticket, "c2", "customer_replied", T0 + timedelta(hours=3))
+    ticket.refresh_from_db()
+    assert ticket.status in ("new", "assigned")
+
+
+@pytest.mark.django_db
+def test_a_late_solve_older_than_a_resume_does_not_close_the_resumed_ticket(product_api, ticket, make_user):
+    lead = make_user("ops_lead")
+    ticket_wait(ticket=ticket, actor=lead, now=T0 + timedelta(hours=1))
+    ticket_resume(ticket=ticket, actor=lead, now=T0 + timedelta(hours=3))
+    post(product_api, ticket, "s1", "solved", T0 + timedelta(hours=2))
+    ticket.refresh_from_db()
+    assert ticket.status in ("new", "assigned") and ticket.solved_at is None
+    assert ticket.first_solved_at == T0 + timedelta(hours=2)
 
 
 @pytest.mark.django_db
