@@ -334,7 +334,9 @@ def bulk_generate(
             "(account_id bigint, code text, roll float8, status text, manual boolean)"
         )
         cursor.execute(f"TRUNCATE {STAFF_TABLE}")
-    big = len(wanted) >= drop_indexes_from
+    # Indexes are rebuilt on connections of their own, which could not see into (and would
+    # wait forever on the locks of) a caller's open transaction: inside one they are kept.
+    big = len(wanted) >= drop_indexes_from and not connection.in_atomic_block
     dropped = drop_secondary_indexes(bulk_sql.LOADED_TABLES) if big else []
     positions = [(index, base_id + n) for n, index in enumerate(wanted)]
     jobs = [

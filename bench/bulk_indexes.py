@@ -84,9 +84,11 @@ class IndexBuilder:
         self.log = log
         self.label = label
         self.error: BaseException | None = None
+        self.started = False
         self.thread = threading.Thread(target=self._run, name=f"bulk {label}", daemon=True)
 
     def start(self) -> "IndexBuilder":
+        self.started = True
         self.thread.start()
         return self
 
@@ -106,14 +108,34 @@ class IndexBuilder:
             self.timings[self.label] = elapsed
             self.log(f"bulk: {self.label}: {len(self.rebuilds)} indexes, {elapsed:.1f} s")
 
-    def join(self) -> None:
+    def join(self, *, quietly: bool = False) -> None:
+        """Wait for the builds (none if never started); ``quietly`` logs a failure rather than
+        raising it, for a caller already handling an error of its own."""
+        if not self.started:
+            return
         self.thread.join()
         if self.error is not None:
-            raise self.error
+            if not quietly:
+                raise self.error
+            self.log(f"bulk: {self.label} failed: {self.error!r}")
+
+    def finish(self, *, quietly: bool = False) -> None:
+        """Start the builds if they were not, and wait for them."""
+        if not self.started:
+            self.start()
+        self.join(quietly=quietly)
 
 
-def attach_constraints(rebuilds: list[Rebuild]) -> None:
+def attach_constraints(rebuilds: list[Rebuild], *, quietly: bool = False, log=print) -> None:
+    """Attach each unique constraint to its rebuilt index; ``quietly`` logs each failure and
+    goes on to the next (a failed load restores what it can)."""
     with connection.cursor() as cursor:
         for rebuild in rebuilds:
-            if rebuild.attach:
+            if not rebuild.attach:
+                continue
+            try:
                 cursor.execute(rebuild.attach)
+            except Exception as error:
+                if not quietly:
+                    raise
+                log(f"bulk: could not restore {rebuild.attach!r}: {error!r}")

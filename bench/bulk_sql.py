@@ -78,33 +78,26 @@ def derive(
         for table in LOADED_TABLES:
             _run(cursor, timings, log, "analyze", f"ANALYZE {table}")
     others = [r for r in dropped if r.table != ACCOUNTS]
+    own = [r for r in dropped if r.table == ACCOUNTS]
     beside_derivation = IndexBuilder(others, timings=timings, log=log, label="indexes of events and tickets")
+    beside_facts = IndexBuilder(own, timings=timings, log=log, label="indexes of accounts")
     beside_derivation.start()
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-            # Every row written here references rows loaded or written just before: skip the
-            # per-row foreign-key triggers (the tables written have no other triggers).
-            cursor.execute("SET LOCAL session_replication_role = replica")
-            _drop_scratch(cursor)
-            _transitions(cursor, p, timings, log)
-            _exceptions(cursor, p, timings, log)
-            _steps(cursor, p, timings, log)
-            _activation(cursor, p, timings, log)
-            _staff_work(cursor, p, timings, log)
-            _drop_scratch(cursor)
-    finally:
+        _derivation(p, timings, log)
         beside_derivation.join()
-    own = [r for r in dropped if r.table == ACCOUNTS]
-    beside_facts = IndexBuilder(own, timings=timings, log=log, label="indexes of accounts")
-    beside_facts.start()
-    try:
+        beside_facts.start()
         started = time.perf_counter()
         rows = facts_rebuild()
         timings["facts"] = time.perf_counter() - started
         log(f"bulk: facts: {rows} rows, {timings['facts']:.1f} s")
-    finally:
         beside_facts.join()
+    except BaseException:
+        # A failed load still leaves every index and constraint it dropped in place (the
+        # builders' own errors are logged, not raised over this one).
+        beside_derivation.join(quietly=True)
+        beside_facts.finish(quietly=True)
+        attach_constraints(dropped, quietly=True, log=log)
+        raise
     attach_constraints(dropped)
     with connection.cursor() as cursor:
         # Vacuumed as autovacuum would leave them, so the reports' index-only scans (tickets by
@@ -116,6 +109,21 @@ def derive(
             _run(cursor, timings, log, "vacuum", f"{vacuum} {table}")
         for table in (EVENTS, "accounts_provisioningstep", "accounts_opsexception"):
             _run(cursor, timings, log, "analyze", f"ANALYZE {table}")
+
+
+def _derivation(p, timings, log) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        # Every row written here references rows loaded or written just before: skip the
+        # per-row foreign-key triggers (the tables written have no other triggers).
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        _drop_scratch(cursor)
+        _transitions(cursor, p, timings, log)
+        _exceptions(cursor, p, timings, log)
+        _steps(cursor, p, timings, log)
+        _activation(cursor, p, timings, log)
+        _staff_work(cursor, p, timings, log)
+        _drop_scratch(cursor)
 
 
 def _drop_scratch(cursor) -> None:

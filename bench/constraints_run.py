@@ -114,7 +114,7 @@ def run(args, *, timed) -> int:
     ]
     over = []
     with connection.cursor() as cursor:  # a panel that runs away is reported, not waited for
-        cursor.execute(f"SET statement_timeout = '{int(args.timeout)}s'")
+        cursor.execute(f"SET statement_timeout = {max(1, round(args.timeout * 1000))}")  # ms; 0 is none
     for label, fn, floor in panels:
         try:
             seconds, result = timed(fn, args.repeat)

@@ -69,10 +69,12 @@ class KnownIssueAdmin(GuardedActionsAdminMixin, ServiceCallAdminMixin, HistoryAd
     change_list_template = "admin/routing/knownissue/change_list.html"
 
     def get_queryset(self, request):
-        # The linked tickets counted in the same query (a subquery per row, no N+1); the count
-        # is of every link, as before: how many customers hit it, not whose tickets they are.
+        # The linked tickets counted in the same query (a subquery per row, no N+1), of the
+        # tickets this user may see: the number the change page lists, not a count of rows
+        # in queues they may not open.
+        visible = Ticket.objects.restrict(request.user, "view").values("pk")
         links = (
-            KnownIssueLink.objects.filter(known_issue=OuterRef("pk"))
+            KnownIssueLink.objects.filter(known_issue=OuterRef("pk"), ticket__in=visible)
             .order_by()
             .values("known_issue")
             .annotate(n=Count("pk"))

@@ -306,3 +306,32 @@ def test_an_action_without_an_effect_cannot_be_registered():
 
     with pytest.raises(TypeError, match="perform"):
         register(NoEffect)
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        {"preview_token": "forged"},  # 400 preview_invalid to someone who may run it
+        {},  # a live run with no Idempotency-Key: 400 idempotency_key_required
+    ],
+)
+def test_a_role_without_permission_hears_403_before_any_other_refusal(
+    attempt, account, fail_import, make_user
+):
+    exception = fail_import(account)
+    with pytest.raises(PermissionRefused):
+        run_action(
+            name="restart_import",
+            target=exception,
+            actor=make_user("billing"),
+            evidence={"note": "n"},
+            **attempt,
+        )
+    with pytest.raises(ValidationFailed):  # the same attempt by someone who may run it
+        run_action(
+            name="restart_import",
+            target=exception,
+            actor=make_user("support"),
+            evidence={"note": "n"},
+            **attempt,
+        )

@@ -38,6 +38,7 @@ def test_the_sidebar_on_the_support_page_has_the_reports_group_with_support_curr
         URL: "Support",
         reverse("admin:reports_constraints_index"): "Constraints",
         "/reports/metricsnapshot/": "Metric snapshots",
+        "/reports/costsettings/": "Constraints and cost model",
     }
     # One page is current: Support, not also the metric snapshots whose address it extends.
     assert re.findall(r'<a href="([^"]+)" aria-current="page"', html) == [URL]

@@ -68,19 +68,25 @@ def run_action(
             "invalid_target", f"{action.name} applies to {action.target_model}.", {"target": str(target)}
         )
     token_data = None
-    if preview_token:
-        token_data = _load_preview_token(preview_token, action=action, target=target, actor=actor)
-        if token_data["reversal_of"] != (reversal_of.pk if reversal_of else None):
-            raise ValidationFailed(
-                "preview_mismatch", "This preview was made for another reversal or action."
-            )
-        params, evidence = token_data["params"], token_data["evidence"]
     try:
+        if preview_token:
+            token_data = _load_preview_token(preview_token, action=action, target=target, actor=actor)
+            if token_data["reversal_of"] != (reversal_of.pk if reversal_of else None):
+                raise ValidationFailed(
+                    "preview_mismatch", "This preview was made for another reversal or action."
+                )
+            params, evidence = token_data["params"], token_data["evidence"]
         params = action.validate(params) if reversal_of is None else (params or {})
         runbook = runbook_for_action(action, target) if reversal_of is None else None
         evidence = evidence_require(action=action, runbook=runbook, evidence=evidence or {})
-    except ValidationFailed:
-        # Someone who may not run it hears that (403), not what its parameters should be.
+        if not dry_run and token_data is None and not idempotency_key:
+            raise ValidationFailed(
+                "idempotency_key_required",
+                "Commit a reviewed preview or send an Idempotency-Key, so a repeated submit runs once.",
+            )
+    except ApplicationError:
+        # Someone who may not run it hears that (403), not what its parameters, preview or key
+        # should be. (A permitted person's refusal of a live run is recorded by _run_live.)
         permission_require(actor, action, target)
         raise
 
@@ -89,13 +95,8 @@ def run_action(
 
     if token_data is not None:
         key = "preview:" + hashlib.sha256(preview_token.encode()).hexdigest()[:40]
-    elif idempotency_key:
-        key = f"key:{actor.pk}:{idempotency_key}"[:200]
     else:
-        raise ValidationFailed(
-            "idempotency_key_required",
-            "Commit a reviewed preview or send an Idempotency-Key, so a repeated submit runs once.",
-        )
+        key = f"key:{actor.pk}:{idempotency_key}"[:200]
     return _run_live(
         action=action,
         target=target,
