@@ -10,7 +10,7 @@ import logging
 
 from django.contrib import admin
 from django.core.exceptions import DisallowedHost
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -119,9 +119,3 @@ def server_error(request):
 def api_not_found(request, *args, **kwargs):
     """Any path under /api/ that no endpoint claims: a JSON 404, in debug mode too."""
     return error_response(request, 404)
-
-
-def no_favicon(request):
-    """Browsers ask for /favicon.ico beside every page. Answered here, with nothing, it is not
-    sent to the login page, where it raced the sign-in it interrupted (and cluttered the log)."""
-    return HttpResponse(status=204)

@@ -1,14 +1,36 @@
-"""Console session limits beyond Django's idle timeout."""
+"""Console session limits beyond Django's idle timeout, and requests kept away from the session."""
 
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.http import HttpResponse
 from django.utils import timezone
 
 from opsconsole.staffauth.signals import LOGOUT_REASON_ATTR
 
 SESSION_STARTED_KEY = "opsconsole_session_started_at"
+
+
+class FaviconMiddleware:
+    """Answer the browser's own ``/favicon.ico`` request with an empty 204, before the session.
+
+    Browsers ask for it beside every page, in parallel with what the person does next. Past the
+    session middleware (which saves on every request) its response carried the session it had
+    loaded: racing a sign-in's second factor, it put back the unverified session (or, after a
+    sign-out, the old one) and the person was signed out or still signed in. Here it never
+    touches the session, and never reaches the login page.
+    """
+
+    PATH = "/favicon.ico"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == self.PATH and request.method in ("GET", "HEAD"):
+            return HttpResponse(status=204)
+        return self.get_response(request)
 
 
 class AdminSessionTimeoutMiddleware:

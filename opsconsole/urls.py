@@ -56,7 +56,6 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     # Anything else under /api/ is a JSON 404, never the admin's catch-all (a 302 to login).
     re_path(r"^api/", errorpages.api_not_found, name="api-not-found"),
-    path("favicon.ico", errorpages.no_favicon),
     # Last: the admin, mounted at the root, ends in a catch-all that would swallow the API.
     path("", admin.site.urls),
 ]

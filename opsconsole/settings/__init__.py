@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "opsconsole.security_headers.PermissionsPolicyMiddleware",
+    # Before the session: the browser's parallel /favicon.ico must not save a stale session.
+    "opsconsole.middleware.FaviconMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

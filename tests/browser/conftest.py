@@ -72,6 +72,13 @@ def log_in_with_password(tab, user, password: str = TEST_PASSWORD) -> None:
     tab.click("input[type=submit]")
 
 
+def sign_out(tab) -> None:
+    """The person leaves: once the tab has no request in flight (a response still on its way
+    would carry their session back), their cookies go."""
+    tab.wait_for_load_state("networkidle")
+    tab.context.clear_cookies()
+
+
 def sign_in(tab, user) -> None:
     """A whole sign-in: the login form, then a code from the user's authenticator app; returns
     once the tab has left the sign-in pages."""

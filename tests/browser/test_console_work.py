@@ -11,6 +11,7 @@ import pytest
 from accounts.choices import ExceptionStatus
 from accounts.services import EventInput, account_events_record, exception_reassign
 from opsconsole.models import ActionRun, ActionStatus
+from tests.browser.conftest import sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -86,7 +87,7 @@ def test_billing_asks_for_a_plan_change_the_lead_approves_after_reading_the_mrr(
     run = ActionRun.objects.get(action="reassign_plan")
     assert run.status == ActionStatus.AWAITING_APPROVAL
 
-    page.context.clear_cookies()
+    sign_out(page)
     page = admin_page("ops_lead")
     page.goto("/opsconsole/actionapproval/")
     assert page.locator("#approval-inbox button").count() == 0

@@ -8,6 +8,7 @@ import pytest
 
 from opsconsole.actions.services import run_action
 from opsconsole.models import ActionRun, ActionStatus
+from tests.browser.conftest import sign_out
 from tests.opsconsole.conftest import fail_import  # noqa: F401  (fixture)
 
 pytestmark = [
@@ -78,7 +79,7 @@ def test_billing_previews_a_plan_change_the_lead_approves_then_billing_reverses(
     run = ActionRun.objects.get()
     assert run.status == ActionStatus.AWAITING_APPROVAL
 
-    page.context.clear_cookies()
+    sign_out(page)
     page = admin_page("ops_lead")
     page.goto("/opsconsole/actionapproval/")
     assert "Waiting for you (1)" in page.content()
@@ -93,7 +94,7 @@ def test_billing_previews_a_plan_change_the_lead_approves_then_billing_reverses(
     account.refresh_from_db()
     assert run.status == ActionStatus.SUCCEEDED and account.plan == "enterprise"
 
-    page.context.clear_cookies()
+    sign_out(page)
     page = admin_page("billing")
     page.goto(f"/opsconsole/actionrun/{run.pk}/change/")
     page.click("#reverse-run")

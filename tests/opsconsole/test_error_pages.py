@@ -68,3 +68,14 @@ def test_the_favicon_is_answered_without_the_login_page():
     # Signed out, it used to redirect to /login/: a request that raced every browser sign-in.
     response = https_client().get("/favicon.ico")
     assert response.status_code == 204
+
+
+def test_the_favicon_never_saves_or_sends_the_session(console_for):
+    """Asked for in parallel with a sign-in's second step or a sign-out, a response carrying the
+    session it loaded put back a stale one: it must carry no session at all."""
+    support = console_for("support")
+    key = support.cookies["sessionid"].value
+    response = support.get("/favicon.ico")
+    assert response.status_code == 204
+    assert "sessionid" not in response.cookies
+    assert support.get("/").cookies["sessionid"].value == key  # a page still slides the session

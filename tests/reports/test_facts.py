@@ -16,7 +16,8 @@ from accounts.services import (
     account_plan_change,
     exception_resolve,
 )
-from opsconsole.actions.services import run_action
+from opsconsole.actions.registry import handling_minutes_of
+from opsconsole.actions.services import action_run_reverse, approval_decide, run_action
 from opsconsole.bulk import update_rows_with_history
 from opsconsole.errors import ApplicationError
 from opsconsole.history import acting_as, system_user
@@ -180,6 +181,37 @@ def test_refused_runs_count_nothing_failed_runs_count(make_account, make_user, s
     ).run
     assert run.status == ActionStatus.FAILED
     assert _facts_of(account).manual_minutes_30d == 10  # the person did the work; it broke
+
+
+def test_a_resolution_a_reversal_undid_counts_only_if_a_person_resolves_it_again(
+    make_account, fail_import, make_user, system
+):
+    account, canonical = make_account(), make_account()
+    support, lead = make_user("support"), make_user("ops_lead")
+    exception = fail_import(account)  # import_failed: 20 minutes when a person resolves it
+    run = run_action(
+        name="mark_duplicate",
+        target=account,
+        actor=support,
+        params={"canonical": canonical.external_id},
+        idempotency_key="dup",
+    ).run
+    approval_decide(approval=run.approval, approve=True, actor=lead)  # closes the exception
+    exception.refresh_from_db()
+    assert exception.status == "resolved" and _facts_of(account).manual_minutes_30d == 10 + 20
+    run.refresh_from_db()
+    action_run_reverse(run=run, actor=support)  # the exception is open again
+    exception.refresh_from_db()
+    assert exception.status != "resolved"
+    exception_resolve(exception=exception, note="the retry went through", actor=system)
+
+    people_runs = ActionRun.objects.filter(account=account, actor=support).exclude(status="refused")
+    staff_minutes = sum(handling_minutes_of(r.action) for r in people_runs)
+    assert staff_minutes >= 10  # the run and its reversal were people's work
+    assert _facts_of(account).manual_minutes_30d == staff_minutes  # not the machine's resolution
+    before = _facts()
+    facts_rebuild()
+    assert _facts() == before
 
 
 def test_work_after_the_window_counts_nothing(make_account, make_user):

@@ -57,6 +57,18 @@ def person(user) -> bool:
     return not (name.startswith(("system:", "service:")) or ServiceToken.objects.filter(user=user).exists())
 
 
+def standing_resolution(exception):
+    """The history record of the resolution that stands: the latest move into the resolved
+    state. A resolution a reversal undid (the exception reopened, then resolved again by
+    someone else) is not who resolved it."""
+    standing, previous = None, None
+    for record in exception.history.order_by("history_date"):
+        if record.status == "resolved" and (previous is None or previous.status != "resolved"):
+            standing = record
+        previous = record
+    return standing
+
+
 def activated_at(account, events) -> datetime | None:
     """The latest of the first occurrences of the shape's required types within its window."""
     definition = SHAPES[account.shape].activation
@@ -91,8 +103,7 @@ class Truth:
             if run.status in ("succeeded", "failed", "reversed") and person(run.actor):
                 self.minutes[run.account_id].append((run.created_at, get_action(run.action).handling_minutes))
         for exception in OpsException.objects.filter(status="resolved").select_related("reason_code"):
-            # Who resolved it, as its history says: the first record in the resolved state.
-            record = exception.history.filter(status="resolved").order_by("history_date").first()
+            record = standing_resolution(exception)
             if record.history_user is not None and person(record.history_user):
                 at = exception.resolved_at
                 self.minutes[exception.account_id].append(
