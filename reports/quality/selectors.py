@@ -29,6 +29,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower, StrIndex, Substr, TruncDate
 
 from accounts.choices import ChannelKind, DriftKind, EventSource
+from accounts.eventflags import late_delay, late_flags_current
 from accounts.models import UNATTRIBUTED_CHANNEL, Account, AccountEvent, BillingDrift
 from accounts.rejections import RejectedEvent, RejectionReason
 from reports.metrics.sql import day_start
@@ -76,24 +77,28 @@ def _unmatched_events(start, end, channel):
 
 
 def _events_before_signup(start, end, channel):
+    # The flag is decided at intake (accounts/eventflags.py: a product event dated before its
+    # account's signed_up_at, which never changes): only the flagged rows are read, through
+    # their partial index, then joined to the cohort's accounts.
     qs = AccountEvent.objects.filter(
-        source=EventSource.PRODUCT,
+        before_signup=True,
         account__signed_up_at__gte=start,
         account__signed_up_at__lt=end,
         account__duplicate_of__isnull=True,
-        occurred_at__lt=F("account__signed_up_at"),
     )
     return qs.filter(account__channel=channel) if channel is not None else qs
 
 
 def _late_events(start, end, channel):
-    late = timedelta(hours=settings.REPORTS_LATE_EVENT_HOURS)
-    qs = AccountEvent.objects.filter(
-        source=EventSource.PRODUCT,
-        occurred_at__gte=start,
-        occurred_at__lt=end,
-        recorded_at__gt=F("occurred_at") + late,
-    )
+    qs = AccountEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    if late_flags_current():
+        # Decided at intake with today's threshold: only the flagged rows, by their partial
+        # index on (occurred_at, channel).
+        qs = qs.filter(late=True)
+    else:
+        # The setting changed since the flags were decided (until ``rebuild_event_flags``):
+        # the definition itself, from every event of the range.
+        qs = qs.filter(source=EventSource.PRODUCT, recorded_at__gt=F("occurred_at") + late_delay())
     return qs.filter(channel=channel) if channel is not None else qs
 
 
@@ -183,7 +188,7 @@ def quality_by_day(*, since: date, until: date, channel: str | None = None) -> d
         grouped = (
             rows.annotate(day=TruncDate(check.day_field, tzinfo=UTC))
             .values("day")
-            .annotate(n=Count("pk", distinct=True))
+            .annotate(n=Count("*"))
             .order_by()
         )
         for row in grouped:
