@@ -12,6 +12,9 @@ flagged (gates' observability check reads ``quality_checks``).
 - ``late_events``: product events that occurred in the range and were recorded more than
   ``REPORTS_LATE_EVENT_HOURS`` after they occurred (the events opsconsole writes itself, such
   as ``account.created`` of a backfilled signup, are not the product's lateness);
+  both are decided once, when the event is recorded, and stored on it (``before_signup``,
+  ``late``: ``accounts/eventflags.py`` says why that stays exact), so these two checks read only
+  the flagged rows through partial indexes;
 - ``duplicate_workspaces``: cohort-range accounts marked duplicate, and candidates: an account
   not marked that shares its name (case aside) and admin email domain with another unmarked
   account of a lower id (the first of them is not a candidate);
@@ -102,25 +105,22 @@ def _late_events(start, end, channel):
     return qs.filter(channel=channel) if channel is not None else qs
 
 
-def _domain(path: str = "admin_email"):
+def _domain(path="admin_email"):
     return Lower(Substr(path, StrIndex(path, Value("@")) + 1))
 
 
 def _duplicate_workspaces(start, end, channel):
     # A candidate has an unmarked namesake (name case aside, same admin email domain) of a lower
-    # id: a semi-join per range account, not the list of every shared pair (tens of thousands
-    # at 1M accounts, OR-ed into one condition).
-    named = Account.objects.annotate(domain=_domain(), lname=Lower("name"))
-    earlier_namesake = named.filter(
-        duplicate_of__isnull=True, pk__lt=OuterRef("pk"), lname=OuterRef("lname"), domain=OuterRef("domain")
+    # id. The EXISTS sits under the OR, so it is probed per unmarked account of the range (not
+    # joined to every account): each probe one descent of account_namesake_idx (migration
+    # accounts 0015), which indexes the unmarked accounts by these very expressions and id.
+    earlier_namesake = Account.objects.annotate(domain=_domain(), lname=Lower("name")).filter(
+        duplicate_of__isnull=True,
+        pk__lt=OuterRef("pk"),
+        lname=Lower(OuterRef("name")),
+        domain=_domain(OuterRef("admin_email")),
     )
-    candidates = (
-        _accounts(start, end, channel)
-        .annotate(domain=_domain(), lname=Lower("name"))
-        .filter(Exists(earlier_namesake), duplicate_of__isnull=True)
-        .values("pk")
-    )
-    return _accounts(start, end, channel).filter(Q(duplicate_of__isnull=False) | Q(pk__in=candidates))
+    return _accounts(start, end, channel).filter(Q(duplicate_of__isnull=False) | Exists(earlier_namesake))
 
 
 def _unmatched_billing(start, end, channel):
