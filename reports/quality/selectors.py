@@ -164,25 +164,14 @@ def threshold_of(code: str) -> int:
     return int(settings.REPORTS_QUALITY_THRESHOLDS.get(code, 0))
 
 
-def quality_checks(*, since: date, until: date, channel: str | None = None) -> list[QualityCheck]:
-    """Every check's count over [since, until), its threshold and whether it is over it."""
-    found = []
-    for check in CHECKS:
-        count = check_rows(check.code, since=since, until=until, channel=channel).count()
-        threshold = threshold_of(check.code)
-        url = rows_url(f"quality_{check.code}", since=since, until=until, channel=channel)
-        found.append(QualityCheck(check.code, check.label, count, threshold, count > threshold, url))
-    return found
-
-
-def quality_day_url(code: str, *, since: date, until: date, channel: str | None, day: date) -> str:
-    return rows_url(f"quality_{code}", since=since, until=until, channel=channel, day=day)
-
-
-def quality_by_day(*, since: date, until: date, channel: str | None = None) -> dict[str, dict[date, int]]:
-    """check code -> {day: count}, days (UTC) with none left out (``quality_day_url`` links
-    each to its rows)."""
+def quality_panel(
+    *, since: date, until: date, channel: str | None = None
+) -> tuple[list[QualityCheck], dict[str, dict[date, int]]]:
+    """The panel in one pass, one grouped query per check: ``quality_checks`` and
+    ``quality_by_day`` together. A check's count is the sum of its days (each check's day
+    field lies in the range), so the range is read once, not once to count and again by day."""
     per_day: dict[str, dict[date, int]] = defaultdict(dict)
+    found = []
     for check in CHECKS:
         rows = check_rows(check.code, since=since, until=until, channel=channel)
         grouped = (
@@ -193,7 +182,26 @@ def quality_by_day(*, since: date, until: date, channel: str | None = None) -> d
         )
         for row in grouped:
             per_day[check.code][row["day"]] = row["n"]
-    return per_day
+        count = sum(per_day[check.code].values()) if check.code in per_day else 0
+        threshold = threshold_of(check.code)
+        url = rows_url(f"quality_{check.code}", since=since, until=until, channel=channel)
+        found.append(QualityCheck(check.code, check.label, count, threshold, count > threshold, url))
+    return found, dict(per_day)
+
+
+def quality_checks(*, since: date, until: date, channel: str | None = None) -> list[QualityCheck]:
+    """Every check's count over [since, until), its threshold and whether it is over it."""
+    return quality_panel(since=since, until=until, channel=channel)[0]
+
+
+def quality_day_url(code: str, *, since: date, until: date, channel: str | None, day: date) -> str:
+    return rows_url(f"quality_{code}", since=since, until=until, channel=channel, day=day)
+
+
+def quality_by_day(*, since: date, until: date, channel: str | None = None) -> dict[str, dict[date, int]]:
+    """check code -> {day: count}, days (UTC) with none left out (``quality_day_url`` links
+    each to its rows)."""
+    return quality_panel(since=since, until=until, channel=channel)[1]
 
 
 def _list_rows(code: str):
