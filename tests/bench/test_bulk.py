@@ -249,6 +249,7 @@ def test_bulk_loaded_events_carry_the_intakes_data_quality_flags(monkeypatch):
         actor=system_user(SYSTEM_SEEDER),
         prefix=PREFIX,
         days=DAYS,
+        tickets=False,
         workers=1,
         log=lambda line: None,
     )

@@ -12,6 +12,7 @@ through ``account_create``, some backfilled (their ``account.created`` is record
 occurred, and is not the product's lateness).
 """
 
+import importlib
 import io
 import random
 from collections import Counter
@@ -20,11 +21,12 @@ from datetime import UTC, timedelta
 from unittest import mock
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.choices import EventSource
-from accounts.eventflags import late_flags_current
+from accounts.eventflags import EventFlagBasis, late_flags_current
 from accounts.models import AccountEvent
 from accounts.services import EventInput, account_events_record, account_mark_duplicate
 from accounts.services.events import event_flags_rebuild
@@ -180,3 +182,24 @@ def test_a_changed_threshold_stays_exact_and_the_rebuild_flags_it_again(
     settings.REPORTS_LATE_EVENT_HOURS = 24
     event_flags_rebuild(actor=system)
     assert_panel_matches(window, late_hours=24)
+
+
+def test_the_migration_flags_the_events_recorded_before_the_intake_did(
+    make_channel, make_account, system, now
+):
+    build(random.Random(11), make_channel=make_channel, make_account=make_account, system=system, now=now)
+    # As the rows stood before the migration: no flags, no basis.
+    AccountEvent.objects.update(late=False, before_signup=False)
+    EventFlagBasis.objects.all().delete()
+
+    migration = importlib.import_module("accounts.migrations.0014_event_quality_flags_data")
+    migration.flag_recorded_events(django_apps, None)
+
+    assert late_flags_current()
+    flags = Counter()
+    for e in AccountEvent.objects.select_related("account"):
+        product = e.source == EventSource.PRODUCT
+        assert e.before_signup == (product and e.occurred_at < e.account.signed_up_at), e.event_id
+        assert e.late == (product and e.recorded_at - e.occurred_at > 24 * H), e.event_id
+        flags[e.before_signup, e.late] += 1
+    assert flags[True, True] + flags[True, False] and flags[False, True] and flags[False, False]
