@@ -6,8 +6,9 @@ class AccountsConfig(AppConfig):
 
     def import_models(self):
         super().import_models()
-        # late import: the event intake's refusals live in their own module (accounts/models.py
-        # is at its size limit); importing it here registers the model with this app.
+        # late import: the event intake's refusals and the event flags' basis live in modules of
+        # their own (accounts/models.py is at its size limit); importing them registers them.
+        import accounts.eventflags  # noqa: F401
         import accounts.rejections  # noqa: F401
 
     def ready(self):

@@ -190,7 +190,7 @@ class AccountEvent(models.Model):
     source = models.CharField(max_length=10, choices=EventSource.choices)
     type = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     request_id = models.CharField(max_length=100, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     reason_code = models.ForeignKey(
@@ -204,7 +204,9 @@ class AccountEvent(models.Model):
     # Which intake wrote the row; lets a batch learn which of its events were new.
     intake_id = models.UUIDField(db_index=True)
     ingress_request_id = request_id_field()
-
+    # Data-quality facts, decided at intake from the stored times (accounts/eventflags.py).
+    before_signup = models.BooleanField(default=False)
+    late = models.BooleanField(default=False)
     objects = AccountPartQuerySet.as_manager()
 
     class Meta:

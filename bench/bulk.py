@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts import demo
 from accounts.choices import EventSource
+from accounts.eventflags import is_before_signup, is_late
 from accounts.models import Account, AccountEvent, Channel, ReasonCode
 from accounts.rules import choose_onboarding_path
 from accounts.services.events import SYSTEM_EVENT_ID_PREFIX
@@ -126,6 +127,8 @@ EVENT_COLUMNS = (
     "payload",
     "recorded_by_id",
     "intake_id",
+    "before_signup",
+    "late",
 )
 TICKET_COLUMNS = (
     "source",
@@ -239,7 +242,7 @@ def _rows_of(job: Job, catalogue: _Catalogue, now, position, accounts, events, t
     created = f"{SYSTEM_EVENT_ID_PREFIX}account.created:{plan.external_id}"
     events.append(
         (created, account_id, channel.pk, EventSource.SYSTEM, "account.created", plan.signed_up_at, now)
-        + ("", "", "", None, "{}", job.actor_id, intake)
+        + ("", "", "", None, "{}", job.actor_id, intake, False, False)
     )
     intake = str(uuid.uuid4())
     for e in plan.events:
@@ -252,6 +255,9 @@ def _rows_of(job: Job, catalogue: _Catalogue, now, position, accounts, events, t
                 json.dumps(e.payload) if e.payload else "{}",
                 job.actor_id,
                 intake,
+                # The intake's data-quality flags (accounts/eventflags.py), from the same times.
+                is_before_signup(source=e.source, occurred_at=e.occurred_at, signed_up_at=plan.signed_up_at),
+                is_late(source=e.source, occurred_at=e.occurred_at, recorded_at=now),
             )
         )
     manual = set(plan.manual_exceptions)

@@ -11,7 +11,7 @@ Reads only (unless ``--accounts N`` asks to load the missing bench accounts firs
 - failure reasons of one channel (``channel_failures``, ``--channel``, default the partner
   channel) and the ranked constraint list with its sentences (``ranked_constraints``,
   ``leader_sentences``);
-- data quality (``quality_checks`` and ``quality_by_day``), the cost model
+- data quality (``quality_panel``: the checks and their days), the cost model
   (``channel_costs``), refunds and disputes (``billing_issues``);
 - the step-gap funnel (``step_funnel``), operational drag (``operational_drag``);
 - three example timelines of the channel (``example_timelines``), and the three timelines'

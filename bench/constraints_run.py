@@ -16,7 +16,7 @@ from reports.drag.selectors import operational_drag
 from reports.failures.selectors import channel_failures, leader_sentences
 from reports.funnel.journey import STEP_EVENTS
 from reports.funnel.selectors import journeys, step_funnel
-from reports.quality.selectors import quality_by_day, quality_checks
+from reports.quality.selectors import quality_panel
 from reports.refunds.selectors import billing_issues
 from reports.scope import cohort
 from reports.timelines.selectors import example_timelines, gate_timeline
@@ -98,7 +98,7 @@ def run(args, *, timed) -> int:
         ),
         (
             "data quality (checks + per day)",
-            lambda: (quality_checks(**window), quality_by_day(**window)),
+            lambda: quality_panel(**window),
             every_s,
         ),
         ("cost model", lambda: channel_costs(**window), every_s),

@@ -5,9 +5,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.choices import EventSource
+from accounts.eventflags import BASIS_PK, EventFlagBasis, is_before_signup, is_late, late_delay
 from accounts.models import Account, AccountEvent, ReasonCode
 from accounts.rejections import RejectedEvent
 from accounts.services.provisioning import account_events_apply
@@ -57,6 +60,9 @@ def insert_timeline_rows(
         first_by_id.setdefault(e.event_id, (account, e))
     intake_id = uuid.uuid4()
     reason_codes = _reason_codes_for([e for _, e in first_by_id.values()])
+    # One recorded_at for the batch, stored as decided: the data-quality flags are decided from
+    # it here, once (accounts/eventflags.py; the account's signed_up_at never changes).
+    recorded_at = timezone.now()
     rows = [
         AccountEvent(
             event_id=e.event_id,
@@ -65,6 +71,11 @@ def insert_timeline_rows(
             source=e.source,
             type=e.type,
             occurred_at=e.occurred_at,
+            recorded_at=recorded_at,
+            before_signup=is_before_signup(
+                source=e.source, occurred_at=e.occurred_at, signed_up_at=account.signed_up_at
+            ),
+            late=is_late(source=e.source, occurred_at=e.occurred_at, recorded_at=recorded_at),
             request_id=e.request_id,
             error_code=e.error_code,
             reason_code=reason_codes.get(e.event_id),
@@ -196,3 +207,31 @@ def rejected_events_record(*, rejections: list[Rejection], actor) -> None:
         for r in rejections
     ]
     insert_rows(rows, ignore_conflicts=True)
+
+
+@service
+def event_flags_rebuild(*, actor) -> dict[str, int]:
+    """Decide every event's data-quality flags again from its stored times, with today's
+    ``REPORTS_LATE_EVENT_HOURS``, and record that threshold as the flags' basis (the panel
+    reads the ``late`` flags only while the basis equals the setting). Run it after changing
+    the setting (``manage.py rebuild_event_flags``); returns the rows changed per flag."""
+    product = Q(source=EventSource.PRODUCT)
+    rules = {
+        "late": product & Q(recorded_at__gt=F("occurred_at") + late_delay()),
+        "before_signup": product & Q(occurred_at__lt=F("account__signed_up_at")),
+    }
+    changed = {}
+    for flag, rule in rules.items():
+        # Off where the rule no longer holds (through the partial index of the flagged rows),
+        # then on where it holds and the flag is off.
+        cleared = AccountEvent.objects.filter(**{flag: True}).exclude(rule).update(**{flag: False})
+        marked = AccountEvent.objects.filter(rule, **{flag: False}).update(**{flag: True})
+        changed[flag] = cleared + marked
+    EventFlagBasis.objects.update_or_create(
+        pk=BASIS_PK,
+        defaults={
+            "late_event_hours": float(settings.REPORTS_LATE_EVENT_HOURS),
+            "decided_at": timezone.now(),
+        },
+    )
+    return changed

@@ -8,7 +8,7 @@ from reports.constraints import rules
 from reports.constraints.selectors import ranked_constraints
 from reports.failures.selectors import channel_failures, leader_sentence, leader_sentences
 from reports.pages.common import Cell, Table, guarded, render, scope_of
-from reports.quality.selectors import CHECKS, quality_by_day, quality_checks, quality_day_url
+from reports.quality.selectors import CHECKS, quality_day_url, quality_panel
 from reports.rowlists import restricted, row_list
 from reports.scope import bounds, channel_named
 from reports.timelines.selectors import example_timelines
@@ -160,7 +160,7 @@ def ranked_view(request):
 @guarded
 def quality_view(request):
     scope = scope_of(request)
-    checks = quality_checks(since=scope.since, until=scope.until, channel=scope.channel)
+    checks, per_day = quality_panel(since=scope.since, until=scope.until, channel=scope.channel)
     summary = Table("quality", "Data-quality checks", ["Check", "Count", "Threshold", "Over threshold"])
     for check in checks:
         summary.rows.append(
@@ -171,7 +171,6 @@ def quality_view(request):
                 Cell("over" if check.over_threshold else "ok", tone="bad" if check.over_threshold else "ok"),
             ]
         )
-    per_day = quality_by_day(since=scope.since, until=scope.until, channel=scope.channel)
     days = sorted({d for counts in per_day.values() for d in counts})
     by_day = Table("quality_by_day", "Per day", ["Day", *[c.label for c in CHECKS]])
     for day in days:

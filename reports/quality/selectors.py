@@ -12,6 +12,9 @@ flagged (gates' observability check reads ``quality_checks``).
 - ``late_events``: product events that occurred in the range and were recorded more than
   ``REPORTS_LATE_EVENT_HOURS`` after they occurred (the events opsconsole writes itself, such
   as ``account.created`` of a backfilled signup, are not the product's lateness);
+  both are decided once, when the event is recorded, and stored on it (``before_signup``,
+  ``late``: ``accounts/eventflags.py`` says why that stays exact), so these two checks read only
+  the flagged rows through partial indexes;
 - ``duplicate_workspaces``: cohort-range accounts marked duplicate, and candidates: an account
   not marked that shares its name (case aside) and admin email domain with another unmarked
   account of a lower id (the first of them is not a candidate);
@@ -29,6 +32,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower, StrIndex, Substr, TruncDate
 
 from accounts.choices import ChannelKind, DriftKind, EventSource
+from accounts.eventflags import late_delay, late_flags_current
 from accounts.models import UNATTRIBUTED_CHANNEL, Account, AccountEvent, BillingDrift
 from accounts.rejections import RejectedEvent, RejectionReason
 from reports.metrics.sql import day_start
@@ -76,46 +80,47 @@ def _unmatched_events(start, end, channel):
 
 
 def _events_before_signup(start, end, channel):
+    # The flag is decided at intake (accounts/eventflags.py: a product event dated before its
+    # account's signed_up_at, which never changes): only the flagged rows are read, through
+    # their partial index, then joined to the cohort's accounts.
     qs = AccountEvent.objects.filter(
-        source=EventSource.PRODUCT,
+        before_signup=True,
         account__signed_up_at__gte=start,
         account__signed_up_at__lt=end,
         account__duplicate_of__isnull=True,
-        occurred_at__lt=F("account__signed_up_at"),
     )
     return qs.filter(account__channel=channel) if channel is not None else qs
 
 
 def _late_events(start, end, channel):
-    late = timedelta(hours=settings.REPORTS_LATE_EVENT_HOURS)
-    qs = AccountEvent.objects.filter(
-        source=EventSource.PRODUCT,
-        occurred_at__gte=start,
-        occurred_at__lt=end,
-        recorded_at__gt=F("occurred_at") + late,
-    )
+    qs = AccountEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    if late_flags_current():
+        # Decided at intake with today's threshold: only the flagged rows, by their partial
+        # index on (occurred_at, channel).
+        qs = qs.filter(late=True)
+    else:
+        # The setting changed since the flags were decided (until ``rebuild_event_flags``):
+        # the definition itself, from every event of the range.
+        qs = qs.filter(source=EventSource.PRODUCT, recorded_at__gt=F("occurred_at") + late_delay())
     return qs.filter(channel=channel) if channel is not None else qs
 
 
-def _domain(path: str = "admin_email"):
+def _domain(path="admin_email"):
     return Lower(Substr(path, StrIndex(path, Value("@")) + 1))
 
 
 def _duplicate_workspaces(start, end, channel):
     # A candidate has an unmarked namesake (name case aside, same admin email domain) of a lower
-    # id: a semi-join per range account, not the list of every shared pair (tens of thousands
-    # at 1M accounts, OR-ed into one condition).
-    named = Account.objects.annotate(domain=_domain(), lname=Lower("name"))
-    earlier_namesake = named.filter(
-        duplicate_of__isnull=True, pk__lt=OuterRef("pk"), lname=OuterRef("lname"), domain=OuterRef("domain")
+    # id. The EXISTS sits under the OR, so it is probed per unmarked account of the range (not
+    # joined to every account): each probe one descent of account_namesake_idx (migration
+    # accounts 0015), which indexes the unmarked accounts by these very expressions and id.
+    earlier_namesake = Account.objects.annotate(domain=_domain(), lname=Lower("name")).filter(
+        duplicate_of__isnull=True,
+        pk__lt=OuterRef("pk"),
+        lname=Lower(OuterRef("name")),
+        domain=_domain(OuterRef("admin_email")),
     )
-    candidates = (
-        _accounts(start, end, channel)
-        .annotate(domain=_domain(), lname=Lower("name"))
-        .filter(Exists(earlier_namesake), duplicate_of__isnull=True)
-        .values("pk")
-    )
-    return _accounts(start, end, channel).filter(Q(duplicate_of__isnull=False) | Q(pk__in=candidates))
+    return _accounts(start, end, channel).filter(Q(duplicate_of__isnull=False) | Exists(earlier_namesake))
 
 
 def _unmatched_billing(start, end, channel):
@@ -159,15 +164,34 @@ def threshold_of(code: str) -> int:
     return int(settings.REPORTS_QUALITY_THRESHOLDS.get(code, 0))
 
 
-def quality_checks(*, since: date, until: date, channel: str | None = None) -> list[QualityCheck]:
-    """Every check's count over [since, until), its threshold and whether it is over it."""
+def quality_panel(
+    *, since: date, until: date, channel: str | None = None
+) -> tuple[list[QualityCheck], dict[str, dict[date, int]]]:
+    """The panel in one pass, one grouped query per check: ``quality_checks`` and
+    ``quality_by_day`` together. A check's count is the sum of its days (each check's day
+    field lies in the range), so the range is read once, not once to count and again by day."""
+    per_day: dict[str, dict[date, int]] = defaultdict(dict)
     found = []
     for check in CHECKS:
-        count = check_rows(check.code, since=since, until=until, channel=channel).count()
+        rows = check_rows(check.code, since=since, until=until, channel=channel)
+        grouped = (
+            rows.annotate(day=TruncDate(check.day_field, tzinfo=UTC))
+            .values("day")
+            .annotate(n=Count("*"))
+            .order_by()
+        )
+        for row in grouped:
+            per_day[check.code][row["day"]] = row["n"]
+        count = sum(per_day[check.code].values()) if check.code in per_day else 0
         threshold = threshold_of(check.code)
         url = rows_url(f"quality_{check.code}", since=since, until=until, channel=channel)
         found.append(QualityCheck(check.code, check.label, count, threshold, count > threshold, url))
-    return found
+    return found, dict(per_day)
+
+
+def quality_checks(*, since: date, until: date, channel: str | None = None) -> list[QualityCheck]:
+    """Every check's count over [since, until), its threshold and whether it is over it."""
+    return quality_panel(since=since, until=until, channel=channel)[0]
 
 
 def quality_day_url(code: str, *, since: date, until: date, channel: str | None, day: date) -> str:
@@ -177,18 +201,7 @@ def quality_day_url(code: str, *, since: date, until: date, channel: str | None,
 def quality_by_day(*, since: date, until: date, channel: str | None = None) -> dict[str, dict[date, int]]:
     """check code -> {day: count}, days (UTC) with none left out (``quality_day_url`` links
     each to its rows)."""
-    per_day: dict[str, dict[date, int]] = defaultdict(dict)
-    for check in CHECKS:
-        rows = check_rows(check.code, since=since, until=until, channel=channel)
-        grouped = (
-            rows.annotate(day=TruncDate(check.day_field, tzinfo=UTC))
-            .values("day")
-            .annotate(n=Count("pk", distinct=True))
-            .order_by()
-        )
-        for row in grouped:
-            per_day[check.code][row["day"]] = row["n"]
-    return per_day
+    return quality_panel(since=since, until=until, channel=channel)[1]
 
 
 def _list_rows(code: str):

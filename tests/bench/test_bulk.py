@@ -10,12 +10,18 @@ was resolved), the timeline, the tickets and the reports' fact row.
 
 import os
 import re
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
+from accounts.choices import EventSource
 from accounts.models import Account, AccountEvent, OpsException, ProvisioningStep
+from accounts.services import EventInput
+from bench import plans
 from bench.bulk import bulk_generate
 from bench.bulk_sql import LOADED_TABLES
 from bench.management.commands.generate_data import _generate_slice
@@ -89,7 +95,7 @@ def snapshot() -> dict:
         reason = ev.reason_code.code if ev.reason_code else None
         of(ev.account_id)["events"].add(
             (ev.event_id, ev.type, ev.source, ev.occurred_at, ev.error_code, ev.request_id, reason)
-            + (ev.feature_area, repr(sorted(ev.payload.items())))
+            + (ev.feature_area, repr(sorted(ev.payload.items())), ev.before_signup, ev.late)
         )
     for t in Ticket.objects.filter(source=TICKET_SOURCE, account__in=accounts):
         of(t.account_id)["tickets"].add((t.external_id, t.created_at, t.requester_email, t.subject))
@@ -213,3 +219,50 @@ def test_bulk_load_rebuilds_every_index_and_constraint_it_dropped():
             occurred_at=event.occurred_at,
         )
     assert AccountFacts.objects.filter(account__external_id__startswith=f"{PREFIX}_").count() == 40
+
+
+@pytest.mark.django_db
+def test_bulk_loaded_events_carry_the_intakes_data_quality_flags(monkeypatch):
+    # The plans hold neither an event before its signup nor one recorded on time (they end at
+    # an anchor weeks ago, and the loader records at now): add both to some accounts' plans.
+    planned = plans.plan_account
+    now = timezone.now()
+
+    def plan_with_edges(**kwargs):
+        plan = planned(**kwargs)
+        if kwargs["index"] % 3 == 0:
+            early = plan.signed_up_at - timedelta(minutes=5)
+            plan.events.append(EventInput(f"{plan.external_id}:early", "user.login", early))
+            plan.events.append(
+                EventInput(f"{plan.external_id}:fresh", "user.login", now - timedelta(hours=2))
+            )
+            plan.events.append(
+                EventInput(f"{plan.external_id}:ops-early", "note", early, source=EventSource.OPS)
+            )
+        return plan
+
+    monkeypatch.setattr(plans, "plan_account", plan_with_edges)
+    bulk_generate(
+        seed=SEED,
+        count=30,
+        anchor=ANCHOR,
+        actor=system_user(SYSTEM_SEEDER),
+        prefix=PREFIX,
+        days=DAYS,
+        tickets=False,
+        workers=1,
+        log=lambda line: None,
+    )
+    events = AccountEvent.objects.filter(account__external_id__startswith=f"{PREFIX}_").select_related(
+        "account"
+    )
+    late_after = timedelta(hours=settings.REPORTS_LATE_EVENT_HOURS)
+    flags = Counter()
+    for e in events:
+        product = e.source == EventSource.PRODUCT
+        assert e.before_signup == (product and e.occurred_at < e.account.signed_up_at), e.event_id
+        assert e.late == (product and e.recorded_at - e.occurred_at > late_after), e.event_id
+        flags[(e.before_signup, e.late)] += 1
+    # Each flag is set on some rows and not on others.
+    assert {(True, True), (False, True), (False, False)} <= set(flags)
+    assert events.filter(source=EventSource.SYSTEM, late=False).exists()  # account.created

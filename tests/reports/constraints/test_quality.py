@@ -118,5 +118,7 @@ def test_per_day_counts_add_up_to_the_range_and_list_their_rows(company, window)
     per_day = quality_by_day(**window)
     for check in quality_checks(**window):
         assert sum(per_day.get(check.code, {}).values()) == check.count
+        # The range's list (its own count, not the days') has as many rows as the number.
+        assert check_rows(check.code, **window).count() == check.count
         for day, count in per_day.get(check.code, {}).items():
             assert check_rows(check.code, **window, day=day).count() == count
