@@ -246,8 +246,9 @@ def _rows_of(job: Job, catalogue: _Catalogue, now, position, accounts, events, t
     )
     intake = str(uuid.uuid4())
     for e in plan.events:
+        recorded_at = min(now, e.occurred_at + plans.delivery_delay(e.event_id))
         events.append(
-            (e.event_id, account_id, channel.pk, e.source, e.type, e.occurred_at, now, e.request_id)
+            (e.event_id, account_id, channel.pk, e.source, e.type, e.occurred_at, recorded_at, e.request_id)
             + (
                 e.error_code,
                 e.feature_area,
@@ -257,7 +258,7 @@ def _rows_of(job: Job, catalogue: _Catalogue, now, position, accounts, events, t
                 intake,
                 # The intake's data-quality flags (accounts/eventflags.py), from the same times.
                 is_before_signup(source=e.source, occurred_at=e.occurred_at, signed_up_at=plan.signed_up_at),
-                is_late(source=e.source, occurred_at=e.occurred_at, recorded_at=now),
+                is_late(source=e.source, occurred_at=e.occurred_at, recorded_at=recorded_at),
             )
         )
     manual = set(plan.manual_exceptions)

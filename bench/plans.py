@@ -9,6 +9,7 @@ are untouched, and both loaders read the very same plan.
 """
 
 import random
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,11 @@ USAGE = 20
 # Tickets per account: weights of 0, 1, 2 and 3 tickets (mean 1.0).
 TICKET_COUNT_WEIGHTS = (40, 30, 20, 10)
 TICKET_SOURCE = "bench-gen"
+# When the product delivered an event: most within two minutes of it happening, and
+# LATE_PER_10K of every 10,000 after a retry queue drained, one to four days late. A loader
+# that stamped every event with the load's own time would make nearly all of them late, which
+# no production intake sees (and which the data-quality panel's late check would then read).
+LATE_PER_10K = 300
 _TICKET_TOPICS = (
     ("import_failed", "imports", "Our CSV import failed"),
     ("token_expired", "integrations", "Google Workspace disconnected"),
@@ -29,6 +35,15 @@ _TICKET_TOPICS = (
     ("missing_permissions", "integrations", "Permission error when connecting"),
     ("", "reports", "Report shows no data"),
 )
+
+
+def delivery_delay(event_id: str) -> timedelta:
+    """How long after it happened event ``event_id`` reached the intake; drawn from the id, so
+    a load gives the same rows with any number of workers."""
+    roll = zlib.crc32(event_id.encode())
+    if roll % 10_000 < LATE_PER_10K:
+        return timedelta(hours=24, seconds=1 + (roll >> 14) % (72 * 3600))
+    return timedelta(seconds=(roll >> 14) % 120)
 
 
 @dataclass(frozen=True)

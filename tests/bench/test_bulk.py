@@ -91,11 +91,13 @@ def snapshot() -> dict:
         )
     for row in state.values():
         row["exceptions"].sort(key=repr)
+    # Not ``late``: the service path's intake records every event at load time, the bulk path
+    # at the plan's delivery time (bench.plans.delivery_delay); each is checked on its own.
     for ev in AccountEvent.objects.filter(account__in=accounts).select_related("reason_code"):
         reason = ev.reason_code.code if ev.reason_code else None
         of(ev.account_id)["events"].add(
             (ev.event_id, ev.type, ev.source, ev.occurred_at, ev.error_code, ev.request_id, reason)
-            + (ev.feature_area, repr(sorted(ev.payload.items())), ev.before_signup, ev.late)
+            + (ev.feature_area, repr(sorted(ev.payload.items())), ev.before_signup)
         )
     for t in Ticket.objects.filter(source=TICKET_SOURCE, account__in=accounts):
         of(t.account_id)["tickets"].add((t.external_id, t.created_at, t.requester_email, t.subject))
@@ -223,8 +225,8 @@ def test_bulk_load_rebuilds_every_index_and_constraint_it_dropped():
 
 @pytest.mark.django_db
 def test_bulk_loaded_events_carry_the_intakes_data_quality_flags(monkeypatch):
-    # The plans hold neither an event before its signup nor one recorded on time (they end at
-    # an anchor weeks ago, and the loader records at now): add both to some accounts' plans.
+    # The plans hold no event before its signup, and few late ones (bench.plans.delivery_delay):
+    # add both to some accounts' plans (an event two hours old cannot be a day late).
     planned = plans.plan_account
     now = timezone.now()
 
@@ -263,6 +265,7 @@ def test_bulk_loaded_events_carry_the_intakes_data_quality_flags(monkeypatch):
         assert e.before_signup == (product and e.occurred_at < e.account.signed_up_at), e.event_id
         assert e.late == (product and e.recorded_at - e.occurred_at > late_after), e.event_id
         flags[(e.before_signup, e.late)] += 1
-    # Each flag is set on some rows and not on others.
-    assert {(True, True), (False, True), (False, False)} <= set(flags)
+    # Each flag is set on some rows and not on others, and most events arrive on time.
+    assert {before for before, _ in flags} == {late for _, late in flags} == {True, False}
+    assert sum(n for (_, late), n in flags.items() if late) < sum(flags.values()) / 4
     assert events.filter(source=EventSource.SYSTEM, late=False).exists()  # account.created
