@@ -3,17 +3,19 @@
 Kept current: the lower layers announce each write by a signal sent inside the writing
 transaction (accounts: a signup, new timeline rows, a resolved exception; routing: a ticket,
 an escalation; the framework: a finished action run, a bulk update of rows; Django: a saved
-account, a new exception, a new action run, a saved Stripe event), and the receivers here move the account's fact row with one ``UPDATE ... WHERE
-account_id = <pk>`` computed in SQL (``x = x + n``, the earlier of two times), so concurrent
-writers never lose each other's change and nothing is read first. A late event, ticket or
-resolution moves the facts of an old cohort like any other. The journey's first times (the
-step-gap funnel's, ``reports.funnel``) only ever move earlier, whatever order rows arrive in.
+account, a new exception, a new action run, a saved Stripe event), and the receivers here move
+the account's fact row with one ``UPDATE ... WHERE account_id = <pk>`` computed in SQL
+(``x = x + n``, the earlier of two times), so concurrent writers never lose each other's change
+and nothing is read first. A late event, ticket or resolution moves the facts of an old cohort
+like any other. The journey's first times (the step-gap funnel's, ``reports.funnel``) only
+ever move earlier, whatever order rows arrive in.
 
 Rebuilt: ``facts_rebuild()`` (``manage.py rebuild_account_facts``) recomputes every row from
 the raw tables in one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``. The SELECT is built by
 the ORM from the same rules, joined to the journey's first times as
-``reports.funnel.journey.firsts_sql`` reads them, so it runs on PostgreSQL and SQLite alike. Run it after a bulk
-load that bypassed the services, or after changing a declared handling figure.
+``reports.funnel.journey.firsts_sql`` reads them, so it runs on PostgreSQL and SQLite alike.
+Run it after a bulk load that bypassed the services, or after changing a declared handling
+figure.
 """
 
 from datetime import datetime
