@@ -181,6 +181,16 @@ def test_the_first_staff_touch_is_the_earliest_exception_ticket_or_persons_run(
     assert facts.first_ticket_at == facts.first_touch_at == account.signed_up_at + 2 * H
 
     _events(account, system, ("f", "import.failed", H))  # opens an exception dated at the event
+    ticket_intake(
+        source="desk",
+        external_id="later",
+        requester_email=account.admin_email,
+        subject="again",
+        body="",
+        account_external_id=account.external_id,
+        received_at=account.signed_up_at + 3 * H,  # arrives last, dated after the others
+        actor=system,
+    )
     assert _facts_of(account).first_touch_at == account.signed_up_at + H
     assert _facts_of(account).first_ticket_at == account.signed_up_at + 2 * H
 

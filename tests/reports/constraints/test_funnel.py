@@ -94,6 +94,7 @@ def test_a_late_event_dated_earlier_moves_the_funnel_from_the_stored_rows(
     assert {s.step: s for s in step_funnel(**window, channel="late")}[WORKSPACE].median_gap_h == 5.0
 
     _events(account, system, ("user.login", H), ("workspace.provisioned", 2 * H))  # arrives late
+    _events(account, system, ("user.login", H), ("report.viewed", H), ("workspace.provisioned", 9 * H))
 
     with CaptureQueriesContext(connection) as queries:
         steps = {s.step: s for s in step_funnel(**window, channel="late")}
