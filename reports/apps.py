@@ -10,9 +10,10 @@ class ReportsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from accounts import signals as accounts_signals
-        from accounts.models import Account
+        from accounts.models import Account, OpsException, StripeEvent
         from opsconsole import app_pages, list_filters, navigation, panels
         from opsconsole import signals as opsconsole_signals
+        from opsconsole.models import ActionRun
         from opsconsole.roles import VIEW_DASHBOARD
         from reports import facts, tasks  # noqa: F401  (tasks: registers them by name)
         from reports.dashboard.cell_filter import CohortCellFilter
@@ -29,6 +30,11 @@ class ReportsConfig(AppConfig):
             (routing_signals.ticket_created, facts.ticket_created),
             (routing_signals.escalation_created, facts.escalation_created),
             (opsconsole_signals.action_run_finished, facts.action_run_finished),
+            # The journey's first staff touch and first change (reports.funnel): an exception
+            # opened, a person's action run, a refund or dispute processed for an account.
+            (post_save, facts.exception_saved, OpsException),
+            (post_save, facts.action_run_saved, ActionRun),
+            (post_save, facts.stripe_event_saved, StripeEvent),
         ]
         for signal, receiver, *sender in subscriptions:
             signal.connect(

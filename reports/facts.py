@@ -3,15 +3,19 @@
 Kept current: the lower layers announce each write by a signal sent inside the writing
 transaction (accounts: a signup, new timeline rows, a resolved exception; routing: a ticket,
 an escalation; the framework: a finished action run, a bulk update of rows; Django: a saved
-account), and the receivers here move the account's fact row with one ``UPDATE ... WHERE
-account_id = <pk>`` computed in SQL (``x = x + n``, the earlier of two times), so concurrent
-writers never lose each other's change and nothing is read first. A late event, ticket or
-resolution moves the facts of an old cohort like any other.
+account, a new exception, a new action run, a saved Stripe event), and the receivers here move
+the account's fact row with one ``UPDATE ... WHERE account_id = <pk>`` computed in SQL
+(``x = x + n``, the earlier of two times), so concurrent writers never lose each other's change
+and nothing is read first. A late event, ticket or resolution moves the facts of an old cohort
+like any other. The journey's first times (the step-gap funnel's, ``reports.funnel``) only
+ever move earlier, whatever order rows arrive in.
 
 Rebuilt: ``facts_rebuild()`` (``manage.py rebuild_account_facts``) recomputes every row from
 the raw tables in one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``. The SELECT is built by
-the ORM from the same rules, so it runs on PostgreSQL and SQLite alike. Run it after a bulk
-load that bypassed the services, or after changing a declared handling figure.
+the ORM from the same rules, joined to the journey's first times as
+``reports.funnel.journey.firsts_sql`` reads them, so it runs on PostgreSQL and SQLite alike.
+Run it after a bulk load that bypassed the services, or after changing a declared handling
+figure.
 """
 
 from datetime import datetime
@@ -41,6 +45,17 @@ from accounts.models import Account, AccountEvent, OpsException
 from opsconsole.actions.registry import DEFAULT_HANDLING_MINUTES, all_actions, handling_minutes_of
 from opsconsole.history import SERVICE_USER_PREFIX, SYSTEM_USER_PREFIX
 from opsconsole.models import ActionRun, ActionStatus, ServiceToken
+from reports.funnel.journey import (
+    CHANGE,
+    CHANGE_STRIPE_TYPES,
+    ESCALATION,
+    STEP_EVENTS,
+    STEP_FIELDS,
+    SUPPORT,
+    TOUCH_FIELD,
+    column,
+    firsts_sql,
+)
 from reports.metrics.definitions import (
     ACTIVATION_24H,
     ESCALATIONS_WINDOW,
@@ -92,6 +107,12 @@ def _facts(account_id: int) -> QuerySet[AccountFacts]:
     return AccountFacts.objects.filter(pk=account_id)
 
 
+def _earliest(field: str, when: datetime) -> Case:
+    """``field`` moved back to ``when`` if that is earlier (or ``field`` is empty): an update
+    that a late, out-of-order write can only move earlier."""
+    return Case(When(**{f"{field}__lte": when}, then=F(field)), default=Value(when))
+
+
 def _add_minutes(account_id: int, minutes: int, *, at: datetime) -> None:
     """Count ``minutes`` of staff time done at ``at`` if that is within the window."""
     if minutes:
@@ -110,6 +131,7 @@ def copies_of(account) -> dict:
     return {
         "shape": account.shape,
         "plan": account.plan,
+        "activated_at": activated_at,
         "is_duplicate": account.duplicate_of_id is not None,
         "time_to_value": activated_at - account.signed_up_at if activated_at is not None else None,
         "activation_due_at": account.signed_up_at + shape_windows()[account.shape],
@@ -127,6 +149,7 @@ def copies_sql() -> dict:
     return {
         "shape": F("shape"),
         "plan": F("plan"),
+        "activated_at": F("activated_at"),
         "is_duplicate": _flag(Q(duplicate_of__isnull=False)),
         "time_to_value": ExpressionWrapper(
             F("activated_at") - F("signed_up_at"), output_field=DurationField()
@@ -164,14 +187,17 @@ def rows_updated(sender, *, pks, fields, **kwargs) -> None:
 
 
 def account_events_recorded(sender, *, account, events, **kwargs) -> None:
-    """The earliest failure moves ``first_failure_at`` back; a return in days 23-30 retains."""
+    """The earliest failure moves ``first_failure_at`` back; a return in days 23-30 retains;
+    the earliest event of a journey step moves that step's first time back."""
     changes = {}
+    for step, types in STEP_EVENTS.items():
+        reached = [e.occurred_at for e in events if e.type in types]
+        if reached:
+            changes[STEP_FIELDS[step]] = _earliest(STEP_FIELDS[step], min(reached))
     failures = [e.occurred_at for e in events if e.type in FAILURE_EVENT_TYPES]
     if failures:
         first = min(failures)
-        changes["first_failure_at"] = Case(
-            When(first_failure_at__lte=first, then=F("first_failure_at")), default=Value(first)
-        )
+        changes["first_failure_at"] = _earliest("first_failure_at", first)
         if first <= account.signed_up_at + FAILURE_WINDOW:
             changes["failed_72h"] = Value(True)
     since, until = account.signed_up_at + RETENTION_FROM, account.signed_up_at + RETENTION_TO
@@ -182,17 +208,55 @@ def account_events_recorded(sender, *, account, events, **kwargs) -> None:
 
 
 def ticket_created(sender, *, ticket, **kwargs) -> None:
-    if ticket.account_id is not None:
-        _facts(ticket.account_id).filter(signed_up_at__gte=ticket.created_at - TICKETS_WINDOW).update(
-            tickets_7d=F("tickets_7d") + 1
-        )
+    """A ticket counts within 7 days of signup, and is the journey's support intake and a
+    staff touch if it is the account's first."""
+    if ticket.account_id is None:
+        return
+    _facts(ticket.account_id).update(
+        tickets_7d=Case(
+            When(signed_up_at__gte=ticket.created_at - TICKETS_WINDOW, then=F("tickets_7d") + 1),
+            default=F("tickets_7d"),
+            output_field=IntegerField(),
+        ),
+        **{
+            STEP_FIELDS[SUPPORT]: _earliest(STEP_FIELDS[SUPPORT], ticket.created_at),
+            TOUCH_FIELD: _earliest(TOUCH_FIELD, ticket.created_at),
+        },
+    )
 
 
 def escalation_created(sender, *, escalation, **kwargs) -> None:
+    """An engineering escalation counts within 30 days of signup; any escalation is the
+    journey's escalation step if it is the account's first."""
+    changes = {STEP_FIELDS[ESCALATION]: _earliest(STEP_FIELDS[ESCALATION], escalation.created_at)}
     if escalation.kind == EscalationKind.ENGINEERING:
-        _facts(escalation.account_id).filter(
-            signed_up_at__gte=escalation.created_at - ESCALATIONS_WINDOW
-        ).update(escalations_30d=F("escalations_30d") + 1)
+        changes["escalations_30d"] = Case(
+            When(signed_up_at__gte=escalation.created_at - ESCALATIONS_WINDOW, then=F("escalations_30d") + 1),
+            default=F("escalations_30d"),
+            output_field=IntegerField(),
+        )
+    _facts(escalation.account_id).update(**changes)
+
+
+def exception_saved(sender, *, instance, created: bool, **kwargs) -> None:
+    """Django's ``post_save`` of an exception: a new one may be the first staff touch."""
+    if created:
+        _facts(instance.account_id).update(**{TOUCH_FIELD: _earliest(TOUCH_FIELD, instance.opened_at)})
+
+
+def action_run_saved(sender, *, instance, created: bool, **kwargs) -> None:
+    """Django's ``post_save`` of an action run: a person's run on an account, whatever becomes
+    of it (refused, awaiting approval), may be the first staff touch."""
+    if created and instance.account_id is not None and is_person(instance.actor):
+        _facts(instance.account_id).update(**{TOUCH_FIELD: _earliest(TOUCH_FIELD, instance.created_at)})
+
+
+def stripe_event_saved(sender, *, instance, **kwargs) -> None:
+    """Django's ``post_save`` of a Stripe event: a refund or dispute processed for an account
+    may be its first change."""
+    if instance.account_id is not None and instance.type in CHANGE_STRIPE_TYPES:
+        field = STEP_FIELDS[CHANGE]
+        _facts(instance.account_id).update(**{field: _earliest(field, instance.created)})
 
 
 def action_run_finished(sender, *, run, **kwargs) -> None:
@@ -225,6 +289,11 @@ def _per_account(qs: QuerySet, aggregate) -> Coalesce:
     """``aggregate`` over the rows of ``qs`` (filtered on OuterRef accounts), 0 for none."""
     total = qs.order_by().values("account").annotate(total=aggregate).values("total")
     return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
+
+
+def _accounts(account_ids=None) -> QuerySet[Account]:
+    accounts = Account.objects.using("default")
+    return accounts if account_ids is None else accounts.filter(pk__in=list(account_ids))
 
 
 def facts_select(account_ids=None) -> QuerySet:
@@ -263,21 +332,22 @@ def facts_select(account_ids=None) -> QuerySet:
     failed = AccountEvent.objects.filter(
         account=OuterRef("pk"), type__in=FAILURE_EVENT_TYPES, occurred_at__lte=signup + FAILURE_WINDOW
     )
-    accounts = Account.objects.using("default")
-    if account_ids is not None:
-        accounts = accounts.filter(pk__in=list(account_ids))
-    return accounts.order_by().values(
-        "id",
-        "channel_id",
-        "signed_up_at",
-        **{f"copy_{name}": expr for name, expr in copies_sql().items()},
-        first_failure_at=Subquery(first_failure),
-        failed_72h=Exists(failed),
-        tickets_7d=_per_account(tickets, Count("pk")),
-        escalations_30d=_per_account(escalations, Count("pk")),
-        retained_30d=Exists(returned),
-        manual_minutes_30d=_per_account(runs, Sum("minutes"))
-        + _per_account(resolutions, Sum("reason_code__estimated_handling_minutes")),
+    return (
+        _accounts(account_ids)
+        .order_by()
+        .values(
+            "id",
+            "channel_id",
+            "signed_up_at",
+            **{f"copy_{name}": expr for name, expr in copies_sql().items()},
+            first_failure_at=Subquery(first_failure),
+            failed_72h=Exists(failed),
+            tickets_7d=_per_account(tickets, Count("pk")),
+            escalations_30d=_per_account(escalations, Count("pk")),
+            retained_30d=Exists(returned),
+            manual_minutes_30d=_per_account(runs, Sum("minutes"))
+            + _per_account(resolutions, Sum("reason_code__estimated_handling_minutes")),
+        )
     )
 
 
@@ -286,6 +356,7 @@ _COLUMNS = (
     "signed_up_at",
     "shape",
     "plan",
+    "activated_at",
     "is_duplicate",
     "time_to_value",
     "activation_due_at",
@@ -297,11 +368,19 @@ _COLUMNS = (
     "retained_30d",
     "manual_minutes_30d",
 )
+# The journey's first times (and first staff touch) the rebuild takes from ``firsts_sql``,
+# by column of its rows; created and activation are the copies above.
+_FIRSTS = {
+    **{field: column(step) for step, field in STEP_FIELDS.items() if field not in _COLUMNS},
+    TOUCH_FIELD: "touch",
+}
 
 
 def facts_rebuild(*, account_ids=None) -> int:
     """Recompute the facts of every account (or of ``account_ids``) from the raw tables, in one
-    set-based statement; returns how many rows were written.
+    set-based statement; returns how many rows were written. The journey's first times come
+    from one grouped pass over each raw table when every account is rebuilt, from each
+    account's own rows otherwise (``reports.funnel.journey.firsts_sql``).
 
     New rows go in in signup order, the order the services write them in (an account's row is
     created at its signup), so a cohort's rows share pages whoever loaded them: the dashboard
@@ -314,14 +393,16 @@ def facts_rebuild(*, account_ids=None) -> int:
     table = connection.ops.quote_name(AccountFacts._meta.db_table)
     select = facts_select(account_ids)
     sql, params = select.query.get_compiler(using="default").as_sql()
-    names = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
+    firsts, firsts_params, _ = firsts_sql(_accounts(account_ids), grouped=account_ids is None)
+    quote = connection.ops.quote_name
+    columns = [*_COLUMNS, *_FIRSTS]
     copied = copies_sql()
-    picked = ", ".join(f"s.{connection.ops.quote_name(f'copy_{c}' if c in copied else c)}" for c in _COLUMNS)
-    updates = ", ".join(
-        f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}" for c in _COLUMNS
-    )
+    picked = [f"s.{quote(f'copy_{c}' if c in copied else c)}" for c in _COLUMNS]
+    picked += [f"j.{name}" for name in _FIRSTS.values()]
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns)
     statement = (
-        f'INSERT INTO {table} ("account_id", {names}) SELECT s."id", {picked} FROM ({sql}) AS s '
+        f'INSERT INTO {table} ("account_id", {", ".join(quote(c) for c in columns)}) '
+        f'SELECT s."id", {", ".join(picked)} FROM ({sql}) AS s LEFT JOIN ({firsts}) AS j ON j.id = s."id" '
         f'WHERE 1 = 1 ORDER BY s."signed_up_at" ON CONFLICT ("account_id") DO UPDATE SET {updates}'
     )
     with transaction.atomic(using="default"):
@@ -337,5 +418,5 @@ def facts_rebuild(*, account_ids=None) -> int:
                     .values_list("pk")
                 )
         with connection.cursor() as cursor:
-            cursor.execute(statement, params)
+            cursor.execute(statement, [*params, *firsts_params])
             return cursor.rowcount

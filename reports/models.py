@@ -44,6 +44,20 @@ class AccountFacts(models.Model):
     retained_30d = models.BooleanField(default=False)
     # Person-run guarded actions and person-resolved exceptions by signup + 30 days.
     manual_minutes_30d = models.PositiveIntegerField(default=0)
+    # The step-gap funnel's journey (``reports.funnel``): the first time the account reached
+    # each step (``reports.funnel.journey.STEP_FIELDS``; created is ``signed_up_at``), each
+    # only ever moved earlier, and its first staff touch (first exception, ticket or guarded
+    # action run by a person). ``activated_at`` is a copy of the account's.
+    activated_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    workspace_at = models.DateTimeField(null=True, blank=True)
+    setup_at = models.DateTimeField(null=True, blank=True)
+    plan_at = models.DateTimeField(null=True, blank=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    first_ticket_at = models.DateTimeField(null=True, blank=True)
+    first_escalation_at = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    first_touch_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "account facts"

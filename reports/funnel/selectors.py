@@ -24,9 +24,12 @@ to the account's shape and that it had not reached by then (approval applies to 
 approval step, import or integration to shapes with either; support intake when every earlier
 step was reached). ``share`` divides by the cohort's accounts.
 
-Each account's journey is one SQL statement over the cohort (``reports.funnel.journey``): one
-grouped pass over each source table, with the gaps, the first touch and its step computed per
-row; the funnel aggregates it in the same statement (``percentile_cont`` on PostgreSQL).
+The first times and the first staff touch are stored on each account's facts row
+(``reports.AccountFacts``, kept current by ``reports.facts`` in the writers' transactions and
+rebuilt from the raw tables): the funnel is one pass over the cohort's facts rows, with the
+gaps and the touch's step computed per row (``reports.funnel.journey``) and aggregated in the
+same statement (``percentile_cont`` on PostgreSQL). ``journeys`` (a timeline's account) reads
+the raw tables with the same definition.
 """
 
 from dataclasses import dataclass
@@ -38,11 +41,21 @@ from django.db.models.expressions import RawSQL
 from accounts.models import Account
 from accounts.shapes import JOURNEY_STEPS
 from reports import rawsql
-from reports.funnel.journey import CREATED, SETUP, WORKSPACE, column, gap_column, journey_sql
+from reports.funnel.journey import (
+    CREATED,
+    SETUP,
+    WORKSPACE,
+    column,
+    derived_sql,
+    gap_column,
+    journey_sql,
+    stored_sql,
+)
 from reports.metrics.sql import percentile, percentiles_in_sql
+from reports.models import AccountFacts
 from reports.query import query_date
 from reports.rowlists import register_list, rows_url
-from reports.scope import cohort
+from reports.scope import bounds, channel_named, cohort
 
 __all__ = ["SETUP", "WORKSPACE", "FunnelStep", "funnel_accounts", "journeys", "step_funnel"]
 FRACTIONS = (0.5, 0.9)
@@ -88,6 +101,18 @@ def journeys(accounts: QuerySet[Account]) -> list[_Journey]:
     return found
 
 
+def _stored_journeys(*, since: date, until: date, channel: str | None) -> tuple[str, list, str]:
+    """(sql, params, database) of the journey rows of the cohort (``reports.scope.cohort``:
+    signed up in [since, until), not duplicates, of the channel) from their stored facts."""
+    start, end = bounds(since, until)
+    facts = AccountFacts.objects.filter(signed_up_at__gte=start, signed_up_at__lt=end, is_duplicate=False)
+    found = channel_named(channel)
+    if found is not None:
+        facts = facts.filter(channel=found)
+    sql, params, using = stored_sql(facts)
+    return derived_sql(using, sql), params, using
+
+
 def _p(fraction: float, step: str) -> str:
     return f"p{int(fraction * 100)}_{column(step)}"
 
@@ -124,8 +149,9 @@ def _hours(value) -> float | None:
 
 def step_funnel(*, since: date, until: date, channel: str | None = None) -> list[FunnelStep]:
     """Each journey step of the cohort: accounts that reached it, the median and p90 gap, and
-    the accounts whose first staff touch it was; one statement (two on SQLite)."""
-    sql, params, using = journey_sql(cohort(since=since, until=until, channel=channel))
+    the accounts whose first staff touch it was; one statement over the cohort's facts rows
+    (two on SQLite)."""
+    sql, params, using = _stored_journeys(since=since, until=until, channel=channel)
     in_sql = percentiles_in_sql(using)
     (totals,) = rawsql.rows(using, f"SELECT {', '.join(_aggregates(in_sql))} FROM ({sql}) q", params)
     elsewhere = {} if in_sql else _gap_percentiles(using, sql, params)
@@ -163,7 +189,7 @@ def funnel_accounts(
     accounts = cohort(since=since, until=until, channel=channel)
     if step not in JOURNEY_STEPS:
         return accounts.none()
-    sql, params, _ = journey_sql(accounts)
+    sql, params, _ = _stored_journeys(since=since, until=until, channel=channel)
     if kind == "reached":
         condition, extra = f"q.{column(step)} IS NOT NULL", []
     else:

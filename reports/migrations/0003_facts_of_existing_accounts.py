@@ -4,13 +4,10 @@ from django.db import migrations
 
 
 def build(apps, schema_editor):
-    if not apps.get_model("accounts", "Account").objects.exists():
-        return
-    # late import: the rebuild is the facts' one definition (reports.facts), built from the
-    # current code; a database with accounts gets it once here, as after a bulk load.
-    from reports.facts import facts_rebuild
-
-    facts_rebuild()
+    # The rebuild (reports.facts) writes the current code's columns, some of which a later
+    # migration adds: 0006_facts_journey_firsts rebuilds the facts of existing accounts once
+    # every column exists, so nothing is done here any more.
+    return
 
 
 class Migration(migrations.Migration):

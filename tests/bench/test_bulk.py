@@ -102,10 +102,20 @@ def snapshot() -> dict:
     for t in Ticket.objects.filter(source=TICKET_SOURCE, account__in=accounts):
         of(t.account_id)["tickets"].add((t.external_id, t.created_at, t.requester_email, t.subject))
     fields = [f.attname for f in AccountFacts._meta.concrete_fields if f.attname != "account_id"]
+    # Exceptions a person raised are opened now, on either path: a first staff touch that is
+    # one of them is compared as such, not by its time.
+    raised_now = {
+        (e.account_id, e.opened_at)
+        for e in OpsException.objects.filter(
+            account__in=accounts, opened_by_event__isnull=True, summary__startswith="Raised by support"
+        )
+    }
     for facts in AccountFacts.objects.filter(account__in=accounts):
         of(facts.account_id)["facts"] = {
             name: getattr(facts, name) for name in fields if name != "channel_id"
         } | {"channel": accounts[facts.account_id].channel.code}
+        if (facts.account_id, facts.first_touch_at) in raised_now:
+            of(facts.account_id)["facts"]["first_touch_at"] = "raised by a person, now"
     return state
 
 
@@ -157,6 +167,9 @@ def test_bulk_load_derives_what_the_services_derive():
     assert any(st[3] for s in everything for st in s["steps"].values())  # a blocked step
     assert any(s["account"][4] for s in everything) and not all(s["account"][4] for s in everything)
     assert any(s["facts"]["tickets_7d"] for s in everything)
+    touches = [s["facts"]["first_touch_at"] for s in everything]
+    assert any(isinstance(t, datetime) for t in touches)  # the journey's columns are compared
+    assert any(s["facts"]["workspace_at"] for s in everything)
     assert sum(len(s["events"]) for s in everything) > 15 * ACCOUNTS
 
 

@@ -1,6 +1,7 @@
 """Per-account facts: kept current by the lower layers' signals, in their transactions, and equal
 to a rebuild from the raw tables."""
 
+import random
 from datetime import timedelta
 
 import pytest
@@ -8,10 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, StripeEvent
 from accounts.services import (
     EventInput,
     account_events_record,
+    account_events_record_batch,
     account_mark_duplicate,
     account_plan_change,
     exception_resolve,
@@ -24,6 +26,7 @@ from opsconsole.history import acting_as, system_user
 from opsconsole.models import ActionRun, ActionStatus
 from opsconsole.services import service_token_issue
 from reports.facts import facts_rebuild, is_person
+from reports.funnel.journey import CHANGE_STRIPE_TYPES, STEP_EVENTS, STEP_FIELDS, TOUCH_FIELD
 from reports.models import AccountFacts
 from routing.services import escalation_create, ticket_intake
 from tests.helpers.reports import build_company
@@ -46,11 +49,57 @@ def _events(account, system, *items):
     account_events_record(account=account, events=events, actor=system)
 
 
+JOURNEY_FIELDS = [*(f for f in STEP_FIELDS.values() if f != "signed_up_at"), TOUCH_FIELD]
+
+
+def _journey_work(seed: int, company, system) -> None:
+    """Every journey step's events (in random batches, late ones dated earlier than what came
+    before), refunds and disputes processed for accounts, a person's run awaiting approval."""
+    rng = random.Random(seed)
+    types = [t for step_types in STEP_EVENTS.values() for t in step_types]
+    for round_ in range(2):  # the second round arrives after the first, often dated earlier
+        batch = []
+        for account in rng.sample(company.accounts, k=len(company.accounts) * 2 // 3):
+            for k in range(rng.randint(1, 4)):
+                at = account.signed_up_at + timedelta(hours=rng.uniform(-3, 24 * 12) / (1 + 3 * round_))
+                batch.append(
+                    (account, EventInput(f"j{seed}-{round_}-{account.pk}-{k}", rng.choice(types), at))
+                )
+        rng.shuffle(batch)
+        while batch:
+            size = rng.randint(1, 10)
+            account_events_record_batch(events=batch[:size], actor=system)
+            batch = batch[size:]
+    for n, account in enumerate(rng.sample(company.accounts, k=6)):
+        # A refund or dispute processed for the account (no service sets its account yet).
+        StripeEvent.objects.create(
+            stripe_id=f"evt_{seed}_{n}",
+            type=rng.choice([*CHANGE_STRIPE_TYPES, "invoice.paid"]),
+            created=account.signed_up_at + timedelta(hours=rng.uniform(-5, 24 * 20)),
+            payload={},
+            via="webhook",
+            account=account,
+        )
+    marked = set(Account.objects.filter(duplicate_of__isnull=False).values_list("pk", "duplicate_of_id"))
+    apart = [a for a in company.accounts if not any(a.pk in pair for pair in marked)]
+    run = run_action(
+        name="mark_duplicate",
+        target=apart[0],
+        actor=company.people["support"],
+        params={"canonical": apart[1].external_id},
+        idempotency_key=f"awaiting-{seed}",
+    ).run
+    assert run.status == ActionStatus.AWAITING_APPROVAL  # a person's touch, though it has not run
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_incremental_facts_equal_a_rebuild_from_raw_data(seed, make_user, system):
-    build_company(seed, make_user=make_user, system=system)
+    company = build_company(seed, make_user=make_user, system=system)
+    _journey_work(seed, company, system)
     incremental = _facts()
     assert incremental  # one row per account, written as each account was created
+    for name in JOURNEY_FIELDS:  # the journey's columns are exercised, not all empty
+        assert any(row[name] is not None for row in incremental.values()), name
 
     written = facts_rebuild()
 
@@ -84,6 +133,66 @@ def test_a_rebuild_writes_new_rows_in_signup_order(make_account):
         cursor.execute(f"SELECT account_id FROM {AccountFacts._meta.db_table} ORDER BY ctid")
         physical = [row[0] for row in cursor.fetchall()]
     assert physical == [a.pk for a in sorted(accounts, key=lambda a: a.signed_up_at)]
+
+
+def test_a_late_journey_event_dated_earlier_moves_the_steps_first_time_back(make_account, system):
+    account = make_account()
+    _events(account, system, ("w1", "workspace.provisioned", 5 * H), ("i1", "invite.sent", 30 * H))
+    assert _facts_of(account).workspace_at == account.signed_up_at + 5 * H
+
+    # Late, out of order: an earlier workspace event and a later one in the same batch.
+    _events(
+        account,
+        system,
+        ("w2", "workspace.provisioned", 2 * H),
+        ("w3", "workspace.provisioned", H / 2 + 9 * H),
+    )
+    _events(account, system, ("w4", "workspace.provisioned", 3 * H), ("i2", "invite.accepted", 20 * H))
+
+    facts = _facts_of(account)
+    assert facts.workspace_at == account.signed_up_at + 2 * H
+    assert facts.invited_at == account.signed_up_at + 20 * H  # either invite event reaches the step
+    assert facts_rebuild(account_ids=[account.pk]) == 1
+    assert _facts_of(account).workspace_at == facts.workspace_at
+
+
+def test_the_first_staff_touch_is_the_earliest_exception_ticket_or_persons_run(
+    make_account, make_user, system
+):
+    account = make_account(signed_up_at=timezone.now() - 5 * D)
+    bot, _ = service_token_issue(name="touch-bot", role="support", actor=system)
+    run_action(name="resend_invite", target=account, actor=bot.user, idempotency_key="bot")
+    assert _facts_of(account).first_touch_at is None  # a service user's run is no staff touch
+
+    run = run_action(name="resend_invite", target=account, actor=make_user("support"), idempotency_key="p")
+    assert _facts_of(account).first_touch_at == ActionRun.objects.get(pk=run.run.pk).created_at
+
+    ticket, _ = ticket_intake(
+        source="desk",
+        external_id="early",
+        requester_email=account.admin_email,
+        subject="help",
+        body="",
+        account_external_id=account.external_id,
+        received_at=account.signed_up_at + 2 * H,  # the help desk's own time, long before the run
+        actor=system,
+    )
+    facts = _facts_of(account)
+    assert facts.first_ticket_at == facts.first_touch_at == account.signed_up_at + 2 * H
+
+    _events(account, system, ("f", "import.failed", H))  # opens an exception dated at the event
+    ticket_intake(
+        source="desk",
+        external_id="later",
+        requester_email=account.admin_email,
+        subject="again",
+        body="",
+        account_external_id=account.external_id,
+        received_at=account.signed_up_at + 3 * H,  # arrives last, dated after the others
+        actor=system,
+    )
+    assert _facts_of(account).first_touch_at == account.signed_up_at + H
+    assert _facts_of(account).first_ticket_at == account.signed_up_at + 2 * H
 
 
 def test_a_late_failure_dated_earlier_moves_first_failure_back(make_account, system):
@@ -228,8 +337,10 @@ def test_a_write_moves_the_facts_with_one_update_by_primary_key(make_account, sy
             account, system, ("a", "import.failed", H), ("b", "user.login", 25 * D), ("c", "report.viewed", H)
         )
     writes = [q["sql"] for q in queries if table in q["sql"]]
-    assert len(writes) == 1 and writes[0].startswith("UPDATE")
-    assert f'"{table}"."account_id" = ' in writes[0]
+    # The events' changes in one UPDATE, and one for the exception the failed import opened
+    # (the journey's first staff touch); nothing read first.
+    assert len(writes) == 2
+    assert all(w.startswith("UPDATE") and f'"{table}"."account_id" = ' in w for w in writes)
 
 
 def test_people_are_not_system_or_service_users(make_user, system):

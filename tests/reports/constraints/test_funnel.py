@@ -2,20 +2,28 @@
 interpolation, as percentile_cont), and the step where staff first stepped in; and the one
 statement that computes it against a plain-Python reading of the definition on random data."""
 
+import contextlib
 import random
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, AccountEvent, OpsException, StripeEvent
 from accounts.services import EventInput, account_events_record
 from accounts.shapes import JOURNEY_STEPS, SHAPES
 from opsconsole.actions.services import run_action
+from opsconsole.errors import ApplicationError
 from opsconsole.history import SERVICE_USER_PREFIX, SYSTEM_USER_PREFIX
 from opsconsole.models import ActionRun
+from opsconsole.services import service_token_issue
+from reports.facts import facts_rebuild
 from reports.funnel.journey import CHANGE_STRIPE_TYPES
 from reports.funnel.selectors import SETUP, WORKSPACE, funnel_accounts, journeys, step_funnel
+from reports.models import AccountFacts
+from routing.models import Escalation, Ticket
 from routing.services import ticket_intake
 from routing.services.escalations import escalation_create
 
@@ -75,6 +83,27 @@ def test_reached_gaps_and_first_staff_touch(make_channel, make_account, system, 
     assert sum(s.first_staff_touch for s in steps.values()) == 2
     assert list(funnel_accounts("touch", step=SETUP, **window, channel="funnel")) == [b]
     assert set(funnel_accounts("reached", step=WORKSPACE, **window, channel="funnel")) == {a, b}
+
+
+def test_a_late_event_dated_earlier_moves_the_funnel_from_the_stored_rows(
+    make_channel, make_account, system, window
+):
+    ch = make_channel("late", kind="organic")
+    account = make_account(channel=ch, signed_up_at=timezone.now() - timedelta(days=2))
+    _events(account, system, ("workspace.provisioned", 5 * H))
+    assert {s.step: s for s in step_funnel(**window, channel="late")}[WORKSPACE].median_gap_h == 5.0
+
+    _events(account, system, ("user.login", H), ("workspace.provisioned", 2 * H))  # arrives late
+    _events(account, system, ("user.login", H), ("report.viewed", H), ("workspace.provisioned", 9 * H))
+
+    with CaptureQueriesContext(connection) as queries:
+        steps = {s.step: s for s in step_funnel(**window, channel="late")}
+    assert (steps[WORKSPACE].reached, steps[WORKSPACE].median_gap_h) == (1, 2.0)
+    # One pass over the cohort's facts rows: no raw table is read.
+    raw = [AccountEvent, Ticket, Escalation, OpsException, ActionRun, StripeEvent, Account]
+    read = " ".join(q["sql"] for q in queries)
+    assert AccountFacts._meta.db_table in read
+    assert not [m for m in raw if f"{m._meta.db_table} " in read or f'"{m._meta.db_table}"' in read]
 
 
 # --- The statement against a plain-Python reading of the same definition ----------------------
@@ -164,6 +193,7 @@ def test_the_statement_equals_a_plain_reading_on_random_journeys(
     ch = make_channel("random", kind="partner")
     other = make_channel("elsewhere", kind="organic")
     support = make_user("support")
+    bot = service_token_issue(name="funnel-bot", role="support", actor=system)[0].user
     now = timezone.now()
     types = [t for ts in STEP_TYPES.values() for t in ts] + ["report.viewed", "import.failed", "user.login"]
     shapes = ["free_trial", "self_serve_team", "sales_assisted_business", "enterprise"]
@@ -205,6 +235,30 @@ def test_the_statement_equals_a_plain_reading_on_random_journeys(
                 )
             if rng.random() < 0.5:
                 escalation_create(account=account, summary="look", actor=system)
+        if rng.random() < 0.2:
+            # A refund or dispute processed for the account (no service sets its account yet).
+            StripeEvent.objects.create(
+                stripe_id=f"evt_r{n}",
+                type=rng.choice([*CHANGE_STRIPE_TYPES, "invoice.paid"]),
+                created=signed + timedelta(minutes=rng.randint(-120, 60 * 24 * 5)),
+                payload={},
+                via="webhook",
+                account=account,
+            )
+        if rng.random() < 0.2:
+            with contextlib.suppress(ApplicationError):  # refused or not: a service user's run
+                run_action(name="resend_invite", target=account, actor=bot, idempotency_key=f"bot-{n}")
+    for n, account in enumerate(rng.sample(accounts, k=len(accounts) // 2)):
+        # Late arrivals after the work above, often dated earlier than what came before.
+        late = [
+            EventInput(
+                event_id=f"late{n}:{k}",
+                type=rng.choice(types),
+                occurred_at=account.signed_up_at + timedelta(minutes=rng.randint(-60, 60 * 24)),
+            )
+            for k in range(rng.randint(1, 4))
+        ]
+        account_events_record(account=account, events=late, actor=system)
     for account in accounts:
         account.refresh_from_db()
     cohort = Account.objects.filter(channel=ch).prefetch_related(
@@ -244,6 +298,8 @@ def test_the_statement_equals_a_plain_reading_on_random_journeys(
             set(funnel_accounts("touch", step=step, **window, channel="random").values_list("pk", flat=True))
             == touched
         )
+    assert facts_rebuild() == AccountFacts.objects.count()  # the stored rows equal a rebuild's
+    assert step_funnel(**window, channel="random") == list(steps.values())
     for journey in journeys(Account.objects.filter(channel=ch)):
         assert journey.at == truth[journey.account_id]["at"]
         assert (journey.touch, journey.touch_step) == (
