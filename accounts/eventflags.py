@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 
 from accounts.choices import EventSource
 
@@ -53,6 +54,16 @@ def is_late(*, source: str, occurred_at: datetime, recorded_at: datetime) -> boo
 
 def is_before_signup(*, source: str, occurred_at: datetime, signed_up_at: datetime) -> bool:
     return source == EventSource.PRODUCT and occurred_at < signed_up_at
+
+
+def late_q() -> Q:
+    """``is_late`` as a condition on events, for reading or re-deciding stored rows."""
+    return Q(source=EventSource.PRODUCT, recorded_at__gt=F("occurred_at") + late_delay())
+
+
+def before_signup_q() -> Q:
+    """``is_before_signup`` as a condition on events."""
+    return Q(source=EventSource.PRODUCT, occurred_at__lt=F("account__signed_up_at"))
 
 
 def late_flags_current() -> bool:

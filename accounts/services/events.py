@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.choices import EventSource
-from accounts.eventflags import BASIS_PK, EventFlagBasis, is_before_signup, is_late, late_delay
+from accounts.eventflags import BASIS_PK, EventFlagBasis, before_signup_q, is_before_signup, is_late, late_q
 from accounts.models import Account, AccountEvent, ReasonCode
 from accounts.rejections import RejectedEvent
 from accounts.services.provisioning import account_events_apply
@@ -215,11 +214,7 @@ def event_flags_rebuild(*, actor) -> dict[str, int]:
     ``REPORTS_LATE_EVENT_HOURS``, and record that threshold as the flags' basis (the panel
     reads the ``late`` flags only while the basis equals the setting). Run it after changing
     the setting (``manage.py rebuild_event_flags``); returns the rows changed per flag."""
-    product = Q(source=EventSource.PRODUCT)
-    rules = {
-        "late": product & Q(recorded_at__gt=F("occurred_at") + late_delay()),
-        "before_signup": product & Q(occurred_at__lt=F("account__signed_up_at")),
-    }
+    rules = {"late": late_q(), "before_signup": before_signup_q()}
     changed = {}
     for flag, rule in rules.items():
         # Off where the rule no longer holds (through the partial index of the flagged rows),

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower, StrIndex, Substr, TruncDate
 
-from accounts.choices import ChannelKind, DriftKind, EventSource
-from accounts.eventflags import late_delay, late_flags_current
+from accounts.choices import ChannelKind, DriftKind
+from accounts.eventflags import late_flags_current, late_q
 from accounts.models import UNATTRIBUTED_CHANNEL, Account, AccountEvent, BillingDrift
 from accounts.rejections import RejectedEvent, RejectionReason
 from reports.metrics.sql import day_start
@@ -94,14 +94,10 @@ def _events_before_signup(start, end, channel):
 
 def _late_events(start, end, channel):
     qs = AccountEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
-    if late_flags_current():
-        # Decided at intake with today's threshold: only the flagged rows, by their partial
-        # index on (occurred_at, channel).
-        qs = qs.filter(late=True)
-    else:
-        # The setting changed since the flags were decided (until ``rebuild_event_flags``):
-        # the definition itself, from every event of the range.
-        qs = qs.filter(source=EventSource.PRODUCT, recorded_at__gt=F("occurred_at") + late_delay())
+    # Decided at intake with today's threshold: only the flagged rows, by their partial index on
+    # (occurred_at, channel). After the setting changed (until ``rebuild_event_flags``): the
+    # definition itself, from every event of the range.
+    qs = qs.filter(late=True) if late_flags_current() else qs.filter(late_q())
     return qs.filter(channel=channel) if channel is not None else qs
 
 

@@ -44,6 +44,16 @@ def _facts_of(account):
     return AccountFacts.objects.get(pk=account.pk)
 
 
+def _mark_duplicate(account, canonical, actor, *, key: str):
+    return run_action(
+        name="mark_duplicate",
+        target=account,
+        actor=actor,
+        params={"canonical": canonical.external_id},
+        idempotency_key=key,
+    ).run
+
+
 def _events(account, system, *items):
     events = [EventInput(event_id, kind, account.signed_up_at + offset) for event_id, kind, offset in items]
     account_events_record(account=account, events=events, actor=system)
@@ -280,14 +290,7 @@ def test_refused_runs_count_nothing_failed_runs_count(make_account, make_user, s
 
     monkeypatch.setattr("accounts.actions.MarkDuplicate.perform", broken)
     monkeypatch.setattr("accounts.actions.MarkDuplicate.approval_reason", lambda self, ctx: None)
-    canonical = make_account()
-    run = run_action(
-        name="mark_duplicate",
-        target=account,
-        actor=support,
-        params={"canonical": canonical.external_id},
-        idempotency_key="broken",
-    ).run
+    run = _mark_duplicate(account, make_account(), support, key="broken")
     assert run.status == ActionStatus.FAILED
     assert _facts_of(account).manual_minutes_30d == 10  # the person did the work; it broke
 
@@ -298,13 +301,7 @@ def test_a_resolution_a_reversal_undid_counts_only_if_a_person_resolves_it_again
     account, canonical = make_account(), make_account()
     support, lead = make_user("support"), make_user("ops_lead")
     exception = fail_import(account)  # import_failed: 20 minutes when a person resolves it
-    run = run_action(
-        name="mark_duplicate",
-        target=account,
-        actor=support,
-        params={"canonical": canonical.external_id},
-        idempotency_key="dup",
-    ).run
+    run = _mark_duplicate(account, canonical, support, key="dup")
     approval_decide(approval=run.approval, approve=True, actor=lead)  # closes the exception
     exception.refresh_from_db()
     assert exception.status == "resolved" and _facts_of(account).manual_minutes_30d == 10 + 20
