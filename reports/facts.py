@@ -42,6 +42,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, AccountEvent, OpsException
+from accounts.namesakes import candidate_q
 from opsconsole.actions.registry import DEFAULT_HANDLING_MINUTES, all_actions, handling_minutes_of
 from opsconsole.history import SERVICE_USER_PREFIX, SYSTEM_USER_PREFIX
 from opsconsole.models import ActionRun, ActionStatus, ServiceToken
@@ -69,6 +70,7 @@ from reports.metrics.definitions import (
     shape_windows,
 )
 from reports.models import AccountFacts
+from reports.namesakes import namesakes_recount
 from routing.choices import EscalationKind
 from routing.models import Escalation, Ticket
 
@@ -166,14 +168,20 @@ def account_created(sender, *, account, **kwargs) -> None:
         signed_up_at=account.signed_up_at,
         **copies_of(account),
     )
+    namesakes_recount([account.pk])
 
 
 def account_saved(sender, *, instance, created: bool, update_fields=None, **kwargs) -> None:
     """Django's ``post_save`` of an account: a save of a copied field moves the copies (a new
-    account's row comes with ``account_created``). One UPDATE by primary key, nothing read."""
+    account's row comes with ``account_created``). One UPDATE by primary key, nothing read;
+    a save that marks or unmarks the account also recounts its namesakes."""
     if created or (update_fields is not None and not COPIED_FIELDS.intersection(update_fields)):
         return
+    is_duplicate = instance.duplicate_of_id is not None
+    moved = _facts(instance.pk).exclude(is_duplicate=is_duplicate).update(is_duplicate=is_duplicate)
     _facts(instance.pk).update(**copies_of(instance))
+    if moved:  # marked or unmarked
+        namesakes_recount([instance.pk])
 
 
 def rows_updated(sender, *, pks, fields, **kwargs) -> None:
@@ -184,6 +192,8 @@ def rows_updated(sender, *, pks, fields, **kwargs) -> None:
     AccountFacts.objects.filter(pk__in=list(pks)).update(
         **{name: Subquery(of_account.annotate(v=expr).values("v")[:1]) for name, expr in copies_sql().items()}
     )
+    if {"duplicate_of", "duplicate_of_id"}.intersection(fields):
+        namesakes_recount(pks)
 
 
 def account_events_recorded(sender, *, account, events, **kwargs) -> None:
@@ -347,6 +357,7 @@ def facts_select(account_ids=None) -> QuerySet:
             retained_30d=Exists(returned),
             manual_minutes_30d=_per_account(runs, Sum("minutes"))
             + _per_account(resolutions, Sum("reason_code__estimated_handling_minutes")),
+            namesake_candidate=ExpressionWrapper(candidate_q(Account), output_field=BooleanField()),
         )
     )
 
@@ -367,6 +378,7 @@ _COLUMNS = (
     "escalations_30d",
     "retained_30d",
     "manual_minutes_30d",
+    "namesake_candidate",
 )
 # The journey's first times (and first staff touch) the rebuild takes from ``firsts_sql``,
 # by column of its rows; created and activation are the copies above.

@@ -58,6 +58,9 @@ class AccountFacts(models.Model):
     first_escalation_at = models.DateTimeField(null=True, blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
     first_touch_at = models.DateTimeField(null=True, blank=True)
+    # A duplicate-workspace candidate (``accounts.namesakes``): not marked, and an unmarked
+    # account of a lower id has its name and admin email domain. Kept by ``reports.namesakes``.
+    namesake_candidate = models.BooleanField(default=False)
 
     class Meta:
         verbose_name_plural = "account facts"
@@ -70,6 +73,13 @@ class AccountFacts(models.Model):
             # plan: read from this index alone, not the table's pages.
             models.Index(
                 fields=["account"], include=["channel", "shape", "plan"], name="facts_channel_cover_idx"
+            ),
+            # The data-quality panel's duplicate workspaces: the few marked or candidate rows of
+            # a range, not every row of it. Both flags change rarely (a mark, a namesake).
+            models.Index(
+                fields=["signed_up_at"],
+                condition=models.Q(is_duplicate=True) | models.Q(namesake_candidate=True),
+                name="facts_duplicate_workspace_idx",
             ),
         ]
 

@@ -17,7 +17,8 @@ flagged (gates' observability check reads ``quality_checks``).
   the flagged rows through partial indexes;
 - ``duplicate_workspaces``: cohort-range accounts marked duplicate, and candidates: an account
   not marked that shares its name (case aside) and admin email domain with another unmarked
-  account of a lower id (the first of them is not a candidate);
+  account of a lower id (the first of them is not a candidate; ``accounts.namesakes``), both
+  read from flags stored on the account's facts;
 - ``unmatched_billing``: Stripe customers no account claims (reconciliation's
   ``unmatched_billing_record`` drift), by the day it was found; no channel, like unmatched events.
 """
@@ -28,14 +29,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Lower, StrIndex, Substr, TruncDate
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 
 from accounts.choices import ChannelKind, DriftKind
 from accounts.eventflags import late_flags_current, late_q
 from accounts.models import UNATTRIBUTED_CHANNEL, Account, AccountEvent, BillingDrift
 from accounts.rejections import RejectedEvent, RejectionReason
 from reports.metrics.sql import day_start
+from reports.models import AccountFacts
 from reports.query import query_date
 from reports.rowlists import register_list, rows_url
 from reports.scope import bounds, channel_named
@@ -101,22 +103,16 @@ def _late_events(start, end, channel):
     return qs.filter(channel=channel) if channel is not None else qs
 
 
-def _domain(path="admin_email"):
-    return Lower(Substr(path, StrIndex(path, Value("@")) + 1))
-
-
 def _duplicate_workspaces(start, end, channel):
-    # A candidate has an unmarked namesake (name case aside, same admin email domain) of a lower
-    # id. The EXISTS sits under the OR, so it is probed per unmarked account of the range (not
-    # joined to every account): each probe one descent of account_namesake_idx (migration
-    # accounts 0015), which indexes the unmarked accounts by these very expressions and id.
-    earlier_namesake = Account.objects.annotate(domain=_domain(), lname=Lower("name")).filter(
-        duplicate_of__isnull=True,
-        pk__lt=OuterRef("pk"),
-        lname=Lower(OuterRef("name")),
-        domain=_domain(OuterRef("admin_email")),
+    # Marked accounts and candidates (accounts.namesakes) are flagged on the account's facts
+    # (is_duplicate, namesake_candidate, kept by reports.namesakes): only the range's flagged
+    # rows are read, through facts_duplicate_workspace_idx, not a namesake probe per account.
+    flagged = AccountFacts.objects.filter(
+        Q(is_duplicate=True) | Q(namesake_candidate=True), signed_up_at__gte=start, signed_up_at__lt=end
     )
-    return _accounts(start, end, channel).filter(Q(duplicate_of__isnull=False) | Exists(earlier_namesake))
+    if channel is not None:
+        flagged = flagged.filter(channel=channel)
+    return _accounts(start, end, channel).filter(pk__in=flagged.values("account_id"))
 
 
 def _unmatched_billing(start, end, channel):

@@ -1,0 +1,52 @@
+"""The stored duplicate-workspace candidate flag, ``AccountFacts.namesake_candidate``, kept
+equal to its definition (``accounts.namesakes.candidate_q``) so that the data-quality panel
+reads the few flagged rows of a range through a partial index instead of probing for a
+namesake of every account of the range.
+
+A flag can change only when an account of its key is created, marked as a duplicate or
+unmarked (the key, the name and admin email domain, never changes). Each of those writes
+recounts its whole key (``namesakes_recount``), in the writer's transaction, under a
+transaction-scoped advisory lock on the key (PostgreSQL): two signups of one name at once (a
+double submit, the very case the check is for) are recounted one after the other, the second
+seeing the first, whichever commits first. A key's accounts are few, so a recount is a few
+index reads. ``facts_rebuild`` computes the flag from the definition directly.
+"""
+
+from collections.abc import Iterable
+
+from django.db import connections
+from django.db.models import Case, Q, Value, When
+
+from accounts.models import Account
+from accounts.namesakes import candidate_q, namesake_key
+from reports.models import AccountFacts
+
+
+def _serialize_on(keys: set[tuple[str, str]]) -> None:
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one writer at a time
+    with connection.cursor() as cursor:
+        for name, domain in sorted(keys):  # one order, so two recounts never wait on each other
+            key = f"namesake:{domain}:{name}"
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+def namesakes_recount(account_ids: Iterable[int]) -> None:
+    """Set the candidate flag of every account that shares a key with ``account_ids`` (and of
+    those accounts themselves) from the definition."""
+    ids = set(account_ids)
+    keyed = Account.objects.using("default").order_by().annotate(**namesake_key())
+    keys = set(keyed.filter(pk__in=ids).values_list("namesake_name", "namesake_domain"))
+    if not keys:
+        return
+    _serialize_on(keys)
+    of_keys = Q()
+    for name, domain in keys:
+        of_keys |= Q(namesake_name=name, namesake_domain=domain)
+    # The unmarked accounts of the keys (account_namesake_idx), read after the lock is held.
+    ids.update(keyed.filter(of_keys, duplicate_of__isnull=True).values_list("pk", flat=True))
+    candidates = Account.objects.using("default").filter(candidate_q(Account), pk__in=ids).values("pk")
+    AccountFacts.objects.filter(pk__in=ids).update(
+        namesake_candidate=Case(When(account_id__in=candidates, then=Value(True)), default=Value(False))
+    )
