@@ -125,7 +125,7 @@ def _add_minutes(account_id: int, minutes: int, *, at: datetime) -> None:
 
 # The account's fields the facts copy, and how each copy is made: from an account in memory
 # (a save) and as SQL over the accounts table (a rebuild, a bulk update). Keep the two alike.
-COPIED_FIELDS = frozenset({"shape", "plan", "activated_at", "duplicate_of", "duplicate_of_id"})
+COPIED_FIELDS = frozenset({"shape", "plan", "mrr_cents", "activated_at", "duplicate_of", "duplicate_of_id"})
 
 
 def copies_of(account) -> dict:
@@ -133,6 +133,7 @@ def copies_of(account) -> dict:
     return {
         "shape": account.shape,
         "plan": account.plan,
+        "mrr_cents": account.mrr_cents,
         "activated_at": activated_at,
         "is_duplicate": account.duplicate_of_id is not None,
         "time_to_value": activated_at - account.signed_up_at if activated_at is not None else None,
@@ -151,6 +152,7 @@ def copies_sql() -> dict:
     return {
         "shape": F("shape"),
         "plan": F("plan"),
+        "mrr_cents": F("mrr_cents"),
         "activated_at": F("activated_at"),
         "is_duplicate": _flag(Q(duplicate_of__isnull=False)),
         "time_to_value": ExpressionWrapper(
@@ -367,6 +369,7 @@ _COLUMNS = (
     "signed_up_at",
     "shape",
     "plan",
+    "mrr_cents",
     "activated_at",
     "is_duplicate",
     "time_to_value",

@@ -24,9 +24,10 @@ class AccountFacts(models.Model):
     )
     channel = models.ForeignKey("accounts.Channel", on_delete=models.PROTECT, related_name="+")
     signed_up_at = models.DateTimeField()
-    # Copies of the account's, kept by the account's saves.
+    # Copies of the account's, kept by the account's saves (and bulk updates).
     shape = models.CharField(max_length=40)
     plan = models.CharField(max_length=40)
+    mrr_cents = models.PositiveIntegerField(default=0)
     is_duplicate = models.BooleanField(default=False)
     # activated_at - signed_up_at (null while not activated): time to first value, exact.
     time_to_value = models.DurationField(null=True, blank=True)

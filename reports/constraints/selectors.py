@@ -24,9 +24,10 @@ from opsconsole.models import ActionRun, Runbook
 from reports import rawsql
 from reports.constraints import rules
 from reports.facts import COUNTED_RUN_STATUSES
+from reports.models import AccountFacts
 from reports.query import query_date
 from reports.rowlists import register_list, rows_url
-from reports.scope import channel_named, cohort
+from reports.scope import channel_named, cohort, cohort_facts
 
 ACCOUNTS_LIST = "constraint_accounts"
 
@@ -114,8 +115,9 @@ class _Tally:
     staff: dict = field(default_factory=dict)  # reason id -> (accounts with work, minutes)
 
 
-def _tally(accounts: QuerySet[Account]) -> _Tally:
-    """One statement over the cohort ``accounts`` (read once): signups per channel; for each
+def _tally(facts: QuerySet[AccountFacts]) -> _Tally:
+    """One statement over the cohort's ``facts`` (read once, and joined once to the exceptions,
+    which carry the account's channel, shape and MRR on): signups per channel; for each
     reason, its hit accounts per channel, shape and MRR; and its staff work.
 
     The work of a (reason, account) pair of the cohort's exceptions: each exception of it a
@@ -123,8 +125,9 @@ def _tally(accounts: QuerySet[Account]) -> _Tally:
     of its exceptions, or under a runbook of the reason on the account (the action's declared
     minutes). A run on an exception is recorded against the exception's account
     (``ActionRun.account``), so the runs read are those of the exceptions' accounts."""
-    cohort_sql, params = rawsql.compiled(accounts.order_by().values("pk", "channel_id", "shape", "mrr_cents"))
-    using = accounts.db
+    columns = ("account_id", "channel_id", "shape", "mrr_cents")
+    cohort_sql, params = rawsql.compiled(facts.order_by().values(*columns))
+    using = facts.db
     exception, reason, run, runbook = (
         m._meta.db_table for m in (OpsException, ReasonCode, ActionRun, Runbook)
     )
@@ -133,8 +136,8 @@ def _tally(accounts: QuerySet[Account]) -> _Tally:
     sql = f"""
     WITH a (id, channel_id, shape, mrr_cents) AS ({cohort_sql}),
     x AS (
-        SELECT x.id, x.reason_code_id, x.account_id, x.resolved_by_id FROM {exception} x
-        JOIN a ON a.id = x.account_id
+        SELECT x.id, x.reason_code_id, x.account_id, x.resolved_by_id, a.channel_id, a.shape, a.mrr_cents
+        FROM {exception} x JOIN a ON a.id = x.account_id
     ), pairs AS (SELECT DISTINCT reason_code_id, account_id FROM x),
     work AS (
         SELECT x.reason_code_id AS reason, x.account_id AS account,
@@ -155,8 +158,8 @@ def _tally(accounts: QuerySet[Account]) -> _Tally:
         CAST(NULL AS TEXT) AS shape, CAST(NULL AS BIGINT) AS mrr, COUNT(*) AS n, 0 AS minutes
     FROM a GROUP BY a.channel_id
     UNION ALL
-    SELECT 'hits', a.channel_id, x.reason_code_id, a.shape, a.mrr_cents, COUNT(DISTINCT x.account_id), 0
-    FROM x JOIN a ON a.id = x.account_id GROUP BY a.channel_id, x.reason_code_id, a.shape, a.mrr_cents
+    SELECT 'hits', x.channel_id, x.reason_code_id, x.shape, x.mrr_cents, COUNT(DISTINCT x.account_id), 0
+    FROM x GROUP BY x.channel_id, x.reason_code_id, x.shape, x.mrr_cents
     UNION ALL
     SELECT 'staff', NULL, reason, NULL, NULL, COUNT(DISTINCT account), SUM(minutes)
     FROM work GROUP BY reason"""
@@ -175,7 +178,7 @@ def constraint_rows(*, since: date, until: date, channel: str | None = None) -> 
     """Every reason code that hit the cohort, unordered. Set-based: one statement reads the
     cohort once (``_tally``); nothing is read per account."""
     found_channel = channel_named(channel)
-    tally = _tally(cohort(since=since, until=until, channel=channel))
+    tally = _tally(cohort_facts(since=since, until=until, channel=channel))
     signups = sum(tally.signups.values())
     reasons = ReasonCode.objects.in_bulk(list(tally.hits))
     fixes = _fixes()

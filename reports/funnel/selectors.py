@@ -52,10 +52,9 @@ from reports.funnel.journey import (
     stored_sql,
 )
 from reports.metrics.sql import percentile, percentiles_in_sql
-from reports.models import AccountFacts
 from reports.query import query_date
 from reports.rowlists import register_list, rows_url
-from reports.scope import bounds, channel_named, cohort
+from reports.scope import cohort, cohort_facts
 
 __all__ = ["SETUP", "WORKSPACE", "FunnelStep", "funnel_accounts", "journeys", "step_funnel"]
 FRACTIONS = (0.5, 0.9)
@@ -104,12 +103,7 @@ def journeys(accounts: QuerySet[Account]) -> list[_Journey]:
 def _stored_journeys(*, since: date, until: date, channel: str | None) -> tuple[str, list, str]:
     """(sql, params, database) of the journey rows of the cohort (``reports.scope.cohort``:
     signed up in [since, until), not duplicates, of the channel) from their stored facts."""
-    start, end = bounds(since, until)
-    facts = AccountFacts.objects.filter(signed_up_at__gte=start, signed_up_at__lt=end, is_duplicate=False)
-    found = channel_named(channel)
-    if found is not None:
-        facts = facts.filter(channel=found)
-    sql, params, using = stored_sql(facts)
+    sql, params, using = stored_sql(cohort_facts(since=since, until=until, channel=channel))
     return derived_sql(using, sql), params, using
 
 

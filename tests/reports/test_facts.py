@@ -358,7 +358,7 @@ def test_the_copies_follow_every_save_of_the_account(make_account, make_user, sy
     _events(account, system, ("w", "workspace.provisioned", H), ("r", "report.viewed", 2 * H))
 
     facts = _facts_of(account)
-    assert (facts.plan, facts.is_duplicate) == ("team", True)
+    assert (facts.plan, facts.mrr_cents, facts.is_duplicate) == ("team", 19900, True)
     assert (facts.time_to_value, facts.activated_24h) == (2 * H, True)
     before = _facts()
     facts_rebuild()
@@ -369,7 +369,7 @@ def test_a_bulk_update_of_accounts_moves_the_copies(make_account, system):
     accounts = [make_account(), make_account()]
     rows = list(Account.objects.filter(pk__in=[a.pk for a in accounts]))
     for row in rows:
-        row.plan = "enterprise"
+        row.plan, row.mrr_cents = "enterprise", 400_000
     with acting_as(system):
-        update_rows_with_history(rows, ["plan"])
-    assert {_facts_of(a).plan for a in accounts} == {"enterprise"}
+        update_rows_with_history(rows, ["plan", "mrr_cents"])
+    assert {(_facts_of(a).plan, _facts_of(a).mrr_cents) for a in accounts} == {("enterprise", 400_000)}

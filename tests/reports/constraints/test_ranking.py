@@ -45,8 +45,9 @@ def test_the_weight_reads_mrr_and_the_settings(settings, make_account, hit, wind
         "blocking_factor": 5.0,
     }
     team = make_account(shape="self_serve_team")
-    # MRR comes from Stripe sync; set it as the sync would leave it.
-    type(team).objects.filter(pk=team.pk).update(mrr_cents=19_900)
+    # MRR comes from Stripe sync; set it as the sync writes it (a save of the changed fields).
+    team.mrr_cents = 19_900
+    team.save(update_fields=["mrr_cents", "updated_at"])
     hit(team, "integration_failed")  # integration.connected is in self-serve activation
 
     (row,) = ranked_constraints(**window)
