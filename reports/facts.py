@@ -11,7 +11,8 @@ like any other. The journey's first times (the step-gap funnel's, ``reports.funn
 ever move earlier, whatever order rows arrive in.
 
 Rebuilt: ``facts_rebuild()`` (``manage.py rebuild_account_facts``) recomputes every row from
-the raw tables in one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``. The SELECT is built by
+the raw tables in one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` (and the namesake flags,
+``reports.namesakes``, in one window over the accounts). The SELECT is built by
 the ORM from the same rules, joined to the journey's first times as
 ``reports.funnel.journey.firsts_sql`` reads them, so it runs on PostgreSQL and SQLite alike.
 Run it after a bulk load that bypassed the services, or after changing a declared handling
@@ -70,7 +71,7 @@ from reports.metrics.definitions import (
     shape_windows,
 )
 from reports.models import AccountFacts
-from reports.namesakes import namesakes_recount
+from reports.namesakes import namesakes_rebuild, namesakes_recount
 from routing.choices import EscalationKind
 from routing.models import Escalation, Ticket
 
@@ -359,7 +360,11 @@ def facts_select(account_ids=None) -> QuerySet:
             retained_30d=Exists(returned),
             manual_minutes_30d=_per_account(runs, Sum("minutes"))
             + _per_account(resolutions, Sum("reason_code__estimated_handling_minutes")),
-            namesake_candidate=ExpressionWrapper(candidate_q(Account), output_field=BooleanField()),
+            # A few accounts: a probe each (account_namesake_idx); every account: unset here,
+            # then set by one window over the accounts (``namesakes_rebuild``).
+            namesake_candidate=ExpressionWrapper(candidate_q(Account), output_field=BooleanField())
+            if account_ids is not None
+            else Value(False),
         )
     )
 
@@ -434,4 +439,7 @@ def facts_rebuild(*, account_ids=None) -> int:
                 )
         with connection.cursor() as cursor:
             cursor.execute(statement, [*params, *firsts_params])
-            return cursor.rowcount
+            written = cursor.rowcount
+        if account_ids is None:
+            namesakes_rebuild()
+        return written

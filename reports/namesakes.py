@@ -15,7 +15,8 @@ index reads. ``facts_rebuild`` computes the flag from the definition directly.
 from collections.abc import Iterable
 
 from django.db import connections
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When, Window
+from django.db.models.functions import RowNumber
 
 from accounts.models import Account
 from accounts.namesakes import candidate_q, namesake_key
@@ -50,3 +51,27 @@ def namesakes_recount(account_ids: Iterable[int]) -> None:
     AccountFacts.objects.filter(pk__in=ids).update(
         namesake_candidate=Case(When(account_id__in=candidates, then=Value(True)), default=Value(False))
     )
+
+
+def namesakes_rebuild() -> int:
+    """Every account's flag from the definition, set-based; returns how many are candidates.
+    Of each key's unmarked accounts in id order, every one after the first is a candidate:
+    the definition read as one window over the unmarked accounts (one sort), not as a probe
+    per account, which a bulk load could not afford (it runs while the accounts' indexes are
+    being rebuilt)."""
+    ranked = (
+        Account.objects.using("default")
+        .order_by()
+        .filter(duplicate_of__isnull=True)
+        .annotate(**namesake_key())
+        .annotate(
+            place=Window(
+                RowNumber(), partition_by=[F("namesake_name"), F("namesake_domain")], order_by=F("pk").asc()
+            )
+        )
+    )
+    candidates = ranked.filter(place__gt=1).values("pk")
+    facts = AccountFacts.objects.using("default")
+    facts.filter(namesake_candidate=True).exclude(account_id__in=candidates).update(namesake_candidate=False)
+    facts.filter(namesake_candidate=False, account_id__in=candidates).update(namesake_candidate=True)
+    return facts.filter(namesake_candidate=True).count()
