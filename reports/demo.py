@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.billing.services import drift_open
 from accounts.billing.stripe_events import stripe_event_process, stripe_event_record
+from accounts.billing.stripe_gateway import ACCOUNT_METADATA_KEY
 from accounts.choices import DriftKind, ReconciliationTarget, StripeEventVia
 from accounts.models import Account, Channel
 from accounts.rejections import RejectedEvent, RejectionReason
@@ -95,7 +96,7 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
                 "data": {
                     "object": {
                         "id": f"ch_{event_id}",
-                        "metadata": {"account": account.external_id},
+                        "metadata": {ACCOUNT_METADATA_KEY: account.external_id},
                         field: amount,
                     }
                 },

@@ -59,7 +59,7 @@ def _account_for_customer(*, customer_id: str, account_external_id: str = "") ->
     candidates = list(
         Account.objects.select_for_update(of=("self",))
         .select_related("channel")
-        .filter(Q(stripe_customer_id=customer_id) | Q(external_id=account_external_id or None))
+        .filter(Q(stripe_customer_id=customer_id or None) | Q(external_id=account_external_id or None))
         .order_by("pk")
     )
     linked = next((a for a in candidates if customer_id and a.stripe_customer_id == customer_id), None)
@@ -284,6 +284,19 @@ def _on_checkout_completed(event: StripeEvent):
     return True, "checkout linked", account
 
 
+def _on_charge_issue(event: StripeEvent):
+    """A refund or a dispute changes nothing opsconsole keeps (Stripe holds the money), but it
+    is the account's: recorded against it, the refunds report and the journey's change step
+    read it from the account. A dispute names no customer, only its metadata may name one."""
+    charge = _object(event)
+    account = _account_for_customer(
+        customer_id=charge.get("customer") or "", account_external_id=stripe_gateway.metadata_account(charge)
+    )
+    if account is None:
+        return False, "no account for this charge (the refunds report lists it as unmatched)", None
+    return False, f"{event.type} recorded for the account", account
+
+
 EVENT_HANDLERS = {
     "customer.created": _on_customer,
     "customer.updated": _on_customer,
@@ -295,6 +308,8 @@ EVENT_HANDLERS = {
     "invoice.payment_succeeded": _on_invoice,
     "invoice.payment_failed": _on_invoice,
     "checkout.session.completed": _on_checkout_completed,
+    "charge.refunded": _on_charge_issue,
+    "charge.dispute.created": _on_charge_issue,
 }
 # Event types this processor applies; the Events API listing stores only these.
 HANDLED_EVENT_TYPES = frozenset(EVENT_HANDLERS)

@@ -2,10 +2,11 @@
 ``charge.refunded`` and ``charge.dispute.created`` events (by ``created``) and tickets of
 category billing (by ``created_at``), in [since, until).
 
-A Stripe event belongs to the account it was processed for, else to the account whose Stripe
-customer the charge names, else to the account its ``metadata.account`` names (refund and
-dispute events have no handler, so most are only stored). Rows that match no account go to
-``unmatched``. Amounts are Stripe's, in cents: ``amount_refunded`` of a refunded charge,
+A Stripe event belongs to the account it was processed for (the handler records it against
+the account of its customer or metadata), else, while it waits to be processed, to the account
+whose Stripe customer the charge names, else to the account its metadata names (under
+``account_external_id``, the key opsconsole writes on Stripe objects). Rows that match no
+account go to ``unmatched``. Amounts are Stripe's, in cents: ``amount_refunded`` of a refunded charge,
 ``amount`` of a dispute.
 """
 
@@ -17,6 +18,7 @@ from django.db.models import CharField, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 
+from accounts.billing.stripe_gateway import ACCOUNT_METADATA_KEY
 from accounts.models import Account, StripeEvent
 from reports.metrics import UNMATCHED
 from reports.query import query_date
@@ -57,7 +59,7 @@ def stripe_rows(kind: str, *, since: date, until: date, channel: str | None = No
     start, end = bounds(since, until)
     qs = StripeEvent.objects.filter(type=KINDS[kind], created__gte=start, created__lt=end).annotate(
         customer=KT("payload__data__object__customer"),
-        named_account=KT("payload__data__object__metadata__account"),
+        named_account=KT(f"payload__data__object__metadata__{ACCOUNT_METADATA_KEY}"),
         amount_text=KT(
             "payload__data__object__amount_refunded" if kind == "refunds" else "payload__data__object__amount"
         ),

@@ -8,9 +8,11 @@ from django.test import TestCase
 
 from accounts.billing import tasks
 from accounts.billing.stripe_events import SYSTEM_STRIPE, stripe_event_record
+from accounts.billing.stripe_gateway import ACCOUNT_METADATA_KEY
 from accounts.choices import BillingStatus, LifecycleStage, ReconciliationStatus, StripeEventStatus
 from accounts.models import AccountEvent, ReconciliationRun, StripeEvent
 from opsconsole.history import system_user
+from reports.models import AccountFacts
 from tests.helpers.billing import STATIC_ADAPTER
 from tests.helpers.stripe_objects import make_event, subscription_object
 
@@ -71,9 +73,35 @@ def test_sweep_requeues_events_left_pending(linked_account):
 @pytest.mark.django_db
 def test_unknown_event_type_is_stored_and_ignored(linked_account):
     with TestCase.captureOnCommitCallbacks(execute=True):
-        row, created = stored(make_event("charge.refunded", {"id": "ch_1"}), dispatch=True)
+        row, created = stored(make_event("payout.paid", {"id": "po_1"}), dispatch=True)
     row.refresh_from_db()
     assert created and row.status == StripeEventStatus.IGNORED
+
+
+@pytest.mark.django_db
+def test_refunds_and_disputes_are_recorded_against_their_account(linked_account, make_account):
+    """They change no account field, but belong to an account: by the charge's customer, or
+    (a dispute names no customer) by the account its metadata names; else they are ignored."""
+    named = make_account()
+    refund = make_event("charge.refunded", {"id": "ch_1", "customer": "cus_1", "amount_refunded": 900})
+    metadata = {ACCOUNT_METADATA_KEY: named.external_id}
+    dispute = make_event("charge.dispute.created", {"id": "dp_1", "metadata": metadata})
+    stray = make_event("charge.dispute.created", {"id": "dp_2", "charge": "ch_9"})
+    rows = []
+    for event in (refund, dispute, stray):
+        row, _ = stored(event)
+        assert tasks.process_stripe_event.apply(args=(row.pk,)).get() is False  # no state changed
+        row.refresh_from_db()
+        rows.append(row)
+
+    assert [(r.status, r.account_id) for r in rows] == [
+        (StripeEventStatus.PROCESSED, linked_account.pk),
+        (StripeEventStatus.PROCESSED, named.pk),
+        (StripeEventStatus.IGNORED, None),
+    ]
+    # The journey's change step of each account is the refund's or dispute's time.
+    assert linked_account.facts.changed_at == rows[0].created
+    assert AccountFacts.objects.get(pk=named.pk).changed_at == rows[1].created
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.billing.stripe_events import stripe_event_record
+from accounts.billing.stripe_gateway import ACCOUNT_METADATA_KEY
 from accounts.choices import ReconciliationMode, ReconciliationStatus, ReconciliationTarget
 from accounts.models import Account, ReconciliationRun
 from accounts.services import EventInput, account_events_record
@@ -76,11 +77,10 @@ def test_refunds_and_disputes_by_channel(make_channel, make_account, system, win
     by_customer = make_account(channel=partner)
     Account.objects.filter(pk=by_customer.pk).update(stripe_customer_id="cus_9")
     by_metadata = make_account(channel=partner)
+    named = {ACCOUNT_METADATA_KEY: by_metadata.external_id}
     events = [
         _stripe("r1", "charge.refunded", customer="cus_9", amount_refunded=1_000),
-        _stripe(
-            "r2", "charge.refunded", metadata={"account": by_metadata.external_id}, amount_refunded=2_500
-        ),
+        _stripe("r2", "charge.refunded", metadata=named, amount_refunded=2_500),
         _stripe("d1", "charge.dispute.created", customer="cus_9", amount=7_000),
         _stripe("r3", "charge.refunded", customer="cus_unknown", amount_refunded=300),
     ]
