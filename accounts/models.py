@@ -158,11 +158,6 @@ class Account(models.Model):
         indexes = [
             models.Index(fields=["channel", "signed_up_at"], name="account_channel_signup_idx"),
             models.Index(fields=["admin_email"], name="account_admin_email_idx"),
-            # The data-quality panel's accounts with no channel source: a range's signups of
-            # the paid and partner channels that came without a utm_source, and no others.
-            models.Index(
-                fields=["channel", "signed_up_at"], condition=Q(utm_source=""), name="account_unsourced_idx"
-            ),
         ]
         constraints = [
             # One Stripe customer belongs to one account; the webhook race is settled by a lock,
