@@ -21,13 +21,10 @@ def _domain(email) -> Func:
     return Lower(Substr(email, StrIndex(email, Value("@")) + 1))
 
 
-def namesake_key(prefix: str = "") -> dict:
-    """The key's two expressions over the account at ``prefix`` (``""``: the row itself), as
-    annotations named ``namesake_name`` and ``namesake_domain``."""
-    return {
-        "namesake_name": Lower(F(f"{prefix}name")),
-        "namesake_domain": _domain(F(f"{prefix}admin_email")),
-    }
+def namesake_key() -> dict:
+    """The key's two expressions over an account row, as annotations named ``namesake_name``
+    and ``namesake_domain``."""
+    return {"namesake_name": Lower(F("name")), "namesake_domain": _domain(F("admin_email"))}
 
 
 def earlier_unmarked_namesakes(model) -> QuerySet:

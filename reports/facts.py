@@ -176,8 +176,9 @@ def account_created(sender, *, account, **kwargs) -> None:
 
 def account_saved(sender, *, instance, created: bool, update_fields=None, **kwargs) -> None:
     """Django's ``post_save`` of an account: a save of a copied field moves the copies (a new
-    account's row comes with ``account_created``). One UPDATE by primary key, nothing read;
-    a save that marks or unmarks the account also recounts its namesakes."""
+    account's row comes with ``account_created``). UPDATEs by primary key, nothing read; a
+    save that marks or unmarks the account (the first UPDATE's row count says) also recounts
+    its namesakes."""
     if created or (update_fields is not None and not COPIED_FIELDS.intersection(update_fields)):
         return
     is_duplicate = instance.duplicate_of_id is not None

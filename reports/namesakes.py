@@ -9,7 +9,8 @@ recounts its whole key (``namesakes_recount``), in the writer's transaction, und
 transaction-scoped advisory lock on the key (PostgreSQL): two signups of one name at once (a
 double submit, the very case the check is for) are recounted one after the other, the second
 seeing the first, whichever commits first. A key's accounts are few, so a recount is a few
-index reads. ``facts_rebuild`` computes the flag from the definition directly.
+index reads. ``facts_rebuild`` computes the flag from the definition: a probe per account
+for a few accounts, one window over every account for all of them (``namesakes_rebuild``).
 """
 
 from collections.abc import Iterable
@@ -53,12 +54,11 @@ def namesakes_recount(account_ids: Iterable[int]) -> None:
     )
 
 
-def namesakes_rebuild() -> int:
-    """Every account's flag from the definition, set-based; returns how many are candidates.
-    Of each key's unmarked accounts in id order, every one after the first is a candidate:
-    the definition read as one window over the unmarked accounts (one sort), not as a probe
-    per account, which a bulk load could not afford (it runs while the accounts' indexes are
-    being rebuilt)."""
+def namesakes_rebuild() -> None:
+    """Every account's flag from the definition, set-based. Of each key's unmarked accounts in
+    id order, every one after the first is a candidate: the definition read as one window over
+    the unmarked accounts (one sort), not as a probe per account, which a bulk load could not
+    afford (it runs while the accounts' indexes are being rebuilt)."""
     ranked = (
         Account.objects.using("default")
         .order_by()
@@ -74,4 +74,3 @@ def namesakes_rebuild() -> int:
     facts = AccountFacts.objects.using("default")
     facts.filter(namesake_candidate=True).exclude(account_id__in=candidates).update(namesake_candidate=False)
     facts.filter(namesake_candidate=False, account_id__in=candidates).update(namesake_candidate=True)
-    return facts.filter(namesake_candidate=True).count()

@@ -26,6 +26,7 @@ from reports.quality.selectors import quality_by_day, quality_checks, quality_da
 from reports.refunds.selectors import billing_issues
 from reports.timelines.selectors import example_timelines
 from routing.services import ticket_intake, ticket_solve
+from tests.reports.dashboard.pages import read_page
 
 pytestmark = pytest.mark.django_db
 H = timedelta(hours=1)
@@ -232,3 +233,20 @@ def test_only_ops_leads_save_the_cost_inputs_from_the_page(console_for, channel)
     html = console_for("leadership").get(url).content.decode()
     assert "$1,200.50/month" in html and "Only an ops lead changes these." in html
     assert RejectedEvent.objects.count() == 0
+
+
+def test_the_dashboard_opens_a_channels_three_example_timelines(console_for, company, window):
+    client = console_for("leadership")
+    dates = {key: value.isoformat() for key, value in window.items()}
+    page = read_page(client.get(reverse("reports:dashboard"), dates))
+    failures = reverse("admin:reports_constraints_failures")
+    (link,) = [link for link in page.links if link.startswith(failures) and "channel=partner" in link]
+    assert link.endswith("#examples")
+    assert f"since={dates['since']}" in link and f"until={dates['until']}" in link
+
+    html = client.get(link.replace("&amp;", "&").removesuffix("#examples")).content.decode()
+
+    assert 'id="examples"' in html
+    examples = example_timelines(channel="partner", **window)
+    for account_id in (examples["failed"], examples["with_ticket"]):
+        assert reverse("admin:reports_constraints_timeline", args=[account_id]) in html
