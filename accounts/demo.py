@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.choices import ChannelKind, EventSource, ExceptionStatus
+from accounts.demo_delivery import settle_delivery_times
 from accounts.demo_staff import (
     RESOLUTION_NOTES,
     STAFF_WORKED_BELOW,
@@ -454,6 +455,8 @@ def seed_demo(*, rng: random.Random, actor, stdout, accounts: int = DEMO_ACCOUNT
         f"({result.events} events recorded), anchored at {anchor:%Y-%m-%d %H:%M} UTC"
     )
     if result.created:
+        late = settle_delivery_times(prefix=DEMO_PREFIX)
+        stdout.write(f"  their product events delivered as they happened, {late} of them late")
         stdout.write(describe_company(prefix=DEMO_PREFIX))
 
 

@@ -24,8 +24,14 @@ DEMO_ACCOUNTS = [
     ("demo_invite_expired", "Cedar Analytics", "self_serve_team", ("invite.expired", "")),
     ("demo_plan_change", "Maple Logistics", "self_serve_team", None),
     ("demo_duplicate_original", "Orchid Health", "sales_assisted_business", None),
-    ("demo_duplicate", "Orchid Health (2nd signup)", "sales_assisted_business", "duplicate_account"),
+    ("demo_duplicate", "Orchid Health", "sales_assisted_business", "duplicate_account"),
 ]
+# The duplicate signed up again under the original's name and admin email domain: the
+# data-quality panel lists it as a duplicate-workspace candidate until it is marked.
+ADMIN_EMAILS = {
+    "demo_duplicate_original": "dana@orchid-health.example.com",
+    "demo_duplicate": "sam@orchid-health.example.com",
+}
 
 
 def seed_demo(*, rng: random.Random, actor, stdout) -> None:
@@ -42,7 +48,7 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
         account = account_create(
             external_id=external_id,
             name=name,
-            admin_email=f"admin@{external_id.replace('_', '-')}.example.com",
+            admin_email=ADMIN_EMAILS.get(external_id, f"admin@{external_id.replace('_', '-')}.example.com"),
             shape=shape,
             channel=channel,
             signed_up_at=signed_up,

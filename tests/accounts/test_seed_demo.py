@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.test import modify_settings
 
 from accounts import demo
+from accounts.eventflags import late_q
 from accounts.models import (
     Account,
     AccountEvent,
@@ -93,6 +94,14 @@ def test_seed_creates_a_believable_company():
     assert created.count() == int(SMALL)
     assert AccountEvent.objects.exclude(type="account.created").count() > 3 * int(SMALL)
     assert OpsException.objects.exists()
+    # The product's events arrived as they happened, a few late, not all at the seed's moment.
+    product = AccountEvent.objects.filter(account__in=generated_accounts(), source="product")
+    late = product.filter(late=True).count()
+    assert 0 < late < 0.1 * product.count()
+    assert late == product.filter(late_q()).count()
+    # The guarded-actions demo's second signup of one company is a duplicate-workspace candidate.
+    duplicate = Account.objects.get(external_id="demo_duplicate")
+    assert duplicate.facts.namesake_candidate
     # Every write is the seeder's.
     assert set(AccountEvent.objects.values_list("recorded_by__username", flat=True)) == {"system:seeder"}
     assert set(Account.history.values_list("history_user__username", flat=True)) == {"system:seeder"}
