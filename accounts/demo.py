@@ -18,10 +18,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.choices import ChannelKind, EventSource, ExceptionStatus
+from accounts.choices import ChannelKind, EventSource, ExceptionStatus, Team
 from accounts.demo_delivery import settle_delivery_times
 from accounts.demo_staff import (
     RESOLUTION_NOTES,
@@ -369,7 +370,7 @@ def ensure_channels(*, actor) -> dict[str, Channel]:
     return existing
 
 
-def apply_plan(plan: AccountPlan, *, channels: dict[str, Channel], anchor: datetime, actor) -> Account:
+def apply_plan(plan: AccountPlan, *, channels: dict, anchor: datetime, actor, staff=None) -> Account:
     account = account_create(
         external_id=plan.external_id,
         name=plan.name,
@@ -385,22 +386,25 @@ def apply_plan(plan: AccountPlan, *, channels: dict[str, Channel], anchor: datet
     )
     # One call with every event, as a product batch would send them: one lock, one pass.
     account_events_record(account=account, events=plan.events, actor=actor)
-    _apply_staff_work(plan, account, anchor=anchor, actor=actor)
+    _apply_staff_work(plan, account, anchor=anchor, actor=actor, staff=staff or {})
     return account
 
 
-def _apply_staff_work(plan: AccountPlan, account: Account, *, anchor: datetime, actor) -> None:
+def _apply_staff_work(plan: AccountPlan, account: Account, *, anchor: datetime, actor, staff: dict) -> None:
+    """``staff``: team -> the user who does that team's work (else ``actor`` does it)."""
     for code in plan.manual_exceptions:
-        exception_open(account=account, reason_code=code, summary=f"Raised by support: {code}", actor=actor)
+        raiser = staff.get(Team.SUPPORT, actor)
+        exception_open(account=account, reason_code=code, summary=f"Raised by support: {code}", actor=raiser)
     for exception in open_exceptions(account).order_by("reason_code__code"):
         code = exception.reason_code.code
         if code not in plan.staff_draws:
             continue
         roll, status = plan.staff_draws[code]
+        who = staff.get(exception.owner_team, actor)
         if staff_resolves(code, roll, (anchor - exception.opened_at).days):
-            exception_resolve(exception=exception, note=RESOLUTION_NOTES[code], actor=actor)
+            exception_resolve(exception=exception, note=RESOLUTION_NOTES[code], actor=who)
         elif roll < STAFF_WORKED_BELOW and status != ExceptionStatus.OPEN:
-            exception_set_status(exception=exception, status=status, actor=actor)
+            exception_set_status(exception=exception, status=status, actor=who)
 
 
 @dataclass
@@ -420,9 +424,11 @@ def generate_accounts(
     days: int = DEMO_DAYS,
     progress=None,
     planner=None,
+    staff=None,
 ) -> GenerationResult:
     """Create the planned accounts for ``indexes`` that do not exist yet (idempotent).
-    ``planner`` (default ``plan_account``) may extend each plan (benchmarks add activity)."""
+    ``planner`` (default ``plan_account``) may extend each plan (benchmarks add activity);
+    ``staff`` (team -> user) does the staff's work, else ``actor`` does."""
     planner = planner or plan_account
     channels = ensure_channels(actor=actor)
     indexes = list(indexes)
@@ -437,7 +443,7 @@ def generate_accounts(
                 if external_id in existing:
                     continue
                 plan = planner(seed=seed, index=index, anchor=anchor, prefix=prefix, days=days)
-                apply_plan(plan, channels=channels, anchor=anchor, actor=actor)
+                apply_plan(plan, channels=channels, anchor=anchor, actor=actor, staff=staff)
                 result.created += 1
                 result.events += len(plan.events) + 1  # + account.created
         if progress is not None:
@@ -449,7 +455,10 @@ def seed_demo(*, rng: random.Random, actor, stdout, accounts: int = DEMO_ACCOUNT
     """The accounts app's demo data: channels, accounts, their timelines and exceptions."""
     seed = rng.getrandbits(32)
     anchor = demo_anchor()
-    result = generate_accounts(seed=seed, indexes=range(accounts), anchor=anchor, actor=actor)
+    # The demo's staff users (opsconsole's seeder made them) do their teams' work, so the
+    # reports see people's time, as they would in a company.
+    staff = {user.username: user for user in get_user_model().objects.filter(username__in=Team.values)}
+    result = generate_accounts(seed=seed, indexes=range(accounts), anchor=anchor, actor=actor, staff=staff)
     stdout.write(
         f"accounts: {result.created} created, {result.skipped} already there "
         f"({result.events} events recorded), anchored at {anchor:%Y-%m-%d %H:%M} UTC"

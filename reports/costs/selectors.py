@@ -198,5 +198,5 @@ def savings_sentence(found: dict) -> str:
     dollars = f"${found['cents'] / 100:,.2f}"
     return (
         f"Reducing manual setup by {found['minutes']:g} minutes across {found['monthly_accounts']} monthly "
-        f"accounts saves {found['hours']:g} hours = {dollars} a month."
+        f"accounts saves {found['hours']:g} {'hour' if found['hours'] == 1 else 'hours'} = {dollars} a month."
     )

@@ -26,23 +26,36 @@ def _reduction(request) -> float:
         return DEFAULT_REDUCTION_MINUTES
 
 
+def _cents(dollars: str) -> int:
+    """Dollars typed into the form, as cents; anything else -1, which the services refuse."""
+    dollars = dollars or "0"
+    # At most $1bn: a longer number is a typo (and would overflow a float).
+    if len(dollars) <= 13 and dollars.isascii() and dollars.replace(".", "", 1).isdigit():
+        return round(float(dollars) * 100)
+    return -1
+
+
+def _form_key(name: str) -> str:
+    """The form asks for money in dollars: ``support_hour_cents`` is typed as ``support_hour``."""
+    return name.removesuffix("_cents")
+
+
 def _save(request) -> None:
     """Apply the posted inputs through the services; a refusal becomes a message."""
     try:
-        values = {name: request.POST[name] for name in SETTINGS_FIELDS if name in request.POST}
+        values = {}
+        for name in SETTINGS_FIELDS:
+            key = _form_key(name)
+            if key in request.POST:
+                values[name] = _cents(request.POST[key]) if key != name else request.POST[key]
         if values:
             cost_settings_update(actor=request.user, **values)
         for channel in Channel.objects.order_by("code"):
             key = f"spend_{channel.code}"
             if key in request.POST:
-                dollars = request.POST[key] or "0"
-                cents = (
-                    round(float(dollars) * 100)
-                    # At most $1bn a month: a longer number is a typo (and would overflow a float).
-                    if len(dollars) <= 13 and dollars.isascii() and dollars.replace(".", "", 1).isdigit()
-                    else -1
+                channel_spend_set(
+                    channel=channel, monthly_spend_cents=_cents(request.POST[key]), actor=request.user
                 )
-                channel_spend_set(channel=channel, monthly_spend_cents=cents, actor=request.user)
         messages.success(request, "Cost model inputs saved.")
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -146,19 +159,27 @@ def costs_view(request):
         tables=[table, saving, history],
         template="reports/constraints/costs.html",
         inputs=inputs,
-        fields=[
-            (
-                name,
-                CostSettings._meta.get_field(name).help_text or name.replace("_", " ").capitalize(),
-                getattr(inputs, name),
-                money(getattr(inputs, name)) if name.endswith("_cents") else f"{getattr(inputs, name)} min",
-            )
-            for name in SETTINGS_FIELDS
-        ],
+        fields=[_field(inputs, name) for name in SETTINGS_FIELDS],
         spend_channels=channels,
         may_edit=request.user.has_perm(EDIT_PERMISSION),
         reduction=reduction,
     )
+
+
+def _field(inputs: CostSettings, name: str) -> dict:
+    """One input as the form shows it: money in dollars, to the cent; the rest in minutes."""
+    value = getattr(inputs, name)
+    label = CostSettings._meta.get_field(name).help_text or name.replace("_", " ").capitalize()
+    if name.endswith("_cents"):
+        return {
+            "key": _form_key(name),
+            "label": label,
+            "unit": "$",
+            "value": f"{value / 100:.2f}",
+            "step": "0.01",
+            "shown": money(value),
+        }
+    return {"key": name, "label": label, "unit": "min", "value": value, "step": "1", "shown": f"{value} min"}
 
 
 @guarded

@@ -1,12 +1,14 @@
 """seed_demo and generate_data: deterministic (same seed, same data) and idempotent."""
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import modify_settings
+from django.utils import timezone
 
 from accounts import demo
 from accounts.eventflags import late_q
@@ -22,6 +24,7 @@ from accounts.models import (
 from opsconsole import roles
 from opsconsole.demo import DEMO_PASSWORD
 from opsconsole.models import OutboxMessage
+from reports.models import AccountFacts
 
 SMALL = "20"
 
@@ -206,3 +209,22 @@ def test_generate_data_gives_the_same_data_with_any_number_of_workers():
     call_command(*args, "--workers", "2", stdout=out)
     assert snapshot("gen") == one_worker
     assert "0 accounts created, 16 already there" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_staff_work_is_done_by_the_teams_demo_users(make_account, fail_import, make_user, system):
+    """So the reports count it as people's time (measured minutes, manual cost), as they would
+    in a company; the seeder itself is no person."""
+    support = make_user("support")
+    account = make_account()
+    exception = fail_import(account)  # import_failed: the support team's
+    plan = SimpleNamespace(manual_exceptions=["unclear_setup_step"], staff_draws={"import_failed": (0.0, "")})
+    anchor = timezone.now() + timedelta(days=5)  # old enough that staff closed it
+
+    demo._apply_staff_work(plan, account, anchor=anchor, actor=system, staff={"support": support})
+
+    exception.refresh_from_db()
+    assert exception.status == "resolved" and exception.resolved_by == support
+    raised = OpsException.objects.get(account=account, reason_code__code="unclear_setup_step")
+    assert raised.history.earliest().history_user == support
+    assert AccountFacts.objects.get(pk=account.pk).manual_minutes_30d == 20  # import_failed's estimate

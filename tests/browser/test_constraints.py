@@ -30,6 +30,8 @@ def test_constraint_pages_are_csp_clean_and_click_through(admin_page, make_accou
     for path in PAGES:
         page.goto(ROOT + path)
         page.wait_for_load_state("networkidle")
+        fits = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        assert page.evaluate(fits), f"{path or 'index'} scrolls sideways at 1280 px"
         for chart in page.locator("img.oc-chart").all():
             assert chart.evaluate("img => img.complete && img.naturalWidth") > 0
             charts += 1

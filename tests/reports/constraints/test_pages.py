@@ -226,10 +226,16 @@ def test_bad_input_is_a_clear_4xx(console_for):
 
 def test_only_ops_leads_save_the_cost_inputs_from_the_page(console_for, channel):
     url = reverse("admin:reports_constraints_costs")
-    console_for("leadership").post(url, {"support_hour_cents": "1"})
+    console_for("leadership").post(url, {"support_hour": "1"})
     assert not CostSettings.objects.exists()
-    console_for("ops_lead").post(url, {"support_hour_cents": "6000", f"spend_{channel.code}": "1200.50"})
-    assert CostSettings.objects.get().support_hour_cents == 6_000
+    lead = console_for("ops_lead")
+    form = lead.get(url).content.decode()
+    assert 'name="support_hour" value="55.00"' in form  # money in dollars, to the cent
+    lead.post(url, {"support_hour": "60.50", "minutes_per_ticket": "15", f"spend_{channel.code}": "1200.50"})
+    assert (CostSettings.objects.get().support_hour_cents, CostSettings.objects.get().minutes_per_ticket) == (
+        6_050,
+        15,
+    )
     html = console_for("leadership").get(url).content.decode()
     assert "$1,200.50/month" in html and "Only an ops lead changes these." in html
     assert RejectedEvent.objects.count() == 0
