@@ -39,6 +39,7 @@ from accounts.services.catalogue import channel_create
 from accounts.services.events import EventInput, account_events_record
 from accounts.services.exceptions import exception_open, exception_resolve, exception_set_status
 from accounts.shapes import SHAPES, shape_for
+from opsconsole.demo import DEMO_STAFF
 
 DEMO_ACCOUNTS = 2000
 DEMO_DAYS = 60
@@ -370,7 +371,9 @@ def ensure_channels(*, actor) -> dict[str, Channel]:
     return existing
 
 
-def apply_plan(plan: AccountPlan, *, channels: dict, anchor: datetime, actor, staff=None) -> Account:
+def apply_plan(
+    plan: AccountPlan, *, channels: dict[str, Channel], anchor: datetime, actor, staff=None
+) -> Account:
     account = account_create(
         external_id=plan.external_id,
         name=plan.name,
@@ -457,14 +460,17 @@ def seed_demo(*, rng: random.Random, actor, stdout, accounts: int = DEMO_ACCOUNT
     anchor = demo_anchor()
     # The demo's staff users (opsconsole's seeder made them) do their teams' work, so the
     # reports see people's time, as they would in a company.
-    staff = {user.username: user for user in get_user_model().objects.filter(username__in=Team.values)}
+    users = get_user_model().objects.in_bulk(
+        [DEMO_STAFF[team] for team in Team.values], field_name="username"
+    )
+    staff = {team: users[DEMO_STAFF[team]] for team in Team.values if DEMO_STAFF[team] in users}
     result = generate_accounts(seed=seed, indexes=range(accounts), anchor=anchor, actor=actor, staff=staff)
     stdout.write(
         f"accounts: {result.created} created, {result.skipped} already there "
         f"({result.events} events recorded), anchored at {anchor:%Y-%m-%d %H:%M} UTC"
     )
     if result.created:
-        late = settle_delivery_times(prefix=DEMO_PREFIX)
+        late = settle_delivery_times(prefix=DEMO_PREFIX, anchor=anchor)
         stdout.write(f"  their product events delivered as they happened, {late} of them late")
         stdout.write(describe_company(prefix=DEMO_PREFIX))
 

@@ -7,7 +7,7 @@ class ReportsConfig(AppConfig):
     def ready(self):
         # Reports sits above accounts, routing and the framework: they announce their writes by
         # signal and never import reports. The facts follow in the writers' transactions.
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save, pre_delete
 
         from accounts import signals as accounts_signals
         from accounts.models import Account, OpsException, StripeEvent
@@ -24,6 +24,8 @@ class ReportsConfig(AppConfig):
         subscriptions = [
             (accounts_signals.account_created, facts.account_created),
             (post_save, facts.account_saved, Account),
+            (pre_delete, facts.account_deleting, Account),
+            (post_delete, facts.account_deleted, Account),
             (opsconsole_signals.rows_updated, facts.rows_updated),
             (accounts_signals.account_events_recorded, facts.account_events_recorded),
             (accounts_signals.exception_resolved, facts.exception_resolved),

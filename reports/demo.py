@@ -106,7 +106,7 @@ def seed_demo(*, rng: random.Random, actor, stdout) -> None:
             actor=actor,
         )
         if new:
-            # As the webhook's task would: no handler for these, so they are kept, not applied.
+            # As the webhook's task would: recorded against the account its metadata names.
             stripe_event_process(stripe_event=row, actor=actor)
         charged += new
     stdout.write(

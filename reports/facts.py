@@ -71,7 +71,7 @@ from reports.metrics.definitions import (
     shape_windows,
 )
 from reports.models import AccountFacts
-from reports.namesakes import namesakes_rebuild, namesakes_recount
+from reports.namesakes import namesake_keys, namesakes_lock, namesakes_rebuild, namesakes_recount
 from routing.choices import EscalationKind
 from routing.models import Escalation, Ticket
 
@@ -171,33 +171,49 @@ def account_created(sender, *, account, **kwargs) -> None:
         signed_up_at=account.signed_up_at,
         **copies_of(account),
     )
-    namesakes_recount([account.pk])
+    namesakes_recount(namesake_keys([account.pk]), also=[account.pk])
 
 
 def account_saved(sender, *, instance, created: bool, update_fields=None, **kwargs) -> None:
     """Django's ``post_save`` of an account: a save of a copied field moves the copies (a new
-    account's row comes with ``account_created``). UPDATEs by primary key, nothing read; a
-    save that marks or unmarks the account (the first UPDATE's row count says) also recounts
-    its namesakes."""
+    account's row comes with ``account_created``), with one UPDATE by primary key; a save that
+    marks or unmarks the account also recounts its namesakes, their lock taken first."""
     if created or (update_fields is not None and not COPIED_FIELDS.intersection(update_fields)):
         return
     is_duplicate = instance.duplicate_of_id is not None
-    moved = _facts(instance.pk).exclude(is_duplicate=is_duplicate).update(is_duplicate=is_duplicate)
+    moved = _facts(instance.pk).exclude(is_duplicate=is_duplicate).exists()  # marked or unmarked
+    keys = namesake_keys([instance.pk]) if moved else set()
+    namesakes_lock(keys)
     _facts(instance.pk).update(**copies_of(instance))
-    if moved:  # marked or unmarked
-        namesakes_recount([instance.pk])
+    if moved:
+        namesakes_recount(keys, also=[instance.pk])
 
 
 def rows_updated(sender, *, pks, fields, **kwargs) -> None:
     """Accounts written in bulk (``update_rows_with_history``): copy what they now hold."""
     if sender is not Account or not COPIED_FIELDS.intersection(fields):
         return
+    marks = bool({"duplicate_of", "duplicate_of_id"}.intersection(fields))
+    keys = namesake_keys(pks) if marks else set()
+    namesakes_lock(keys)
     of_account = Account.objects.filter(pk=OuterRef("account_id"))
     AccountFacts.objects.filter(pk__in=list(pks)).update(
         **{name: Subquery(of_account.annotate(v=expr).values("v")[:1]) for name, expr in copies_sql().items()}
     )
-    if {"duplicate_of", "duplicate_of_id"}.intersection(fields):
-        namesakes_recount(pks)
+    if marks:
+        namesakes_recount(keys, also=pks)
+
+
+def account_deleting(sender, *, instance, **kwargs) -> None:
+    """Django's ``pre_delete`` of an account: its key, read while the row is there, for the
+    recount once it is gone (its facts row goes with it)."""
+    instance._namesake_keys = namesake_keys([instance.pk])
+    namesakes_lock(instance._namesake_keys)
+
+
+def account_deleted(sender, *, instance, **kwargs) -> None:
+    """Django's ``post_delete``: the namesakes of a deleted account may no longer be candidates."""
+    namesakes_recount(getattr(instance, "_namesake_keys", set()))
 
 
 def account_events_recorded(sender, *, account, events, **kwargs) -> None:

@@ -12,9 +12,7 @@ from django.db.models import QuerySet
 from accounts.models import Account, Channel
 from opsconsole.errors import NotFound
 from reports.metrics import validate_query
-from reports.metrics.accounts import cohort_facts as _facts_of_cohort
 from reports.metrics.sql import day_start
-from reports.models import AccountFacts
 
 
 def bounds(since: date, until: date) -> tuple[datetime, datetime]:
@@ -41,12 +39,3 @@ def cohort(*, since: date, until: date, channel: str | None = None) -> QuerySet[
     if found is not None:
         qs = qs.filter(channel=found)
     return qs
-
-
-def cohort_facts(*, since: date, until: date, channel: str | None = None) -> QuerySet[AccountFacts]:
-    """The facts rows of ``cohort``'s accounts (on the reports database): the same accounts,
-    read from the narrow rows the facts keep in signup order instead of the accounts' pages."""
-    bounds(since, until)
-    qs = _facts_of_cohort(since=since, until=until)
-    found = channel_named(channel)
-    return qs.filter(channel=found) if found is not None else qs

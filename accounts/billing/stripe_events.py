@@ -287,14 +287,31 @@ def _on_checkout_completed(event: StripeEvent):
 def _on_charge_issue(event: StripeEvent):
     """A refund or a dispute changes nothing opsconsole keeps (Stripe holds the money), but it
     is the account's: recorded against it, the refunds report and the journey's change step
-    read it from the account. A dispute names no customer, only its metadata may name one."""
-    charge = _object(event)
-    account = _account_for_customer(
-        customer_id=charge.get("customer") or "", account_external_id=stripe_gateway.metadata_account(charge)
-    )
+    read it from the account. Found read-only, never by linking: a charge is no authority on
+    whose customer is whose (``_account_for_charge``)."""
+    account = _account_for_charge(_object(event))
     if account is None:
         return False, "no account for this charge (the refunds report lists it as unmatched)", None
     return False, f"{event.type} recorded for the account", account
+
+
+def _account_for_charge(charge: dict) -> Account | None:
+    """The account already linked to the charge's customer; else the one its metadata names;
+    else, for a dispute (which names its charge, not a customer), the account an earlier event
+    about that charge was recorded for."""
+    customer = charge.get("customer") or ""
+    if customer:
+        linked = Account.objects.filter(stripe_customer_id=customer).first()
+        if linked is not None:
+            return linked
+    named = stripe_gateway.metadata_account(charge)
+    if named:
+        found = Account.objects.filter(external_id=named).first()
+        if found is not None:
+            return found
+    charge_id = charge.get("charge") or ""
+    earlier = StripeEvent.objects.filter(object_id=charge_id, account__isnull=False) if charge_id else None
+    return earlier.select_related("account").first().account if earlier and earlier.exists() else None
 
 
 EVENT_HANDLERS = {

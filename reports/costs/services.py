@@ -21,18 +21,18 @@ def _may(actor, permission: str) -> None:
         raise PermissionRefused("not_allowed", "Only an ops lead may change the cost model.")
 
 
-MAX_AMOUNT_CENTS = 100_000_000_000
+MAX_AMOUNT_CENTS = 100_000_000_000  # a spend (bigint): past $1bn a month, a typo
+MAX_INPUT = 2_147_483_647  # the cost inputs' columns are integers
 
 
-def _amount(name: str, value) -> int:
+def _amount(name: str, value, most: int = MAX_AMOUNT_CENTS) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
         number = -1
-    # The columns are bigint; past $1bn (in cents) an input is a typo, not a cost.
-    if not 0 <= number <= MAX_AMOUNT_CENTS:
+    if not 0 <= number <= most:
         raise ValidationFailed(
-            "invalid_amount", f"{name} must be a whole number from 0 to {MAX_AMOUNT_CENTS}.", {name: value}
+            "invalid_amount", f"{name} must be a whole number from 0 to {most}.", {name: value}
         )
     return number
 
@@ -46,7 +46,7 @@ def cost_settings_update(*, actor, **values) -> CostSettings:
         raise ValidationFailed(
             "unknown_field", f"Unknown input {sorted(unknown)[0]!r}.", {"fields": SETTINGS_FIELDS}
         )
-    cleaned = {name: _amount(name, value) for name, value in values.items()}
+    cleaned = {name: _amount(name, value, MAX_INPUT) for name, value in values.items()}
     CostSettings.objects.get_or_create(pk=1)
     current = CostSettings.objects.select_for_update().get(pk=1)
     changed = [name for name, value in cleaned.items() if getattr(current, name) != value]

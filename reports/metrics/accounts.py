@@ -55,11 +55,14 @@ PERIODS = (WEEK, DAY)
 Group = tuple  # (channel_id,) or (channel_id, period_start)
 
 
-def cohort_facts(*, since: date, until: date, shape=None, plan=None) -> QuerySet[AccountFacts]:
-    """The facts of the cohort's accounts, on the reports database."""
+def cohort_facts(*, since: date, until: date, shape=None, plan=None, channel=None) -> QuerySet[AccountFacts]:
+    """The facts of the cohort's accounts (of ``channel``, a Channel, when given), on the
+    reports database."""
     qs = AccountFacts.objects.using(reports_db()).filter(
         signed_up_at__gte=day_start(since), signed_up_at__lt=day_start(until), is_duplicate=False
     )
+    if channel is not None:
+        qs = qs.filter(channel=channel)
     if shape:
         qs = qs.filter(shape=shape)
     if plan:

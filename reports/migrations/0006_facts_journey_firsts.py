@@ -1,17 +1,11 @@
 """The step-gap funnel's journey on the facts row: the first time each step was reached, the
 first staff touch and a copy of ``activated_at``; filled for the accounts that exist already
-(the receivers keep them current from here on)."""
+(the receivers keep them current from here on), unless a later migration adds more columns
+and fills them all (``_facts_fill``)."""
 
 from django.db import migrations, models
 
-
-def fill(apps, schema_editor):
-    if not apps.get_model("accounts", "Account").objects.exists():
-        return
-    # late import: the rebuild is the facts' one definition (reports.facts), as in 0003.
-    from reports.facts import facts_rebuild
-
-    facts_rebuild()
+from reports.migrations._facts_fill import fill_facts_when_current
 
 
 class Migration(migrations.Migration):
@@ -74,5 +68,5 @@ class Migration(migrations.Migration):
             name="workspace_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.RunPython(fill, migrations.RunPython.noop),
+        migrations.RunPython(fill_facts_when_current, migrations.RunPython.noop),
     ]

@@ -1,18 +1,8 @@
-"""The stored duplicate-workspace candidate flag (``reports.namesakes``), set for existing
-accounts from its definition (``accounts.namesakes.candidate_q``: one probe of
-``account_namesake_idx`` per unmarked account), and the partial index the data-quality panel
-reads the marked and candidate rows of a range by."""
+"""The stored duplicate-workspace candidate flag (``reports.namesakes``) and the partial index
+the data-quality panel reads the marked and candidate rows of a range by. Existing accounts'
+flags are set by the facts' fill in 0008."""
 
 from django.db import migrations, models
-
-from accounts.namesakes import candidate_q
-
-
-def flag_existing_candidates(apps, schema_editor):
-    account = apps.get_model("accounts", "Account")
-    facts = apps.get_model("reports", "AccountFacts")
-    candidates = account.objects.filter(candidate_q(account)).values("pk")
-    facts.objects.filter(account_id__in=candidates).update(namesake_candidate=True)
 
 
 class Migration(migrations.Migration):
@@ -27,7 +17,6 @@ class Migration(migrations.Migration):
             name="namesake_candidate",
             field=models.BooleanField(default=False),
         ),
-        migrations.RunPython(flag_existing_candidates, migrations.RunPython.noop, elidable=False),
         migrations.AddIndex(
             model_name="accountfacts",
             index=models.Index(

@@ -1,20 +1,19 @@
 """The account's MRR copied onto its facts, like its shape and plan, so the ranked constraint
-list's risk weight (shape value × MRR) reads the cohort from the facts alone; copied here for
-existing accounts in one UPDATE."""
+list's risk weight (shape value × MRR) reads the cohort from the facts alone. Then the facts
+of existing accounts are rebuilt (``_facts_fill``): the MRR copies, and 0007's namesake flags."""
 
 from django.db import migrations, models
 
-
-def copy_existing_mrr(apps, schema_editor):
-    account = apps.get_model("accounts", "Account")
-    facts = apps.get_model("reports", "AccountFacts")
-    of_account = account.objects.filter(pk=models.OuterRef("account_id")).values("mrr_cents")[:1]
-    facts.objects.exclude(account__mrr_cents=0).update(mrr_cents=models.Subquery(of_account))
+from reports.migrations._facts_fill import fill_facts_when_current
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("reports", "0007_facts_namesake_candidate"),
+        # The rebuild reads these apps' tables as the current code knows them.
+        ("accounts", "0017_refunds_and_disputes_reapplied"),
+        ("routing", "0011_ticket_created_account_index"),
+        ("opsconsole", "0015_task_failure"),
     ]
 
     operations = [
@@ -23,5 +22,5 @@ class Migration(migrations.Migration):
             name="mrr_cents",
             field=models.PositiveIntegerField(default=0),
         ),
-        migrations.RunPython(copy_existing_mrr, migrations.RunPython.noop, elidable=False),
+        migrations.RunPython(fill_facts_when_current, migrations.RunPython.noop, elidable=False),
     ]

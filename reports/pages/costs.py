@@ -2,11 +2,14 @@
 channel cheap per signup but expensive per activated account; the inputs, which ops leads
 edit here (``reports.costs.services``), and their history. Also refunds and disputes."""
 
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import redirect
 
 from accounts.models import Channel
-from opsconsole.errors import ApplicationError
+from opsconsole.errors import ApplicationError, ValidationFailed
 from opsconsole.formatting import human_time, money
 from reports.costs.selectors import channel_costs, cost_inputs, monthly_spends, savings, savings_sentence
 from reports.costs.services import EDIT_PERMISSION, SETTINGS_FIELDS, channel_spend_set, cost_settings_update
@@ -27,12 +30,15 @@ def _reduction(request) -> float:
 
 
 def _cents(dollars: str) -> int:
-    """Dollars typed into the form, as cents; anything else -1, which the services refuse."""
-    dollars = dollars or "0"
-    # At most $1bn: a longer number is a typo (and would overflow a float).
-    if len(dollars) <= 13 and dollars.isascii() and dollars.replace(".", "", 1).isdigit():
-        return round(float(dollars) * 100)
-    return -1
+    """Dollars typed into the form, to the cent, as cents; anything else (blank, a fraction
+    of a cent, not a number, over 13 characters: past $1bn is a typo) -1, which the services
+    refuse with the field's limits."""
+    try:
+        amount = Decimal(dollars.strip())
+        to_the_cent = amount.is_finite() and amount == amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # not a number, or too many digits to be one
+        return -1
+    return int(amount * 100) if to_the_cent and len(dollars) <= 13 else -1
 
 
 def _form_key(name: str) -> str:
@@ -40,22 +46,35 @@ def _form_key(name: str) -> str:
     return name.removesuffix("_cents")
 
 
+def _dollars(text: str, what: str) -> int:
+    """``_cents``, refusing a typo in the words of the form (dollars), not the column's."""
+    cents = _cents(text)
+    if cents < 0:
+        raise ValidationFailed(
+            "invalid_amount",
+            f"{what}: type an amount in dollars, to the cent (such as 55.00).",
+            {"value": text},
+        )
+    return cents
+
+
 def _save(request) -> None:
-    """Apply the posted inputs through the services; a refusal becomes a message."""
+    """Apply the posted inputs through the services, all or none; a refusal becomes a message."""
     try:
-        values = {}
-        for name in SETTINGS_FIELDS:
-            key = _form_key(name)
-            if key in request.POST:
-                values[name] = _cents(request.POST[key]) if key != name else request.POST[key]
-        if values:
-            cost_settings_update(actor=request.user, **values)
-        for channel in Channel.objects.order_by("code"):
-            key = f"spend_{channel.code}"
-            if key in request.POST:
-                channel_spend_set(
-                    channel=channel, monthly_spend_cents=_cents(request.POST[key]), actor=request.user
-                )
+        with transaction.atomic():
+            values = {}
+            for name in SETTINGS_FIELDS:
+                key = _form_key(name)
+                if key in request.POST:
+                    label = CostSettings._meta.get_field(name).help_text.rstrip(".")
+                    values[name] = _dollars(request.POST[key], label) if key != name else request.POST[key]
+            if values:
+                cost_settings_update(actor=request.user, **values)
+            for channel in Channel.objects.order_by("code"):
+                key = f"spend_{channel.code}"
+                if key in request.POST:
+                    spend = _dollars(request.POST[key] or "0", f"{channel.name} spend")  # blank: no spend
+                    channel_spend_set(channel=channel, monthly_spend_cents=spend, actor=request.user)
         messages.success(request, "Cost model inputs saved.")
     except ApplicationError as exc:
         messages.error(request, exc.message)

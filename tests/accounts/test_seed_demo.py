@@ -61,7 +61,7 @@ def snapshot(prefix=demo.DEMO_PREFIX):
         ),
         "events": sorted(
             AccountEvent.objects.filter(account__in=accounts).values_list(
-                "event_id", "type", "occurred_at", "error_code", "reason_code__code", "source"
+                "event_id", "type", "occurred_at", "error_code", "reason_code__code", "source", "late"
             )
         ),
         "steps": sorted(
@@ -71,7 +71,7 @@ def snapshot(prefix=demo.DEMO_PREFIX):
         ),
         "exceptions": sorted(
             OpsException.objects.filter(account__in=accounts).values_list(
-                "account__external_id", "reason_code__code", "status", "summary"
+                "account__external_id", "reason_code__code", "status", "summary", "resolved_by__username"
             )
         ),
     }
@@ -105,7 +105,7 @@ def test_seed_creates_a_believable_company():
     # The guarded-actions demo's second signup of one company is a duplicate-workspace candidate.
     duplicate = Account.objects.get(external_id="demo_duplicate")
     assert duplicate.facts.namesake_candidate
-    # Every write is the seeder's.
+    # Every write of the seeder's own is the seeder's (the staff's work is the staff users').
     assert set(AccountEvent.objects.values_list("recorded_by__username", flat=True)) == {"system:seeder"}
     assert set(Account.history.values_list("history_user__username", flat=True)) == {"system:seeder"}
     # It ends by telling people how to log in.

@@ -13,6 +13,8 @@ from django.db import transaction
 from accounts.models import Account
 from accounts.services import account_mark_duplicate
 from opsconsole.actions.services import action_run_reverse, approval_decide, run_action
+from opsconsole.bulk import update_rows_with_history
+from opsconsole.history import acting_as
 from reports.facts import facts_rebuild
 from reports.models import AccountFacts
 from tests.helpers.race import run_together
@@ -108,3 +110,26 @@ def test_two_signups_of_one_name_at_once_flag_the_second(make_account):
     first, second = run_together(2, sign_up)
     assert first < second
     assert _stored()[second] is True and _stored()[first] is False
+
+
+@pytest.mark.django_db
+def test_bulk_marks_a_rebuild_and_a_deletion_keep_the_flags(make_account, system):
+    first = make_account(name="Pied Piper", admin_email="richard@piedpiper.com")
+    second = make_account(name="pied piper", admin_email="dinesh@PiedPiper.com")
+    third = make_account(name="PIED PIPER", admin_email="gilfoyle@piedpiper.com")
+    assert _stored() == _truth() and _stored()[second.pk] and _stored()[third.pk]
+
+    row = Account.objects.get(pk=second.pk)
+    row.duplicate_of = first
+    with acting_as(system):
+        update_rows_with_history([row], ["duplicate_of"])  # a bulk mark
+    assert _stored() == _truth() and not _stored()[second.pk] and _stored()[third.pk]
+
+    AccountFacts.objects.update(namesake_candidate=False)  # drifted, as after a load behind the services
+    facts_rebuild()
+    assert _stored() == _truth() and _stored()[third.pk]
+
+    Account.objects.filter(pk=second.pk).update(duplicate_of=None)  # not through the services:
+    facts_rebuild()  # ... so rebuilt, as the README says
+    Account.objects.get(pk=first.pk).delete()  # the original goes: the next one is the first now
+    assert _stored() == _truth() and not _stored()[second.pk] and _stored()[third.pk]

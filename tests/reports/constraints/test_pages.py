@@ -236,6 +236,11 @@ def test_only_ops_leads_save_the_cost_inputs_from_the_page(console_for, channel)
         6_050,
         15,
     )
+    for typo in ("", "1.005", "abc", "1e30"):  # blank, a fraction of a cent, not a number, too long
+        refused = lead.post(url, {"support_hour": typo, "minutes_per_ticket": "20"}, follow=True)
+        assert "Loaded cost per support hour: type an amount in dollars" in refused.content.decode(), typo
+    assert CostSettings.objects.get().minutes_per_ticket == 15  # nothing of a refused form is saved
+    assert CostSettings.objects.get().support_hour_cents == 6_050
     html = console_for("leadership").get(url).content.decode()
     assert "$1,200.50/month" in html and "Only an ops lead changes these." in html
     assert RejectedEvent.objects.count() == 0
