@@ -70,11 +70,15 @@ def _save(request) -> None:
                     values[name] = _dollars(request.POST[key], label) if key != name else request.POST[key]
             if values:
                 cost_settings_update(actor=request.user, **values)
+            current = monthly_spends()
             for channel in Channel.objects.order_by("code"):
                 key = f"spend_{channel.code}"
                 if key in request.POST:
                     spend = _dollars(request.POST[key] or "0", f"{channel.name} spend")  # blank: no spend
-                    channel_spend_set(channel=channel, monthly_spend_cents=spend, actor=request.user)
+                    # Only what changed: the history lists the spends someone set, not every row
+                    # the form carried unchanged.
+                    if spend != current.get(channel.pk, 0):
+                        channel_spend_set(channel=channel, monthly_spend_cents=spend, actor=request.user)
         messages.success(request, "Cost model inputs saved.")
     except ApplicationError as exc:
         messages.error(request, exc.message)

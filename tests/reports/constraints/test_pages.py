@@ -21,7 +21,7 @@ from reports.constraints.selectors import ranked_constraints
 from reports.drag.selectors import DRAGS, operational_drag
 from reports.failures.selectors import top_failure_reasons
 from reports.funnel.selectors import step_funnel
-from reports.models import CostSettings
+from reports.models import ChannelSpend, CostSettings
 from reports.quality.selectors import quality_by_day, quality_checks, quality_day_url
 from reports.refunds.selectors import billing_issues
 from reports.timelines.selectors import example_timelines
@@ -236,6 +236,9 @@ def test_only_ops_leads_save_the_cost_inputs_from_the_page(console_for, channel)
         6_050,
         15,
     )
+    # The form carries every channel's spend; only a changed one is written (and kept in history).
+    lead.post(url, {"support_hour": "60.50", f"spend_{channel.code}": "1200.50", "spend_unattributed": "0"})
+    assert ChannelSpend.history.count() == 1
     for typo in ("", "1.005", "abc", "1e30"):  # blank, a fraction of a cent, not a number, too long
         refused = lead.post(url, {"support_hour": typo, "minutes_per_ticket": "20"}, follow=True)
         assert "Loaded cost per support hour: type an amount in dollars" in refused.content.decode(), typo
