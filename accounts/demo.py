@@ -405,7 +405,9 @@ def _apply_staff_work(plan: AccountPlan, account: Account, *, anchor: datetime, 
         roll, status = plan.staff_draws[code]
         who = staff.get(exception.owner_team, actor)
         if staff_resolves(code, roll, (anchor - exception.opened_at).days):
-            exception_resolve(exception=exception, note=RESOLUTION_NOTES[code], actor=who)
+            # Resolved within two days of opening, as the company's staff did it, not today.
+            done = min(exception.opened_at + timedelta(hours=1 + 47 * roll), anchor)
+            exception_resolve(exception=exception, note=RESOLUTION_NOTES[code], actor=who, resolved_at=done)
         elif roll < STAFF_WORKED_BELOW and status != ExceptionStatus.OPEN:
             exception_set_status(exception=exception, status=status, actor=who)
 
@@ -458,8 +460,7 @@ def seed_demo(*, rng: random.Random, actor, stdout, accounts: int = DEMO_ACCOUNT
     """The accounts app's demo data: channels, accounts, their timelines and exceptions."""
     seed = rng.getrandbits(32)
     anchor = demo_anchor()
-    # The demo's staff users (opsconsole's seeder made them) do their teams' work, so the
-    # reports see people's time, as they would in a company.
+    # The teams' demo users do their work, so the reports see people's time, as in a company.
     users = get_user_model().objects.in_bulk(
         [DEMO_STAFF[team] for team in Team.values], field_name="username"
     )

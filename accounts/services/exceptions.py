@@ -95,15 +95,20 @@ def exception_open(
 
 
 @service
-def exception_resolve(*, exception: OpsException, note: str, actor) -> OpsException:
+def exception_resolve(
+    *, exception: OpsException, note: str, actor, resolved_at: datetime | None = None
+) -> OpsException:
+    """``resolved_at``: when the person resolved it, for work recorded after the fact (the
+    demo's past); never later than now, never before the exception opened."""
     if not note or not note.strip():
         raise ValidationFailed("resolution_note_required", "A resolution note is required.")
     exception = OpsException.objects.select_for_update().get(pk=exception.pk)
     if exception.status == ExceptionStatus.RESOLVED:
         raise Conflict("exception_already_resolved", "This exception is already resolved.")
+    resolved_at = min(resolved_at or timezone.now(), timezone.now())
     if exception.first_response_at is None:
-        exception.first_response_at = timezone.now()
-    return exception_resolve_locked(exception, note=note.strip())
+        exception.first_response_at = max(resolved_at, exception.opened_at)
+    return exception_resolve_locked(exception, note=note.strip(), resolved_at=resolved_at)
 
 
 @service

@@ -125,6 +125,27 @@ def test_resolving_records_note_time_and_who(account, make_user, system):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("offset_hours, expected", [(2, "given"), (-5, "opened"), (1_000, "now")])
+def test_work_recorded_after_the_fact_keeps_its_time_within_bounds(account, system, offset_hours, expected):
+    exception = exception_open(account=account, reason_code="unclear_setup_step", actor=system)
+    exception.opened_at = timezone.now() - timedelta(days=3)
+    exception.save(update_fields=["opened_at"])
+    given = exception.opened_at + timedelta(hours=offset_hours)
+    before = timezone.now()
+
+    exception_resolve(exception=exception, note="Done on a call.", actor=system, resolved_at=given)
+
+    exception.refresh_from_db()
+    assert exception.first_response_at == exception.resolved_at
+    if expected == "given":
+        assert exception.resolved_at == given
+    elif expected == "opened":  # never before the exception opened
+        assert exception.resolved_at == exception.opened_at
+    else:  # never later than now
+        assert before <= exception.resolved_at <= timezone.now()
+
+
+@pytest.mark.django_db
 def test_status_changes_go_through_the_working_states(account, make_user, system):
     exception = exception_open(account=account, reason_code="unclear_setup_step", actor=system)
     engineer = make_user("engineering")

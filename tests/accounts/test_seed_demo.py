@@ -216,7 +216,7 @@ def test_the_staff_work_is_done_by_the_teams_demo_users(make_account, fail_impor
     """So the reports count it as people's time (measured minutes, manual cost), as they would
     in a company; the seeder itself is no person."""
     support = make_user("support")
-    account = make_account()
+    account = make_account(signed_up_at=timezone.now() - timedelta(days=10))
     exception = fail_import(account)  # import_failed: the support team's
     plan = SimpleNamespace(manual_exceptions=["unclear_setup_step"], staff_draws={"import_failed": (0.0, "")})
     anchor = timezone.now() + timedelta(days=5)  # old enough that staff closed it
@@ -225,6 +225,9 @@ def test_the_staff_work_is_done_by_the_teams_demo_users(make_account, fail_impor
 
     exception.refresh_from_db()
     assert exception.status == "resolved" and exception.resolved_by == support
+    # ... an hour after it opened (the draw's roll is 0), not at the seed's moment: within the
+    # account's first 30 days, so it counts as the account's manual minutes.
+    assert exception.resolved_at == exception.first_response_at == exception.opened_at + timedelta(hours=1)
     raised = OpsException.objects.get(account=account, reason_code__code="unclear_setup_step")
     assert raised.history.earliest().history_user == support
     assert AccountFacts.objects.get(pk=account.pk).manual_minutes_30d == 20  # import_failed's estimate
