@@ -9,12 +9,14 @@ first is taken for the original and every later one is a candidate.
 ``account_namesake_idx`` (migration 0015) indexes the unmarked accounts by exactly these
 expressions and the id, so ``earlier_unmarked_namesakes`` is one index descent per account.
 The name and admin email are written once, at signup (no service or form changes them), so
-a candidate stops being one only when an account of its key is marked or unmarked
+a flag can change only when an account of its key signs up, is marked, unmarked or deleted
 (``reports.namesakes`` keeps the stored flag current on exactly those writes).
 """
 
 from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower, StrIndex, Substr
+
+from accounts.models import Account
 
 
 def _domain(email) -> Func:
@@ -27,11 +29,10 @@ def namesake_key() -> dict:
     return {"namesake_name": Lower(F("name")), "namesake_domain": _domain(F("admin_email"))}
 
 
-def earlier_unmarked_namesakes(model) -> QuerySet:
-    """The unmarked namesakes of a lower id of the outer query's account row. ``model`` is the
-    account model (a migration passes its own)."""
+def earlier_unmarked_namesakes() -> QuerySet:
+    """The unmarked namesakes of a lower id of the outer query's account row."""
     return (
-        model.objects.order_by()
+        Account.objects.order_by()
         .annotate(**namesake_key())
         .filter(
             duplicate_of__isnull=True,
@@ -42,6 +43,6 @@ def earlier_unmarked_namesakes(model) -> QuerySet:
     )
 
 
-def candidate_q(model) -> Q:
+def candidate_q() -> Q:
     """The condition that the account row is a duplicate-workspace candidate."""
-    return Q(duplicate_of__isnull=True) & Q(Exists(earlier_unmarked_namesakes(model)))
+    return Q(duplicate_of__isnull=True) & Q(Exists(earlier_unmarked_namesakes()))

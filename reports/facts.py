@@ -126,7 +126,8 @@ def _add_minutes(account_id: int, minutes: int, *, at: datetime) -> None:
 
 # The account's fields the facts copy, and how each copy is made: from an account in memory
 # (a save) and as SQL over the accounts table (a rebuild, a bulk update). Keep the two alike.
-COPIED_FIELDS = frozenset({"shape", "plan", "mrr_cents", "activated_at", "duplicate_of", "duplicate_of_id"})
+MARK_FIELDS = frozenset({"duplicate_of", "duplicate_of_id"})
+COPIED_FIELDS = frozenset({"shape", "plan", "mrr_cents", "activated_at", *MARK_FIELDS})
 
 
 def copies_of(account) -> dict:
@@ -181,7 +182,8 @@ def account_saved(sender, *, instance, created: bool, update_fields=None, **kwar
     if created or (update_fields is not None and not COPIED_FIELDS.intersection(update_fields)):
         return
     is_duplicate = instance.duplicate_of_id is not None
-    moved = _facts(instance.pk).exclude(is_duplicate=is_duplicate).exists()  # marked or unmarked
+    may_mark = update_fields is None or bool(MARK_FIELDS.intersection(update_fields))
+    moved = may_mark and _facts(instance.pk).exclude(is_duplicate=is_duplicate).exists()  # (un)marked
     keys = namesake_keys([instance.pk]) if moved else set()
     namesakes_lock(keys)
     _facts(instance.pk).update(**copies_of(instance))
@@ -193,7 +195,7 @@ def rows_updated(sender, *, pks, fields, **kwargs) -> None:
     """Accounts written in bulk (``update_rows_with_history``): copy what they now hold."""
     if sender is not Account or not COPIED_FIELDS.intersection(fields):
         return
-    marks = bool({"duplicate_of", "duplicate_of_id"}.intersection(fields))
+    marks = bool(MARK_FIELDS.intersection(fields))
     keys = namesake_keys(pks) if marks else set()
     namesakes_lock(keys)
     of_account = Account.objects.filter(pk=OuterRef("account_id"))
@@ -379,7 +381,7 @@ def facts_select(account_ids=None) -> QuerySet:
             + _per_account(resolutions, Sum("reason_code__estimated_handling_minutes")),
             # A few accounts: a probe each (account_namesake_idx); every account: unset here,
             # then set by one window over the accounts (``namesakes_rebuild``).
-            namesake_candidate=ExpressionWrapper(candidate_q(Account), output_field=BooleanField())
+            namesake_candidate=ExpressionWrapper(candidate_q(), output_field=BooleanField())
             if account_ids is not None
             else Value(False),
         )

@@ -56,7 +56,7 @@ def namesakes_recount(keys: set[Key], *, also: Iterable[int] = ()) -> None:
     # The unmarked accounts of the keys (account_namesake_idx), read after the lock is held.
     keyed = Account.objects.using("default").order_by().annotate(**namesake_key())
     ids = {*also, *keyed.filter(of_keys, duplicate_of__isnull=True).values_list("pk", flat=True)}
-    candidates = Account.objects.using("default").filter(candidate_q(Account), pk__in=ids).values("pk")
+    candidates = Account.objects.using("default").filter(candidate_q(), pk__in=ids).values("pk")
     facts = AccountFacts.objects.filter(pk__in=ids)
     facts.filter(namesake_candidate=False, account_id__in=candidates).update(namesake_candidate=True)
     facts.filter(namesake_candidate=True).exclude(account_id__in=candidates).update(namesake_candidate=False)

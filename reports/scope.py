@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from accounts.models import Account, Channel
 from opsconsole.errors import NotFound
 from reports.metrics import validate_query
+from reports.metrics.accounts import cohort_facts
 from reports.metrics.sql import day_start
 
 
@@ -39,3 +40,10 @@ def cohort(*, since: date, until: date, channel: str | None = None) -> QuerySet[
     if found is not None:
         qs = qs.filter(channel=found)
     return qs
+
+
+def cohort_facts_rows(*, since: date, until: date, channel: str | None = None) -> QuerySet:
+    """``cohort``'s accounts as their facts rows (``reports.metrics.accounts.cohort_facts``, on
+    the reports database), after the same checks: a bad range is a 400, an unknown channel a 404."""
+    bounds(since, until)
+    return cohort_facts(since=since, until=until, channel=channel_named(channel))

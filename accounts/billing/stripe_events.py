@@ -310,8 +310,11 @@ def _account_for_charge(charge: dict) -> Account | None:
         if found is not None:
             return found
     charge_id = charge.get("charge") or ""
-    earlier = StripeEvent.objects.filter(object_id=charge_id, account__isnull=False) if charge_id else None
-    return earlier.select_related("account").first().account if earlier and earlier.exists() else None
+    if not charge_id:
+        return None
+    earlier = StripeEvent.objects.filter(object_id=charge_id, account__isnull=False).select_related("account")
+    found = earlier.first()
+    return found.account if found is not None else None
 
 
 EVENT_HANDLERS = {

@@ -105,9 +105,10 @@ def exception_resolve(
     exception = OpsException.objects.select_for_update().get(pk=exception.pk)
     if exception.status == ExceptionStatus.RESOLVED:
         raise Conflict("exception_already_resolved", "This exception is already resolved.")
-    resolved_at = min(resolved_at or timezone.now(), timezone.now())
+    now = timezone.now()
+    resolved_at = max(min(resolved_at or now, now), exception.opened_at)
     if exception.first_response_at is None:
-        exception.first_response_at = max(resolved_at, exception.opened_at)
+        exception.first_response_at = resolved_at
     return exception_resolve_locked(exception, note=note.strip(), resolved_at=resolved_at)
 
 

@@ -24,11 +24,10 @@ from opsconsole.models import ActionRun, Runbook
 from reports import rawsql
 from reports.constraints import rules
 from reports.facts import COUNTED_RUN_STATUSES
-from reports.metrics.accounts import cohort_facts
 from reports.models import AccountFacts
 from reports.query import query_date
 from reports.rowlists import register_list, rows_url
-from reports.scope import bounds, channel_named
+from reports.scope import channel_named, cohort_facts_rows
 
 ACCOUNTS_LIST = "constraint_accounts"
 
@@ -74,8 +73,7 @@ class Constraint:
 def hit_accounts(*, reason: str, since: date, until: date, channel: str | None = None) -> QuerySet[Account]:
     """The cohort's accounts that reason code ``reason`` hit: the list behind ``accounts_hit``,
     read as the number is (the cohort's facts rows, on the reports database)."""
-    bounds(since, until)
-    facts = cohort_facts(since=since, until=until, channel=channel_named(channel))
+    facts = cohort_facts_rows(since=since, until=until, channel=channel)
     with_reason = OpsException.objects.filter(reason_code__code=reason).values("account_id")
     return (
         Account.objects.using(facts.db).filter(pk__in=facts.values("account_id")).filter(pk__in=with_reason)
@@ -184,8 +182,7 @@ def constraint_rows(*, since: date, until: date, channel: str | None = None) -> 
     """Every reason code that hit the cohort, unordered. Set-based: one statement reads the
     cohort once (``_tally``); nothing is read per account."""
     found_channel = channel_named(channel)
-    bounds(since, until)  # a bad range is a 400
-    tally = _tally(cohort_facts(since=since, until=until, channel=found_channel))
+    tally = _tally(cohort_facts_rows(since=since, until=until, channel=channel))
     signups = sum(tally.signups.values())
     reasons = ReasonCode.objects.in_bulk(list(tally.hits))
     fixes = _fixes()

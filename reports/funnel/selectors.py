@@ -51,11 +51,10 @@ from reports.funnel.journey import (
     journey_sql,
     stored_sql,
 )
-from reports.metrics.accounts import cohort_facts
 from reports.metrics.sql import percentile, percentiles_in_sql
 from reports.query import query_date
 from reports.rowlists import register_list, rows_url
-from reports.scope import bounds, channel_named, cohort
+from reports.scope import cohort, cohort_facts_rows
 
 __all__ = ["SETUP", "WORKSPACE", "FunnelStep", "funnel_accounts", "journeys", "step_funnel"]
 FRACTIONS = (0.5, 0.9)
@@ -104,9 +103,7 @@ def journeys(accounts: QuerySet[Account]) -> list[_Journey]:
 def _stored_journeys(*, since: date, until: date, channel: str | None) -> tuple[str, list, str]:
     """(sql, params, database) of the journey rows of the cohort (``reports.scope.cohort``:
     signed up in [since, until), not duplicates, of the channel) from their stored facts."""
-    bounds(since, until)  # a bad range is a 400
-    facts = cohort_facts(since=since, until=until, channel=channel_named(channel))
-    sql, params, using = stored_sql(facts)
+    sql, params, using = stored_sql(cohort_facts_rows(since=since, until=until, channel=channel))
     return derived_sql(using, sql), params, using
 
 

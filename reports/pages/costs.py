@@ -29,33 +29,31 @@ def _reduction(request) -> float:
         return DEFAULT_REDUCTION_MINUTES
 
 
-def _cents(dollars: str) -> int:
-    """Dollars typed into the form, to the cent, as cents; anything else (blank, a fraction
-    of a cent, not a number, over 13 characters: past $1bn is a typo) -1, which the services
-    refuse with the field's limits."""
-    try:
-        amount = Decimal(dollars.strip())
-        to_the_cent = amount.is_finite() and amount == amount.quantize(Decimal("0.01"))
-    except InvalidOperation:  # not a number, or too many digits to be one
-        return -1
-    return int(amount * 100) if to_the_cent and len(dollars) <= 13 else -1
-
-
 def _form_key(name: str) -> str:
     """The form asks for money in dollars: ``support_hour_cents`` is typed as ``support_hour``."""
     return name.removesuffix("_cents")
 
 
+def _label(name: str) -> str:
+    return CostSettings._meta.get_field(name).help_text or name.replace("_", " ").capitalize()
+
+
 def _dollars(text: str, what: str) -> int:
-    """``_cents``, refusing a typo in the words of the form (dollars), not the column's."""
-    cents = _cents(text)
-    if cents < 0:
+    """Dollars typed into the form, to the cent, as cents. Anything else (blank, a fraction of
+    a cent, not a number, over 13 characters: past $1bn is a typo) is refused in the form's
+    words, not the column's."""
+    try:
+        amount = Decimal(text.strip())
+        to_the_cent = amount.is_finite() and amount == amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # not a number, or too many digits to be one
+        to_the_cent = False
+    if not to_the_cent or len(text) > 13:
         raise ValidationFailed(
             "invalid_amount",
-            f"{what}: type an amount in dollars, to the cent (such as 55.00).",
+            f"{what.rstrip('.')}: type an amount in dollars, to the cent (such as 55.00).",
             {"value": text},
         )
-    return cents
+    return int(amount * 100)
 
 
 def _save(request) -> None:
@@ -66,8 +64,8 @@ def _save(request) -> None:
             for name in SETTINGS_FIELDS:
                 key = _form_key(name)
                 if key in request.POST:
-                    label = CostSettings._meta.get_field(name).help_text.rstrip(".")
-                    values[name] = _dollars(request.POST[key], label) if key != name else request.POST[key]
+                    text = request.POST[key]
+                    values[name] = _dollars(text, _label(name)) if key != name else text
             if values:
                 cost_settings_update(actor=request.user, **values)
             current = monthly_spends()
@@ -191,8 +189,7 @@ def costs_view(request):
 
 def _field(inputs: CostSettings, name: str) -> dict:
     """One input as the form shows it: money in dollars, to the cent; the rest in minutes."""
-    value = getattr(inputs, name)
-    label = CostSettings._meta.get_field(name).help_text or name.replace("_", " ").capitalize()
+    value, label = getattr(inputs, name), _label(name)
     if name.endswith("_cents"):
         return {
             "key": _form_key(name),
